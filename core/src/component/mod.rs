@@ -1,0 +1,256 @@
+//! The component API: lifecycle, factories and the registry of factories.
+//!
+//! A component crate exposes one factory. A factory names its type, the
+//! signals it supports and their stability, decodes its own config (with the
+//! strict decoding in [`crate::config::decode`]) and creates instances.
+//! Receivers get one consumer per signal they feed; processors are created
+//! once per pipeline; exporters once per id and shared by every pipeline
+//! that names them, as in the Go collector.
+
+mod id;
+mod registry;
+
+pub use id::{ComponentId, IdError, PipelineId};
+pub use registry::{
+    AnyExporterFactory, AnyExtensionFactory, AnyProcessorFactory, AnyReceiverFactory, Factories,
+};
+
+use crate::consumer::{Consumer, SharedConsumer};
+use crate::pdata::Signal;
+use crate::telemetry::Telemetry;
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::Arc;
+
+/// An error from a component's start, shutdown or creation.
+pub type ComponentError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The five kinds of component, as named in config.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `receivers`
+    Receiver,
+    /// `processors`
+    Processor,
+    /// `exporters`
+    Exporter,
+    /// `connectors`
+    Connector,
+    /// `extensions`
+    Extension,
+}
+
+impl Kind {
+    /// The singular name used in messages (`receiver`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Receiver => "receiver",
+            Kind::Processor => "processor",
+            Kind::Exporter => "exporter",
+            Kind::Connector => "connector",
+            Kind::Extension => "extension",
+        }
+    }
+
+    /// The top-level config key (`receivers`).
+    pub fn section(self) -> &'static str {
+        match self {
+            Kind::Receiver => "receivers",
+            Kind::Processor => "processors",
+            Kind::Exporter => "exporters",
+            Kind::Connector => "connectors",
+            Kind::Extension => "extensions",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How mature a component is, with the Go collector's levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stability {
+    /// Not ready for use.
+    Development,
+    /// Usable, config may change.
+    Alpha,
+    /// Config is settling.
+    Beta,
+    /// Covered by compatibility guarantees.
+    Stable,
+    /// Will be removed.
+    Deprecated,
+}
+
+impl Stability {
+    /// The Go collector's spelling, as `components` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stability::Development => "Development",
+            Stability::Alpha => "Alpha",
+            Stability::Beta => "Beta",
+            Stability::Stable => "Stable",
+            Stability::Deprecated => "Deprecated",
+        }
+    }
+}
+
+/// What a factory says about itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Metadata {
+    /// The type in config (`otlp_grpc`).
+    pub type_name: &'static str,
+    /// Older names still accepted, with a deprecation warning (`otlp`).
+    pub deprecated_aliases: &'static [&'static str],
+    /// The signals supported and how stable each is. Extensions list none.
+    pub signals: &'static [(Signal, Stability)],
+    /// For extensions, their stability; ignored for other kinds.
+    pub stability: Stability,
+}
+
+impl Metadata {
+    /// The stability for a signal, or `None` when it is not supported.
+    pub fn signal_stability(&self, signal: Signal) -> Option<Stability> {
+        self.signals.iter().find(|(s, _)| *s == signal).map(|(_, st)| *st)
+    }
+}
+
+/// A component's typed configuration.
+pub trait ComponentConfig: DeserializeOwned + Default + Send + Sync + 'static {
+    /// Checks what the types alone cannot; the message names the key.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What a factory gets besides its config.
+#[derive(Clone)]
+pub struct CreateSettings {
+    /// The id from config.
+    pub id: ComponentId,
+    /// Self-telemetry: the metric registry and labels.
+    pub telemetry: Telemetry,
+}
+
+/// What the service offers components at start.
+#[derive(Clone, Default)]
+pub struct Host {
+    /// Flips to true when every pipeline is running, and back at shutdown.
+    pub ready: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// Start and stop, shared by every component.
+#[async_trait]
+pub trait Component: Send + Sync {
+    /// Opens listeners, files, connections. Failing here stops start-up.
+    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// Stops taking new work and finishes or hands back what is in flight.
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// A processor or exporter: a consumer with a lifecycle.
+pub trait Stage: Component + Consumer {}
+
+impl<T: Component + Consumer> Stage for T {}
+
+/// A shared processor or exporter.
+pub type SharedStage = Arc<dyn Stage>;
+
+/// The consumers a receiver feeds, one per signal it is used for.
+#[derive(Clone, Default)]
+pub struct SignalConsumers {
+    /// Where spans go.
+    pub traces: Option<SharedConsumer>,
+    /// Where metrics go.
+    pub metrics: Option<SharedConsumer>,
+    /// Where logs go.
+    pub logs: Option<SharedConsumer>,
+}
+
+impl SignalConsumers {
+    /// The consumer for a signal, if the receiver is used for it.
+    pub fn get(&self, signal: Signal) -> Option<&SharedConsumer> {
+        match signal {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+        }
+    }
+
+    /// Sets the consumer for a signal.
+    pub fn set(&mut self, signal: Signal, consumer: SharedConsumer) {
+        match signal {
+            Signal::Traces => self.traces = Some(consumer),
+            Signal::Metrics => self.metrics = Some(consumer),
+            Signal::Logs => self.logs = Some(consumer),
+        }
+    }
+}
+
+/// Creates receivers of one type.
+pub trait ReceiverFactory: Send + Sync + 'static {
+    /// The config type.
+    type Config: ComponentConfig;
+    /// Type, aliases, signals.
+    fn metadata(&self) -> Metadata;
+    /// One receiver for all the signals it is used for.
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Self::Config,
+        next: SignalConsumers,
+    ) -> Result<Box<dyn Component>, ComponentError>;
+}
+
+/// Creates processors of one type.
+pub trait ProcessorFactory: Send + Sync + 'static {
+    /// The config type.
+    type Config: ComponentConfig;
+    /// Type, aliases, signals.
+    fn metadata(&self) -> Metadata;
+    /// One processor for one pipeline.
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Self::Config,
+        signal: Signal,
+        next: SharedConsumer,
+    ) -> Result<SharedStage, ComponentError>;
+}
+
+/// Creates exporters of one type.
+pub trait ExporterFactory: Send + Sync + 'static {
+    /// The config type.
+    type Config: ComponentConfig;
+    /// Type, aliases, signals.
+    fn metadata(&self) -> Metadata;
+    /// One exporter shared by every pipeline that names it.
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Self::Config,
+    ) -> Result<SharedStage, ComponentError>;
+}
+
+/// Creates extensions of one type.
+pub trait ExtensionFactory: Send + Sync + 'static {
+    /// The config type.
+    type Config: ComponentConfig;
+    /// Type, aliases, stability.
+    fn metadata(&self) -> Metadata;
+    /// One extension.
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Self::Config,
+    ) -> Result<Box<dyn Component>, ComponentError>;
+}

@@ -1,0 +1,111 @@
+//! Strict decoding of config values into typed structs.
+//!
+//! Unknown keys are an error, as with the Go collector's mapstructure
+//! `ErrorUnused`. Rather than serde's `deny_unknown_fields`, which stops at
+//! the first key and words it its own way, decoding collects every ignored
+//! key with `serde_ignored` and reports them grouped by their parent path in
+//! Go's words: `'protocols.grpc' has invalid keys: foo`. Type errors carry
+//! their path through `serde_path_to_error`.
+
+use serde::de::DeserializeOwned;
+use serde_yaml_ng::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A config value that does not fit its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Keys the type does not know, grouped by parent path.
+    InvalidKeys(BTreeMap<String, Vec<String>>),
+    /// A value of the wrong type or form, with its path.
+    Type {
+        /// Dotted path of the value (`protocols.grpc.endpoint`).
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The value decoded, but its `validate` refused it.
+    Invalid(String),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::InvalidKeys(groups) => {
+                f.write_str("decoding failed due to the following error(s):\n\n")?;
+                let lines: Vec<String> = groups
+                    .iter()
+                    .map(|(parent, keys)| format!("'{parent}' has invalid keys: {}", keys.join(", ")))
+                    .collect();
+                f.write_str(&lines.join("\n"))
+            }
+            DecodeError::Type { path, message } => write!(
+                f,
+                "decoding failed due to the following error(s):\n\n'{path}' {message}"
+            ),
+            DecodeError::Invalid(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes a component's raw config. A missing or empty section (`debug:`)
+/// decodes to the type's defaults.
+pub fn decode_component<T: DeserializeOwned + Default>(raw: &Value) -> Result<T, DecodeError> {
+    if raw.is_null() {
+        return Ok(T::default());
+    }
+    decode_strict(raw)
+}
+
+/// Decodes a value, refusing unknown keys.
+pub fn decode_strict<T: DeserializeOwned>(raw: &Value) -> Result<T, DecodeError> {
+    let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let result = {
+        let mut record = |path: serde_ignored::Path<'_>| {
+            let (parent, key) = split_path(&path);
+            unknown.entry(parent).or_default().push(key);
+        };
+        let ignored = serde_ignored::Deserializer::new(raw.clone(), &mut record);
+        serde_path_to_error::deserialize::<_, T>(ignored)
+    };
+    match result {
+        Err(e) => Err(DecodeError::Type {
+            path: dotted(&e.path().to_string()),
+            message: e.into_inner().to_string(),
+        }),
+        Ok(_) if !unknown.is_empty() => Err(DecodeError::InvalidKeys(unknown)),
+        Ok(v) => Ok(v),
+    }
+}
+
+/// Splits an ignored key's path into its parent (dotted) and the key.
+fn split_path(path: &serde_ignored::Path<'_>) -> (String, String) {
+    use serde_ignored::Path;
+    fn segments(path: &Path<'_>, out: &mut Vec<String>) {
+        match path {
+            Path::Root => {}
+            Path::Seq { parent, index } => {
+                segments(parent, out);
+                out.push(index.to_string());
+            }
+            Path::Map { parent, key } => {
+                segments(parent, out);
+                out.push(key.clone());
+            }
+            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+                segments(parent, out)
+            }
+        }
+    }
+    let mut all = Vec::new();
+    segments(path, &mut all);
+    let key = all.pop().unwrap_or_default();
+    (all.join("."), key)
+}
+
+/// `serde_path_to_error` writes `.` for the root and `?` for options.
+fn dotted(path: &str) -> String {
+    path.split('.').filter(|s| !s.is_empty() && *s != "?").collect::<Vec<_>>().join(".")
+}

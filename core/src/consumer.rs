@@ -1,0 +1,213 @@
+//! The link between components.
+//!
+//! Every stage after a receiver is a [`Consumer`]. Returning `Ok` from
+//! [`Consumer::consume`] means the next stage has taken responsibility for
+//! the batch; awaiting it is backpressure. Batch data sits behind an `Arc`
+//! so that fan-out to several consumers copies nothing, and a consumer that
+//! changes data pays for a copy only when the data is still shared.
+
+use crate::pdata::Telemetry;
+use async_trait::async_trait;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Facts about the client that sent a batch, for `include_metadata`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The peer address, when the transport has one.
+    pub addr: Option<SocketAddr>,
+    /// Request headers or gRPC metadata (lowercase keys), kept only when the
+    /// receiver is configured with `include_metadata: true`.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl ClientInfo {
+    /// All values of a metadata key (keys are compared case-insensitively).
+    pub fn get<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.metadata
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A batch of telemetry on its way through a pipeline.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    data: Arc<Telemetry>,
+    client: Arc<ClientInfo>,
+}
+
+impl Batch {
+    /// A batch with no client information.
+    pub fn new(data: Telemetry) -> Batch {
+        Batch::with_client(data, Arc::default())
+    }
+
+    /// A batch from the given client.
+    pub fn with_client(data: Telemetry, client: Arc<ClientInfo>) -> Batch {
+        Batch {
+            data: Arc::new(data),
+            client,
+        }
+    }
+
+    /// The data, read-only.
+    pub fn data(&self) -> &Telemetry {
+        &self.data
+    }
+
+    /// The data for changing; copies it first if another consumer shares it.
+    pub fn data_mut(&mut self) -> &mut Telemetry {
+        Arc::make_mut(&mut self.data)
+    }
+
+    /// Takes the data out, copying only if it is shared.
+    pub fn into_data(self) -> Telemetry {
+        Arc::unwrap_or_clone(self.data)
+    }
+
+    /// Who sent it.
+    pub fn client(&self) -> &Arc<ClientInfo> {
+        &self.client
+    }
+}
+
+/// Why a consumer did not take a batch.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConsumeError {
+    /// Sending the same data again will fail again; the data is dropped.
+    #[error("permanent error: {0}")]
+    Permanent(String),
+    /// The consumer cannot take the data now; the sender may try again.
+    #[error("{message}")]
+    Retryable {
+        /// What went wrong.
+        message: String,
+        /// How long the sender should wait, when known.
+        retry_after: Option<Duration>,
+    },
+    /// The collector is over a memory or queue limit.
+    #[error("{0}")]
+    ResourceExhausted(String),
+}
+
+impl ConsumeError {
+    /// A retryable error with no hint of when to retry.
+    pub fn retryable(message: impl Into<String>) -> ConsumeError {
+        ConsumeError::Retryable {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// True for errors that will not go away by retrying.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ConsumeError::Permanent(_))
+    }
+
+    fn severity(&self) -> u8 {
+        match self {
+            ConsumeError::ResourceExhausted(_) => 0,
+            ConsumeError::Retryable { .. } => 1,
+            ConsumeError::Permanent(_) => 2,
+        }
+    }
+}
+
+/// A stage that takes batches.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    /// Takes responsibility for a batch, or says why not.
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError>;
+}
+
+/// A consumer shared between the stages that feed it.
+pub type SharedConsumer = Arc<dyn Consumer>;
+
+/// Sends each batch to several consumers at once.
+///
+/// The consumers run concurrently, so a slow one delays the answer but not
+/// the others' work. The batch's data is shared, not copied. When several
+/// fail, the most severe error is returned (permanent over retryable).
+pub struct FanOut {
+    consumers: Vec<SharedConsumer>,
+}
+
+impl FanOut {
+    /// A consumer that forwards to all of `consumers`; a single consumer is
+    /// returned as is.
+    pub fn of(mut consumers: Vec<SharedConsumer>) -> SharedConsumer {
+        if consumers.len() == 1 {
+            return consumers.remove(0);
+        }
+        Arc::new(FanOut { consumers })
+    }
+}
+
+#[async_trait]
+impl Consumer for FanOut {
+    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+        let results = futures_util::future::join_all(
+            self.consumers.iter().map(|c| c.consume(batch.clone())),
+        )
+        .await;
+        results
+            .into_iter()
+            .filter_map(Result::err)
+            .max_by_key(ConsumeError::severity)
+            .map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdata::Signal;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Recorder {
+        seen: Mutex<Vec<usize>>,
+        fail: Option<ConsumeError>,
+    }
+
+    #[async_trait]
+    impl Consumer for Recorder {
+        async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+            self.seen.lock().unwrap().push(batch.data() as *const Telemetry as usize);
+            self.fail.clone().map_or(Ok(()), Err)
+        }
+    }
+
+    #[tokio::test]
+    async fn fan_out_shares_one_copy_and_reports_the_worst_error() {
+        let a = Arc::new(Recorder::default());
+        let b = Arc::new(Recorder {
+            fail: Some(ConsumeError::retryable("later")),
+            ..Default::default()
+        });
+        let c = Arc::new(Recorder {
+            fail: Some(ConsumeError::Permanent("never".into())),
+            ..Default::default()
+        });
+        let fan = FanOut::of(vec![a.clone(), b.clone(), c.clone()]);
+        let err = fan.consume(Batch::new(Telemetry::empty(Signal::Logs))).await;
+        assert_eq!(err, Err(ConsumeError::Permanent("never".into())));
+        let pa = a.seen.lock().unwrap()[0];
+        assert_eq!(pa, b.seen.lock().unwrap()[0]);
+        assert_eq!(pa, c.seen.lock().unwrap()[0]);
+    }
+
+    #[test]
+    fn data_mut_copies_only_shared_data() {
+        let mut a = Batch::new(Telemetry::empty(Signal::Traces));
+        let before = a.data() as *const _;
+        a.data_mut();
+        assert_eq!(before, a.data() as *const _);
+        let b = a.clone();
+        a.data_mut();
+        assert_ne!(b.data() as *const _, a.data() as *const _);
+    }
+}

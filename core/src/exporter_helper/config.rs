@@ -1,0 +1,126 @@
+//! `retry_on_failure` and `sending_queue`, with the Go collector's defaults.
+
+use crate::config::GoDuration;
+use serde::Deserialize;
+
+/// `retry_on_failure`: exponential backoff with jitter.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RetrySettings {
+    /// Retry at all. Default true.
+    pub enabled: bool,
+    /// First wait. Default 5s.
+    pub initial_interval: GoDuration,
+    /// Longest wait. Default 30s.
+    pub max_interval: GoDuration,
+    /// Give up after this long; 0 retries forever. Default 300s.
+    pub max_elapsed_time: GoDuration,
+    /// Growth of the wait. Default 1.5.
+    pub multiplier: f64,
+    /// Jitter, as a fraction of the wait. Default 0.5.
+    pub randomization_factor: f64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            enabled: true,
+            initial_interval: GoDuration::secs(5),
+            max_interval: GoDuration::secs(30),
+            max_elapsed_time: GoDuration::secs(300),
+            multiplier: 1.5,
+            randomization_factor: 0.5,
+        }
+    }
+}
+
+impl RetrySettings {
+    /// Checks ranges; messages name the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if !(0.0..=1.0).contains(&self.randomization_factor) {
+            return Err("'randomization_factor' must be within [0, 1]".into());
+        }
+        if self.multiplier < 1.0 {
+            return Err("'multiplier' must be greater than or equal to 1".into());
+        }
+        if self.max_interval < self.initial_interval {
+            return Err("'max_interval' must not be less than 'initial_interval'".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the queue's capacity counts.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Sizer {
+    /// Requests (batches). The default.
+    #[default]
+    Requests,
+    /// Spans, data points or log records.
+    Items,
+    /// Encoded bytes.
+    Bytes,
+}
+
+/// `sending_queue`: an in-memory queue drained by `num_consumers` workers.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct QueueSettings {
+    /// Queue at all; when false, `consume` sends inline. Default true.
+    pub enabled: bool,
+    /// Concurrent senders. Default 10.
+    pub num_consumers: usize,
+    /// Capacity, in `sizer` units. Default 1000.
+    pub queue_size: usize,
+    /// What `queue_size` counts. Default `requests`.
+    pub sizer: Sizer,
+    /// Wait for room instead of refusing when full. Default false.
+    pub block_on_overflow: bool,
+    /// Answer the caller only after the send finished. Default false.
+    pub wait_for_result: bool,
+    /// A storage extension for a persistent queue.
+    pub storage: Option<String>,
+    /// Batching inside the queue.
+    pub batch: Option<serde_yaml_ng::Value>,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            enabled: true,
+            num_consumers: 10,
+            queue_size: 1000,
+            sizer: Sizer::Requests,
+            block_on_overflow: false,
+            wait_for_result: false,
+            storage: None,
+            batch: None,
+        }
+    }
+}
+
+impl QueueSettings {
+    /// Checks ranges and what this build cannot do yet; messages name the key.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.num_consumers == 0 {
+            return Err("'num_consumers' must be positive".into());
+        }
+        if self.queue_size == 0 {
+            return Err("'queue_size' must be positive".into());
+        }
+        if self.storage.is_some() {
+            return Err("'storage': persistent sending queues are not supported yet".into());
+        }
+        if self.batch.is_some() {
+            return Err("'batch': batching inside the sending queue is not supported yet; use the batch processor".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! Building the pipelines from config, and starting and stopping them.
+//!
+//! Each exporter is created once and shared by the pipelines that name it.
+//! Each pipeline's processors are created for that pipeline and chained
+//! back to front, the last one feeding a fan-out to the pipeline's
+//! exporters. Each receiver is created once and given, per signal, a
+//! fan-out to the heads of every pipeline that lists it. Start order is
+//! extensions, exporters, processors, receivers, so nothing receives data
+//! before what is downstream of it runs; shutdown is the reverse.
+
+use crate::component::{Component, ComponentError, ComponentId, CreateSettings, Factories, Host, Kind, SharedStage, SignalConsumers};
+use crate::config::Config;
+use crate::consumer::{FanOut, SharedConsumer};
+use crate::pdata::Signal;
+use crate::telemetry::Telemetry;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A component that failed to be created or started.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to {action} {kind} {id:?}: {source}")]
+pub struct GraphError {
+    action: &'static str,
+    kind: Kind,
+    id: String,
+    source: ComponentError,
+}
+
+/// The running (or ready to run) components of one config.
+pub struct Graph {
+    extensions: Vec<(ComponentId, Box<dyn Component>)>,
+    exporters: Vec<(ComponentId, SharedStage)>,
+    processors: Vec<(String, SharedStage)>,
+    receivers: Vec<(ComponentId, Box<dyn Component>)>,
+}
+
+fn settings(id: &ComponentId, telemetry: &Telemetry) -> CreateSettings {
+    CreateSettings {
+        id: id.clone(),
+        telemetry: telemetry.clone(),
+    }
+}
+
+impl Graph {
+    /// Creates every component the service uses; nothing is started.
+    pub fn build(factories: &Factories, config: &Config, telemetry: &Telemetry) -> Result<Graph, GraphError> {
+        let failed = |kind, id: &ComponentId| {
+            let id = id.to_string();
+            move |source| GraphError {
+                action: "create",
+                kind,
+                id,
+                source,
+            }
+        };
+        let mut exporters: Vec<(ComponentId, SharedStage)> = Vec::new();
+        for (_, pipeline) in &config.pipelines {
+            for name in &pipeline.exporters {
+                let entry = lookup(config, Kind::Exporter, name);
+                if exporters.iter().any(|(id, _)| *id == entry.id) {
+                    continue;
+                }
+                let stage = factories.exporters[entry.factory]
+                    .create(settings(&entry.id, telemetry), &entry.raw)
+                    .map_err(failed(Kind::Exporter, &entry.id))?;
+                exporters.push((entry.id.clone(), stage));
+            }
+        }
+
+        let mut processors = Vec::new();
+        let mut heads: BTreeMap<(ComponentId, Signal), Vec<SharedConsumer>> = BTreeMap::new();
+        for (pid, pipeline) in &config.pipelines {
+            let mut next = FanOut::of(
+                pipeline
+                    .exporters
+                    .iter()
+                    .map(|name| {
+                        let id = &lookup(config, Kind::Exporter, name).id;
+                        let stage = &exporters.iter().find(|(e, _)| e == id).expect("exporter created above").1;
+                        stage.clone() as SharedConsumer
+                    })
+                    .collect(),
+            );
+            for name in pipeline.processors.iter().rev() {
+                let entry = lookup(config, Kind::Processor, name);
+                let stage = factories.processors[entry.factory]
+                    .create(settings(&entry.id, telemetry), &entry.raw, pid.signal, next)
+                    .map_err(failed(Kind::Processor, &entry.id))?;
+                next = stage.clone();
+                processors.push((format!("{pid}/{}", entry.id), stage));
+            }
+            for name in &pipeline.receivers {
+                let id = lookup(config, Kind::Receiver, name).id.clone();
+                heads.entry((id, pid.signal)).or_default().push(next.clone());
+            }
+        }
+
+        let mut receivers = Vec::new();
+        for entry in &config.receivers {
+            let mut consumers = SignalConsumers::default();
+            for signal in Signal::ALL {
+                if let Some(h) = heads.remove(&(entry.id.clone(), signal)) {
+                    consumers.set(signal, FanOut::of(h));
+                }
+            }
+            if consumers.traces.is_none() && consumers.metrics.is_none() && consumers.logs.is_none() {
+                continue;
+            }
+            let receiver = factories.receivers[entry.factory]
+                .create(settings(&entry.id, telemetry), &entry.raw, consumers)
+                .map_err(failed(Kind::Receiver, &entry.id))?;
+            receivers.push((entry.id.clone(), receiver));
+        }
+
+        let mut extensions = Vec::new();
+        for id in &config.service_extensions {
+            let entry = config.entry(Kind::Extension, id).expect("validated reference");
+            let ext = factories.extensions[entry.factory]
+                .create(settings(id, telemetry), &entry.raw)
+                .map_err(failed(Kind::Extension, id))?;
+            extensions.push((id.clone(), ext));
+        }
+        warn_unused(config, &exporters, &processors, &receivers, &extensions);
+        Ok(Graph {
+            extensions,
+            exporters,
+            processors,
+            receivers,
+        })
+    }
+
+    /// Starts extensions, exporters, processors, then receivers. On failure
+    /// what was started is shut down again.
+    pub async fn start(&self, host: &Host) -> Result<(), GraphError> {
+        let mut started: Vec<&dyn Component> = Vec::new();
+        let steps = self
+            .extensions
+            .iter()
+            .map(|(id, c)| (Kind::Extension, id.to_string(), c.as_ref() as &dyn Component))
+            .chain(self.exporters.iter().map(|(id, c)| (Kind::Exporter, id.to_string(), c.as_ref() as &dyn Component)))
+            .chain(self.processors.iter().rev().map(|(id, c)| (Kind::Processor, id.clone(), c.as_ref() as &dyn Component)))
+            .chain(self.receivers.iter().map(|(id, c)| (Kind::Receiver, id.to_string(), c.as_ref() as &dyn Component)));
+        for (kind, id, component) in steps {
+            if let Err(source) = component.start(host).await {
+                for c in started.into_iter().rev() {
+                    let _ = c.shutdown().await;
+                }
+                return Err(GraphError {
+                    action: "start",
+                    kind,
+                    id,
+                    source,
+                });
+            }
+            started.push(component);
+        }
+        Ok(())
+    }
+
+    /// Stops receivers first, so queues drain into exporters that still
+    /// run, then processors, exporters and extensions; each step is bounded
+    /// by what is left of `timeout`.
+    pub async fn shutdown(self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let steps = self
+            .receivers
+            .into_iter()
+            .map(|(id, c)| (id.to_string(), Arc::<dyn Component>::from(c)))
+            .chain(self.processors.into_iter().map(|(id, c)| (id, c as Arc<dyn Component>)))
+            .chain(self.exporters.into_iter().map(|(id, c)| (id.to_string(), c as Arc<dyn Component>)))
+            .chain(self.extensions.into_iter().rev().map(|(id, c)| (id.to_string(), Arc::<dyn Component>::from(c))));
+        for (id, component) in steps {
+            match tokio::time::timeout_at(deadline, component.shutdown()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(component = %id, error = %e, "component shutdown failed"),
+                Err(_) => tracing::warn!(component = %id, "component did not shut down in time"),
+            }
+        }
+    }
+}
+
+fn lookup<'a>(config: &'a Config, kind: Kind, name: &str) -> &'a crate::config::ComponentEntry {
+    ComponentId::parse(name)
+        .ok()
+        .and_then(|id| config.entry(kind, &id))
+        .expect("references are checked when the config is loaded")
+}
+
+/// The Go collector silently ignores configured but unused components
+/// (core issue #9195 asks for a warning); ferrotel warns.
+fn warn_unused(
+    config: &Config,
+    exporters: &[(ComponentId, SharedStage)],
+    processors: &[(String, SharedStage)],
+    receivers: &[(ComponentId, Box<dyn Component>)],
+    extensions: &[(ComponentId, Box<dyn Component>)],
+) {
+    let used_processors: Vec<&ComponentId> = config
+        .processors
+        .iter()
+        .map(|e| &e.id)
+        .filter(|id| processors.iter().any(|(p, _)| p.ends_with(&format!("/{id}"))))
+        .collect();
+    let unused = config
+        .receivers
+        .iter()
+        .filter(|e| !receivers.iter().any(|(id, _)| *id == e.id))
+        .map(|e| (Kind::Receiver, &e.id))
+        .chain(config.processors.iter().filter(|e| !used_processors.contains(&&e.id)).map(|e| (Kind::Processor, &e.id)))
+        .chain(config.exporters.iter().filter(|e| !exporters.iter().any(|(id, _)| *id == e.id)).map(|e| (Kind::Exporter, &e.id)))
+        .chain(config.extensions.iter().filter(|e| !extensions.iter().any(|(id, _)| *id == e.id)).map(|e| (Kind::Extension, &e.id)));
+    for (kind, id) in unused {
+        tracing::warn!(kind = %kind, id = %id, "component is configured but not used by the service; it will not start");
+    }
+}

@@ -1,0 +1,106 @@
+//! A small HTTP/1 and HTTP/2 server on hyper, shared by every component
+//! that listens on HTTP (the OTLP receiver, health_check, `/metrics`).
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A response body held in memory.
+pub type Body = Full<Bytes>;
+
+/// Binds a TCP listener on `host:port` (`localhost:4318`, `0.0.0.0:8888`,
+/// `[::1]:13133`); the error names the endpoint.
+pub async fn bind(endpoint: &str) -> Result<TcpListener, std::io::Error> {
+    TcpListener::bind(endpoint)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("listen tcp {endpoint}: {e}")))
+}
+
+/// A running server; dropping it does not stop it, [`HttpServer::shutdown`] does.
+pub struct HttpServer {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    local_addr: SocketAddr,
+}
+
+impl HttpServer {
+    /// Serves `handler` on `listener` until shut down.
+    pub fn start<F, Fut>(listener: TcpListener, handler: F) -> HttpServer
+    where
+        F: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        let local_addr = listener.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let (stop, mut stopped) = watch::channel(false);
+        let handler = Arc::new(handler);
+        let task = tokio::spawn(async move {
+            let graceful = GracefulShutdown::new();
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            loop {
+                let (stream, peer) = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                    _ = stopped.changed() => break,
+                };
+                let handler = handler.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let response = handler(req, peer);
+                    async move { Ok::<_, Infallible>(response.await) }
+                });
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "http connection ended with an error");
+                    }
+                });
+            }
+            drop(listener);
+            // In-flight requests get a bounded time to finish.
+            let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+        });
+        HttpServer {
+            stop,
+            task,
+            local_addr,
+        }
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// A response with a status, content type and body.
+pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    resp
+}

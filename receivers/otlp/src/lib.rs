@@ -1,0 +1,1 @@
+//! OTLP receiver over gRPC and HTTP
