@@ -100,10 +100,22 @@ pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
         println!("{} version {}", build.command, build.version);
         return ExitCode::SUCCESS;
     }
-    for gate in cli.feature_gates.iter().flat_map(|g| g.split(',')).filter(|g| !g.is_empty()) {
-        eprintln!("warning: feature gate {gate:?} is not known to {}; ignored", build.command);
+    for gate in cli
+        .feature_gates
+        .iter()
+        .flat_map(|g| g.split(','))
+        .filter(|g| !g.is_empty())
+    {
+        eprintln!(
+            "warning: feature gate {gate:?} is not known to {}; ignored",
+            build.command
+        );
     }
-    let uris = if cli.config.is_empty() && !matches!(cli.command, Some(Command::Components) | Some(Command::Featuregate { .. })) {
+    let uris = if cli.config.is_empty()
+        && !matches!(
+            cli.command,
+            Some(Command::Components) | Some(Command::Featuregate { .. })
+        ) {
         eprintln!(
             "No --config given: running the embedded default config (OTLP gRPC on localhost:4317 and HTTP on localhost:4318 -> batch -> debug). Print it with `{} print-config`.",
             build.command
@@ -117,18 +129,19 @@ pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
             print!("{}", components(&build, &factories));
             Ok(())
         }
-        Some(Command::Featuregate { id }) => {
-            match id {
-                Some(id) => Err(format!("no such feature gate {id:?}")),
-                None => {
-                    println!("ID\tEnabled\tStage\tDescription");
-                    Ok(())
-                }
+        Some(Command::Featuregate { id }) => match id {
+            Some(id) => Err(format!("no such feature gate {id:?}")),
+            None => {
+                println!("ID\tEnabled\tStage\tDescription");
+                Ok(())
             }
+        },
+        Some(Command::PrintConfig { mode, format }) => {
+            print_config(&factories, &uris, &cli.set, mode, format)
         }
-        Some(Command::PrintConfig { mode, format }) => print_config(&factories, &uris, &cli.set, mode, format),
         Some(Command::Validate) => runtime().and_then(|rt| {
-            rt.block_on(async { service::validate(&factories, &uris, &cli.set) }).map_err(|e| e.to_string())
+            rt.block_on(async { service::validate(&factories, &uris, &cli.set) })
+                .map_err(|e| e.to_string())
         }),
         None => runtime().and_then(|rt| {
             rt.block_on(service::run(RunSettings {
@@ -164,7 +177,13 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
     let _ = writeln!(out, "    command: {}", build.command);
     let _ = writeln!(out, "    description: {}", build.description);
     let _ = writeln!(out, "    version: {}", build.version);
-    for kind in [Kind::Receiver, Kind::Processor, Kind::Exporter, Kind::Connector, Kind::Extension] {
+    for kind in [
+        Kind::Receiver,
+        Kind::Processor,
+        Kind::Exporter,
+        Kind::Connector,
+        Kind::Extension,
+    ] {
         let metadata = factories.metadata(kind);
         if metadata.is_empty() {
             let _ = writeln!(out, "{}: []", kind.section());
@@ -172,7 +191,8 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
         }
         let _ = writeln!(out, "{}:", kind.section());
         for m in metadata {
-            let names = std::iter::once((m.type_name, false)).chain(m.deprecated_aliases.iter().map(|a| (*a, true)));
+            let names = std::iter::once((m.type_name, false))
+                .chain(m.deprecated_aliases.iter().map(|a| (*a, true)));
             for (name, deprecated) in names {
                 let _ = writeln!(out, "    - name: {name}");
                 if deprecated {
@@ -195,7 +215,13 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
     out
 }
 
-fn print_config(factories: &Factories, uris: &[String], sets: &[String], mode: Mode, format: Format) -> Result<(), String> {
+fn print_config(
+    factories: &Factories,
+    uris: &[String],
+    sets: &[String],
+    mode: Mode,
+    format: Format,
+) -> Result<(), String> {
     let config = config::load(factories, uris, sets).map_err(|e| e.to_string())?;
     let mut merged = config.merged;
     if let Mode::Redacted = mode {
@@ -213,7 +239,14 @@ fn print_config(factories: &Factories, uris: &[String], sets: &[String], mode: M
 /// collector knows which fields are opaque from their types; ferrotel goes
 /// by the key name, erring on the side of hiding.
 fn redact(value: &mut serde_yaml_ng::Value) {
-    const SECRET_WORDS: [&str; 6] = ["password", "secret", "token", "api_key", "apikey", "authorization"];
+    const SECRET_WORDS: [&str; 6] = [
+        "password",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "authorization",
+    ];
     match value {
         serde_yaml_ng::Value::Mapping(m) => {
             for (k, v) in m.iter_mut() {

@@ -149,10 +149,9 @@ impl FanOut {
 #[async_trait]
 impl Consumer for FanOut {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let results = futures_util::future::join_all(
-            self.consumers.iter().map(|c| c.consume(batch.clone())),
-        )
-        .await;
+        let results =
+            futures_util::future::join_all(self.consumers.iter().map(|c| c.consume(batch.clone())))
+                .await;
         results
             .into_iter()
             .filter_map(Result::err)
@@ -176,7 +175,10 @@ mod tests {
     #[async_trait]
     impl Consumer for Recorder {
         async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-            self.seen.lock().unwrap().push(batch.data() as *const Telemetry as usize);
+            self.seen
+                .lock()
+                .unwrap()
+                .push(batch.data() as *const Telemetry as usize);
             self.fail.clone().map_or(Ok(()), Err)
         }
     }
@@ -193,7 +195,9 @@ mod tests {
             ..Default::default()
         });
         let fan = FanOut::of(vec![a.clone(), b.clone(), c.clone()]);
-        let err = fan.consume(Batch::new(Telemetry::empty(Signal::Logs))).await;
+        let err = fan
+            .consume(Batch::new(Telemetry::empty(Signal::Logs)))
+            .await;
         assert_eq!(err, Err(ConsumeError::Permanent("never".into())));
         let pa = a.seen.lock().unwrap()[0];
         assert_eq!(pa, b.seen.lock().unwrap()[0]);

@@ -8,7 +8,10 @@
 //! extensions, exporters, processors, receivers, so nothing receives data
 //! before what is downstream of it runs; shutdown is the reverse.
 
-use crate::component::{Component, ComponentError, ComponentId, CreateSettings, Factories, Host, Kind, SharedStage, SignalConsumers};
+use crate::component::{
+    Component, ComponentError, ComponentId, CreateSettings, Factories, Host, Kind, SharedStage,
+    SignalConsumers,
+};
 use crate::config::Config;
 use crate::consumer::{FanOut, SharedConsumer};
 use crate::pdata::Signal;
@@ -44,7 +47,11 @@ fn settings(id: &ComponentId, telemetry: &Telemetry) -> CreateSettings {
 
 impl Graph {
     /// Creates every component the service uses; nothing is started.
-    pub fn build(factories: &Factories, config: &Config, telemetry: &Telemetry) -> Result<Graph, GraphError> {
+    pub fn build(
+        factories: &Factories,
+        config: &Config,
+        telemetry: &Telemetry,
+    ) -> Result<Graph, GraphError> {
         let failed = |kind, id: &ComponentId| {
             let id = id.to_string();
             move |source| GraphError {
@@ -77,7 +84,11 @@ impl Graph {
                     .iter()
                     .map(|name| {
                         let id = &lookup(config, Kind::Exporter, name).id;
-                        let stage = &exporters.iter().find(|(e, _)| e == id).expect("exporter created above").1;
+                        let stage = &exporters
+                            .iter()
+                            .find(|(e, _)| e == id)
+                            .expect("exporter created above")
+                            .1;
                         stage.clone() as SharedConsumer
                     })
                     .collect(),
@@ -92,7 +103,10 @@ impl Graph {
             }
             for name in &pipeline.receivers {
                 let id = lookup(config, Kind::Receiver, name).id.clone();
-                heads.entry((id, pid.signal)).or_default().push(next.clone());
+                heads
+                    .entry((id, pid.signal))
+                    .or_default()
+                    .push(next.clone());
             }
         }
 
@@ -104,7 +118,8 @@ impl Graph {
                     consumers.set(signal, FanOut::of(h));
                 }
             }
-            if consumers.traces.is_none() && consumers.metrics.is_none() && consumers.logs.is_none() {
+            if consumers.traces.is_none() && consumers.metrics.is_none() && consumers.logs.is_none()
+            {
                 continue;
             }
             let receiver = factories.receivers[entry.factory]
@@ -115,7 +130,9 @@ impl Graph {
 
         let mut extensions = Vec::new();
         for id in &config.service_extensions {
-            let entry = config.entry(Kind::Extension, id).expect("validated reference");
+            let entry = config
+                .entry(Kind::Extension, id)
+                .expect("validated reference");
             let ext = factories.extensions[entry.factory]
                 .create(settings(id, telemetry), &entry.raw)
                 .map_err(failed(Kind::Extension, id))?;
@@ -137,10 +154,29 @@ impl Graph {
         let steps = self
             .extensions
             .iter()
-            .map(|(id, c)| (Kind::Extension, id.to_string(), c.as_ref() as &dyn Component))
-            .chain(self.exporters.iter().map(|(id, c)| (Kind::Exporter, id.to_string(), c.as_ref() as &dyn Component)))
-            .chain(self.processors.iter().rev().map(|(id, c)| (Kind::Processor, id.clone(), c.as_ref() as &dyn Component)))
-            .chain(self.receivers.iter().map(|(id, c)| (Kind::Receiver, id.to_string(), c.as_ref() as &dyn Component)));
+            .map(|(id, c)| {
+                (
+                    Kind::Extension,
+                    id.to_string(),
+                    c.as_ref() as &dyn Component,
+                )
+            })
+            .chain(
+                self.exporters
+                    .iter()
+                    .map(|(id, c)| (Kind::Exporter, id.to_string(), c.as_ref() as &dyn Component)),
+            )
+            .chain(
+                self.processors
+                    .iter()
+                    .rev()
+                    .map(|(id, c)| (Kind::Processor, id.clone(), c.as_ref() as &dyn Component)),
+            )
+            .chain(
+                self.receivers
+                    .iter()
+                    .map(|(id, c)| (Kind::Receiver, id.to_string(), c.as_ref() as &dyn Component)),
+            );
         for (kind, id, component) in steps {
             if let Err(source) = component.start(host).await {
                 for c in started.into_iter().rev() {
@@ -167,13 +203,28 @@ impl Graph {
             .receivers
             .into_iter()
             .map(|(id, c)| (id.to_string(), Arc::<dyn Component>::from(c)))
-            .chain(self.processors.into_iter().map(|(id, c)| (id, c as Arc<dyn Component>)))
-            .chain(self.exporters.into_iter().map(|(id, c)| (id.to_string(), c as Arc<dyn Component>)))
-            .chain(self.extensions.into_iter().rev().map(|(id, c)| (id.to_string(), Arc::<dyn Component>::from(c))));
+            .chain(
+                self.processors
+                    .into_iter()
+                    .map(|(id, c)| (id, c as Arc<dyn Component>)),
+            )
+            .chain(
+                self.exporters
+                    .into_iter()
+                    .map(|(id, c)| (id.to_string(), c as Arc<dyn Component>)),
+            )
+            .chain(
+                self.extensions
+                    .into_iter()
+                    .rev()
+                    .map(|(id, c)| (id.to_string(), Arc::<dyn Component>::from(c))),
+            );
         for (id, component) in steps {
             match tokio::time::timeout_at(deadline, component.shutdown()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(component = %id, error = %e, "component shutdown failed"),
+                Ok(Err(e)) => {
+                    tracing::warn!(component = %id, error = %e, "component shutdown failed")
+                }
                 Err(_) => tracing::warn!(component = %id, "component did not shut down in time"),
             }
         }
@@ -200,16 +251,38 @@ fn warn_unused(
         .processors
         .iter()
         .map(|e| &e.id)
-        .filter(|id| processors.iter().any(|(p, _)| p.ends_with(&format!("/{id}"))))
+        .filter(|id| {
+            processors
+                .iter()
+                .any(|(p, _)| p.ends_with(&format!("/{id}")))
+        })
         .collect();
     let unused = config
         .receivers
         .iter()
         .filter(|e| !receivers.iter().any(|(id, _)| *id == e.id))
         .map(|e| (Kind::Receiver, &e.id))
-        .chain(config.processors.iter().filter(|e| !used_processors.contains(&&e.id)).map(|e| (Kind::Processor, &e.id)))
-        .chain(config.exporters.iter().filter(|e| !exporters.iter().any(|(id, _)| *id == e.id)).map(|e| (Kind::Exporter, &e.id)))
-        .chain(config.extensions.iter().filter(|e| !extensions.iter().any(|(id, _)| *id == e.id)).map(|e| (Kind::Extension, &e.id)));
+        .chain(
+            config
+                .processors
+                .iter()
+                .filter(|e| !used_processors.contains(&&e.id))
+                .map(|e| (Kind::Processor, &e.id)),
+        )
+        .chain(
+            config
+                .exporters
+                .iter()
+                .filter(|e| !exporters.iter().any(|(id, _)| *id == e.id))
+                .map(|e| (Kind::Exporter, &e.id)),
+        )
+        .chain(
+            config
+                .extensions
+                .iter()
+                .filter(|e| !extensions.iter().any(|(id, _)| *id == e.id))
+                .map(|e| (Kind::Extension, &e.id)),
+        );
     for (kind, id) in unused {
         tracing::warn!(kind = %kind, id = %id, "component is configured but not used by the service; it will not start");
     }

@@ -41,7 +41,9 @@ impl HttpServer {
         F: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
-        let local_addr = listener.local_addr().unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
+        let local_addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
         let (stop, mut stopped) = watch::channel(false);
         let handler = Arc::new(handler);
         let task = tokio::spawn(async move {
@@ -98,7 +100,8 @@ impl HttpServer {
 /// A response with a status, content type and body.
 pub fn response(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(Full::new(body.into()));
-    *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
         resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
     }

@@ -63,7 +63,11 @@ pub struct RunSettings {
 pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let config = config::load(&settings.factories, &settings.uris, &settings.sets)?;
     telemetry::init_logging(&config.telemetry.logs);
-    let telemetry = Telemetry::new(settings.build.command, settings.build.version, config.telemetry.metrics.level);
+    let telemetry = Telemetry::new(
+        settings.build.command,
+        settings.build.version,
+        config.telemetry.metrics.level,
+    );
     let metrics_server = start_metrics_server(&config, &telemetry).await?;
 
     let (ready_tx, ready_rx) = watch::channel(false);
@@ -125,24 +129,38 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     Ok(())
 }
 
-async fn start(factories: &Factories, config: &Config, telemetry: &Telemetry, host: &Host) -> Result<Graph, ServiceError> {
+async fn start(
+    factories: &Factories,
+    config: &Config,
+    telemetry: &Telemetry,
+    host: &Host,
+) -> Result<Graph, ServiceError> {
     let graph = Graph::build(factories, config, telemetry)?;
     graph.start(host).await?;
     Ok(graph)
 }
 
-async fn start_metrics_server(config: &Config, telemetry: &Telemetry) -> Result<Option<HttpServer>, ServiceError> {
+async fn start_metrics_server(
+    config: &Config,
+    telemetry: &Telemetry,
+) -> Result<Option<HttpServer>, ServiceError> {
     if config.telemetry.metrics.level == MetricsLevel::None {
         return Ok(None);
     }
     let endpoint = config.telemetry.metrics.prometheus_endpoint();
-    let listener = http_server::bind(&endpoint).await.map_err(ServiceError::Telemetry)?;
+    let listener = http_server::bind(&endpoint)
+        .await
+        .map_err(ServiceError::Telemetry)?;
     let registry = telemetry.registry.clone();
     let server = HttpServer::start(listener, move |req, _| {
         let registry = registry.clone();
         async move {
             if req.uri().path() == "/metrics" {
-                http_server::response(200, "text/plain; version=0.0.4; charset=utf-8", registry.render())
+                http_server::response(
+                    200,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    registry.render(),
+                )
             } else {
                 http_server::response(404, "text/plain", "404 page not found\n")
             }
@@ -154,7 +172,11 @@ async fn start_metrics_server(config: &Config, telemetry: &Telemetry) -> Result<
 
 /// Loads the config and creates (but does not start) every component, so
 /// `validate` also catches errors the Go collector finds only at start-up.
-pub fn validate(factories: &Factories, uris: &[String], sets: &[String]) -> Result<(), ServiceError> {
+pub fn validate(
+    factories: &Factories,
+    uris: &[String],
+    sets: &[String],
+) -> Result<(), ServiceError> {
     let config = config::load(factories, uris, sets)?;
     // Creating components may spawn nothing, but some constructors expect a
     // runtime handle; the CLI calls this inside one.

@@ -115,7 +115,10 @@ pub struct Metadata {
 impl Metadata {
     /// The stability for a signal, or `None` when it is not supported.
     pub fn signal_stability(&self, signal: Signal) -> Option<Stability> {
-        self.signals.iter().find(|(s, _)| *s == signal).map(|(_, st)| *st)
+        self.signals
+            .iter()
+            .find(|(s, _)| *s == signal)
+            .map(|(_, st)| *st)
     }
 }
 

@@ -112,7 +112,11 @@ pub trait AnyExtensionFactory: Send + Sync {
     /// Decodes and validates a raw config.
     fn validate(&self, raw: &Value) -> Result<(), DecodeError>;
     /// Decodes the config and creates the extension.
-    fn create(&self, set: CreateSettings, raw: &Value) -> Result<Box<dyn Component>, ComponentError>;
+    fn create(
+        &self,
+        set: CreateSettings,
+        raw: &Value,
+    ) -> Result<Box<dyn Component>, ComponentError>;
 }
 
 impl<F: ExtensionFactory> AnyExtensionFactory for F {
@@ -122,7 +126,11 @@ impl<F: ExtensionFactory> AnyExtensionFactory for F {
     fn validate(&self, raw: &Value) -> Result<(), DecodeError> {
         decode::<F::Config>(raw).map(drop)
     }
-    fn create(&self, set: CreateSettings, raw: &Value) -> Result<Box<dyn Component>, ComponentError> {
+    fn create(
+        &self,
+        set: CreateSettings,
+        raw: &Value,
+    ) -> Result<Box<dyn Component>, ComponentError> {
         ExtensionFactory::create(self, set, decode(raw)?)
     }
 }
@@ -148,25 +156,29 @@ impl Factories {
 
     /// Adds a receiver factory.
     pub fn receiver(mut self, f: impl ReceiverFactory) -> Self {
-        self.receivers.insert(ReceiverFactory::metadata(&f).type_name, Arc::new(f));
+        self.receivers
+            .insert(ReceiverFactory::metadata(&f).type_name, Arc::new(f));
         self
     }
 
     /// Adds a processor factory.
     pub fn processor(mut self, f: impl ProcessorFactory) -> Self {
-        self.processors.insert(ProcessorFactory::metadata(&f).type_name, Arc::new(f));
+        self.processors
+            .insert(ProcessorFactory::metadata(&f).type_name, Arc::new(f));
         self
     }
 
     /// Adds an exporter factory.
     pub fn exporter(mut self, f: impl ExporterFactory) -> Self {
-        self.exporters.insert(ExporterFactory::metadata(&f).type_name, Arc::new(f));
+        self.exporters
+            .insert(ExporterFactory::metadata(&f).type_name, Arc::new(f));
         self
     }
 
     /// Adds an extension factory.
     pub fn extension(mut self, f: impl ExtensionFactory) -> Self {
-        self.extensions.insert(ExtensionFactory::metadata(&f).type_name, Arc::new(f));
+        self.extensions
+            .insert(ExtensionFactory::metadata(&f).type_name, Arc::new(f));
         self
     }
 

@@ -35,7 +35,9 @@ impl fmt::Display for DecodeError {
                 f.write_str("decoding failed due to the following error(s):\n\n")?;
                 let lines: Vec<String> = groups
                     .iter()
-                    .map(|(parent, keys)| format!("'{parent}' has invalid keys: {}", keys.join(", ")))
+                    .map(|(parent, keys)| {
+                        format!("'{parent}' has invalid keys: {}", keys.join(", "))
+                    })
                     .collect();
                 f.write_str(&lines.join("\n"))
             }
@@ -94,9 +96,9 @@ fn split_path(path: &serde_ignored::Path<'_>) -> (String, String) {
                 segments(parent, out);
                 out.push(key.clone());
             }
-            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
-                segments(parent, out)
-            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => segments(parent, out),
         }
     }
     let mut all = Vec::new();
@@ -107,5 +109,8 @@ fn split_path(path: &serde_ignored::Path<'_>) -> (String, String) {
 
 /// `serde_path_to_error` writes `.` for the root and `?` for options.
 fn dotted(path: &str) -> String {
-    path.split('.').filter(|s| !s.is_empty() && *s != "?").collect::<Vec<_>>().join(".")
+    path.split('.')
+        .filter(|s| !s.is_empty() && *s != "?")
+        .collect::<Vec<_>>()
+        .join(".")
 }

@@ -107,7 +107,12 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let source = match self {
-            ConfigError::Resolve(e) => return write!(f, "failed to get config: cannot resolve the configuration: {e}"),
+            ConfigError::Resolve(e) => {
+                return write!(
+                    f,
+                    "failed to get config: cannot resolve the configuration: {e}"
+                );
+            }
             ConfigError::Unmarshal {
                 section,
                 message,
@@ -158,13 +163,21 @@ struct RawService {
 
 /// Resolves, decodes and validates a config from `--config` URIs and
 /// `--set` flags.
-pub fn load(factories: &Factories, uris: &[String], sets: &[String]) -> Result<Config, ConfigError> {
+pub fn load(
+    factories: &Factories,
+    uris: &[String],
+    sets: &[String],
+) -> Result<Config, ConfigError> {
     let (merged, sources) = resolve(uris, sets).map_err(ConfigError::Resolve)?;
     from_value(factories, merged, &sources)
 }
 
 /// Decodes and validates an already merged tree.
-pub fn from_value(factories: &Factories, merged: Value, sources: &[Source]) -> Result<Config, ConfigError> {
+pub fn from_value(
+    factories: &Factories,
+    merged: Value,
+    sources: &[Source],
+) -> Result<Config, ConfigError> {
     let raw: RawConfig = decode_strict(&merged).map_err(|e| ConfigError::Unmarshal {
         section: None,
         message: e.to_string(),
@@ -173,11 +186,16 @@ pub fn from_value(factories: &Factories, merged: Value, sources: &[Source]) -> R
     let origin = |path: &[&str]| origin_of(sources, path);
 
     let mut pending_invalid = None;
-    let mut section = |kind: Kind, map: &Option<Mapping>| -> Result<Vec<ComponentEntry>, ConfigError> {
+    let mut section = |kind: Kind,
+                       map: &Option<Mapping>|
+     -> Result<Vec<ComponentEntry>, ConfigError> {
         let mut out = Vec::new();
         for (key, value) in map.iter().flatten() {
             let key_str = key.as_str().map(str::to_string).unwrap_or_else(|| {
-                serde_yaml_ng::to_string(key).unwrap_or_default().trim().to_string()
+                serde_yaml_ng::to_string(key)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
             });
             let unmarshal = |message: String| ConfigError::Unmarshal {
                 section: Some(kind.section()),
@@ -188,7 +206,8 @@ pub fn from_value(factories: &Factories, merged: Value, sources: &[Source]) -> R
             let Some((factory, aliased)) = factories.resolve(kind, id.kind()) else {
                 if kind == Kind::Exporter && id.kind() == "logging" {
                     return Err(unmarshal(
-                        "the logging exporter has been deprecated, use the debug exporter instead".into(),
+                        "the logging exporter has been deprecated, use the debug exporter instead"
+                            .into(),
                     ));
                 }
                 return Err(unmarshal(format!(
@@ -199,7 +218,11 @@ pub fn from_value(factories: &Factories, merged: Value, sources: &[Source]) -> R
                 )));
             };
             if aliased {
-                tracing::warn!("{:?} alias is deprecated; use {:?} instead", id.kind(), factory);
+                tracing::warn!(
+                    "{:?} alias is deprecated; use {:?} instead",
+                    id.kind(),
+                    factory
+                );
             }
             let checked = match kind {
                 Kind::Receiver => factories.receivers[factory].validate(value),
@@ -215,7 +238,12 @@ pub fn from_value(factories: &Factories, merged: Value, sources: &[Source]) -> R
                         source: origin(&[kind.section(), &key_str]),
                     });
                 }
-                Err(e) => return Err(unmarshal(format!("error reading configuration for {:?}: {e}", id.to_string()))),
+                Err(e) => {
+                    return Err(unmarshal(format!(
+                        "error reading configuration for {:?}: {e}",
+                        id.to_string()
+                    )));
+                }
                 Ok(()) => {}
             }
             out.push(ComponentEntry {
@@ -248,7 +276,8 @@ pub fn from_value(factories: &Factories, merged: Value, sources: &[Source]) -> R
             message,
             source: origin(&["service", "pipelines", key]),
         };
-        let id = PipelineId::parse(key).map_err(|e| unmarshal(format!("error decoding 'pipelines': {e}")))?;
+        let id = PipelineId::parse(key)
+            .map_err(|e| unmarshal(format!("error decoding 'pipelines': {e}")))?;
         let pipeline: PipelineConfig = decode_component(value)
             .map_err(|e| unmarshal(format!("error decoding 'pipelines[{key}]': {e}")))?;
         pipelines.push((id, pipeline));
@@ -281,28 +310,44 @@ fn validate(
         source: origin_of(sources, path),
     };
     if config.receivers.is_empty() {
-        return Err(invalid("no receiver configuration specified in config".into(), &[]));
+        return Err(invalid(
+            "no receiver configuration specified in config".into(),
+            &[],
+        ));
     }
     if config.exporters.is_empty() {
-        return Err(invalid("no exporter configuration specified in config".into(), &[]));
+        return Err(invalid(
+            "no exporter configuration specified in config".into(),
+            &[],
+        ));
     }
     if let Err(message) = config.telemetry.validate() {
-        return Err(invalid(format!("service::telemetry: {message}"), &["service", "telemetry"]));
+        return Err(invalid(
+            format!("service::telemetry: {message}"),
+            &["service", "telemetry"],
+        ));
     }
     for name in service_extensions {
-        let id = ComponentId::parse(name).ok().filter(|id| config.entry(Kind::Extension, id).is_some());
+        let id = ComponentId::parse(name)
+            .ok()
+            .filter(|id| config.entry(Kind::Extension, id).is_some());
         match id {
             Some(id) => config.service_extensions.push(id),
             None => {
                 return Err(invalid(
-                    format!("service::extensions: references extension {name:?} which is not configured"),
+                    format!(
+                        "service::extensions: references extension {name:?} which is not configured"
+                    ),
                     &["service", "extensions"],
                 ));
             }
         }
     }
     if config.pipelines.is_empty() {
-        return Err(invalid("service must have at least one pipeline".into(), &["service"]));
+        return Err(invalid(
+            "service must have at least one pipeline".into(),
+            &["service"],
+        ));
     }
     for (pid, pipeline) in &config.pipelines {
         let pid_str = pid.to_string();
@@ -321,9 +366,13 @@ fn validate(
         ] {
             let mut seen = BTreeSet::new();
             for name in names {
-                let entry = ComponentId::parse(name).ok().and_then(|id| config.entry(kind, &id));
+                let entry = ComponentId::parse(name)
+                    .ok()
+                    .and_then(|id| config.entry(kind, &id));
                 let Some(entry) = entry else {
-                    return Err(at(format!("references {kind} {name:?} which is not configured")));
+                    return Err(at(format!(
+                        "references {kind} {name:?} which is not configured"
+                    )));
                 };
                 if !seen.insert(name) {
                     return Err(at(format!("references {kind} {name:?} multiple times")));

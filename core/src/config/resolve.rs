@@ -95,13 +95,11 @@ fn split_delimited_keys(value: Value) -> Value {
             for (k, v) in m {
                 let v = split_delimited_keys(v);
                 let nested = match k.as_str() {
-                    Some(key) if key.contains("::") => key
-                        .rsplit("::")
-                        .fold(v, |inner, part| {
-                            let mut m = Mapping::new();
-                            m.insert(Value::String(part.to_string()), inner);
-                            Value::Mapping(m)
-                        }),
+                    Some(key) if key.contains("::") => key.rsplit("::").fold(v, |inner, part| {
+                        let mut m = Mapping::new();
+                        m.insert(Value::String(part.to_string()), inner);
+                        Value::Mapping(m)
+                    }),
                     _ => {
                         let mut m = Mapping::new();
                         m.insert(k, v);
@@ -112,7 +110,9 @@ fn split_delimited_keys(value: Value) -> Value {
             }
             out
         }
-        Value::Sequence(items) => Value::Sequence(items.into_iter().map(split_delimited_keys).collect()),
+        Value::Sequence(items) => {
+            Value::Sequence(items.into_iter().map(split_delimited_keys).collect())
+        }
         other => other,
     }
 }
@@ -140,7 +140,9 @@ pub fn merge(base: &mut Value, overlay: Value) {
 pub fn expand(value: Value) -> Result<Value, ResolveError> {
     Ok(match value {
         Value::String(s) => expand_string(&s)?,
-        Value::Sequence(items) => Value::Sequence(items.into_iter().map(expand).collect::<Result<_, _>>()?),
+        Value::Sequence(items) => {
+            Value::Sequence(items.into_iter().map(expand).collect::<Result<_, _>>()?)
+        }
         Value::Mapping(m) => Value::Mapping(
             m.into_iter()
                 .map(|(k, v)| Ok((k, expand(v)?)))
@@ -206,7 +208,10 @@ fn lookup(reference: &str) -> Result<String, ResolveError> {
         Some((n, d)) => (n, Some(d)),
         None => (rest, None),
     };
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(ResolveError(format!(
@@ -265,17 +270,33 @@ e: ${env:FERROTEL_TEST_UNSET_3}
     fn set_flags_and_yaml_uris() {
         let (v, _) = resolve(
             &["yaml:processors::batch::timeout: 1s".into()],
-            &["exporters.otlp/2.endpoint=localhost:4317".into(), "processors.batch.send_batch_size=5".into()],
+            &[
+                "exporters.otlp/2.endpoint=localhost:4317".into(),
+                "processors.batch.send_batch_size=5".into(),
+            ],
         )
         .unwrap();
-        assert_eq!(v["exporters"]["otlp/2"]["endpoint"], Value::String("localhost:4317".into()));
-        assert_eq!(v["processors"]["batch"]["timeout"], Value::String("1s".into()));
-        assert_eq!(v["processors"]["batch"]["send_batch_size"], Value::Number(5.into()));
+        assert_eq!(
+            v["exporters"]["otlp/2"]["endpoint"],
+            Value::String("localhost:4317".into())
+        );
+        assert_eq!(
+            v["processors"]["batch"]["timeout"],
+            Value::String("1s".into())
+        );
+        assert_eq!(
+            v["processors"]["batch"]["send_batch_size"],
+            Value::Number(5.into())
+        );
     }
 
     #[test]
     fn missing_file_is_a_clear_error() {
         let err = resolve(&["/nonexistent/otel.yaml".into()], &[]).unwrap_err();
-        assert!(err.0.contains("unable to read the file /nonexistent/otel.yaml"), "{err}");
+        assert!(
+            err.0
+                .contains("unable to read the file /nonexistent/otel.yaml"),
+            "{err}"
+        );
     }
 }

@@ -25,7 +25,9 @@ impl TelemetryConfig {
         }
         match self.logs.encoding.as_str() {
             "console" | "json" => Ok(()),
-            other => Err(format!("logs: unknown encoding {other:?} (valid values: [console json])")),
+            other => Err(format!(
+                "logs: unknown encoding {other:?} (valid values: [console json])"
+            )),
         }
     }
 }
@@ -115,6 +117,8 @@ impl MetricsConfig {
                 return format!("{host}:{port}");
             }
         }
-        self.address.clone().unwrap_or_else(|| "localhost:8888".into())
+        self.address
+            .clone()
+            .unwrap_or_else(|| "localhost:8888".into())
     }
 }

@@ -137,7 +137,9 @@ pub struct ByteSize(pub u64);
 /// Parses a size such as `1kb`, `20MiB` or `4096`.
 pub fn parse_byte_size(input: &str) -> Result<u64, String> {
     let s = input.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let value: f64 = num.parse().map_err(|_| format!("invalid size {input:?}"))?;
     let factor = match unit.trim().to_ascii_lowercase().as_str() {

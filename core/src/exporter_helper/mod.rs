@@ -74,7 +74,11 @@ struct QueueParts {
 
 impl<S: Sender> ExporterHelper<S> {
     /// Wraps `sender` with the given settings and registers its metrics.
-    pub fn new(sender: S, settings: HelperSettings, telemetry: &SelfTelemetry) -> ExporterHelper<S> {
+    pub fn new(
+        sender: S,
+        settings: HelperSettings,
+        telemetry: &SelfTelemetry,
+    ) -> ExporterHelper<S> {
         let metrics = Signal::ALL.map(|s| ExporterMetrics::new(telemetry, &settings.id, s));
         let (stop, shutdown) = watch::channel(false);
         let queue = settings.queue.enabled.then(|| {
@@ -83,7 +87,11 @@ impl<S: Sender> ExporterHelper<S> {
             let labels = [("exporter", settings.id.as_str())];
             telemetry
                 .registry
-                .gauge("otelcol_exporter_queue_capacity", "Fixed capacity of the retry queue (in batches).", &labels)
+                .gauge(
+                    "otelcol_exporter_queue_capacity",
+                    "Fixed capacity of the retry queue (in batches).",
+                    &labels,
+                )
                 .set(capacity as i64);
             QueueParts {
                 space: Arc::new(Semaphore::new(capacity)),
@@ -205,21 +213,30 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
         } else {
             (None, None)
         };
-        let sent = queue.tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|tx| {
-            tx.send(Queued {
-                batch,
-                _permit: permit,
-                done,
-            })
-        });
+        let sent = queue
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|tx| {
+                tx.send(Queued {
+                    batch,
+                    _permit: permit,
+                    done,
+                })
+            });
         match sent {
             Some(Ok(())) => {
-                queue.size.set((queue.capacity - queue.space.available_permits()) as i64);
+                queue
+                    .size
+                    .set((queue.capacity - queue.space.available_permits()) as i64);
             }
             _ => return Err(ConsumeError::retryable("exporter is shutting down")),
         }
         match result {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err(ConsumeError::retryable("exporter stopped"))),
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err(ConsumeError::retryable("exporter stopped"))),
             None => Ok(()),
         }
     }
@@ -261,7 +278,12 @@ impl<S: Sender> Component for ExporterHelper<S> {
             queue.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         }
         let _ = self.stop.send(true);
-        let workers: Vec<_> = self.workers.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+        let workers: Vec<_> = self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
         for w in workers {
             let _ = w.await;
         }
@@ -353,7 +375,12 @@ mod tests {
         );
         assert!(helper.consume(one_log()).await.unwrap_err().is_permanent());
         assert_eq!(helper.shared.sender.calls.load(Ordering::SeqCst), 1);
-        assert_eq!(helper.shared.metrics[Signal::Logs as usize].send_failed.get(), 1);
+        assert_eq!(
+            helper.shared.metrics[Signal::Logs as usize]
+                .send_failed
+                .get(),
+            1
+        );
     }
 
     #[tokio::test]
@@ -373,7 +400,12 @@ mod tests {
         helper.consume(one_log()).await.unwrap();
         let err = helper.consume(one_log()).await.unwrap_err();
         assert_eq!(err, ConsumeError::retryable("sending queue is full"));
-        assert_eq!(helper.shared.metrics[Signal::Logs as usize].enqueue_failed.get(), 1);
+        assert_eq!(
+            helper.shared.metrics[Signal::Logs as usize]
+                .enqueue_failed
+                .get(),
+            1
+        );
         helper.start(&Host::default()).await.unwrap();
         helper.shutdown().await.unwrap();
         assert_eq!(helper.shared.metrics[Signal::Logs as usize].sent.get(), 2);

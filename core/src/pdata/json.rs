@@ -164,7 +164,11 @@ fn write_f64(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("\"NaN\"");
     } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "\"Infinity\"" } else { "\"-Infinity\"" });
+        out.push_str(if v > 0.0 {
+            "\"Infinity\""
+        } else {
+            "\"-Infinity\""
+        });
     } else {
         let _ = write!(out, "{v}");
     }
@@ -220,7 +224,10 @@ fn key_value(out: &mut String, kv: &common::KeyValue) {
 fn resource_obj(out: &mut String, r: &resource::Resource) {
     let mut o = Obj::open(out);
     o.arr("attributes", &r.attributes, key_value);
-    o.int("droppedAttributesCount", i64::from(r.dropped_attributes_count));
+    o.int(
+        "droppedAttributesCount",
+        i64::from(r.dropped_attributes_count),
+    );
     o.close();
 }
 
@@ -229,7 +236,10 @@ fn scope_obj(out: &mut String, s: &common::InstrumentationScope) {
     o.str("name", &s.name);
     o.str("version", &s.version);
     o.arr("attributes", &s.attributes, key_value);
-    o.int("droppedAttributesCount", i64::from(s.dropped_attributes_count));
+    o.int(
+        "droppedAttributesCount",
+        i64::from(s.dropped_attributes_count),
+    );
     o.close();
 }
 
@@ -259,13 +269,19 @@ fn span(out: &mut String, s: &trace::Span) {
     o.u64("startTimeUnixNano", s.start_time_unix_nano);
     o.u64("endTimeUnixNano", s.end_time_unix_nano);
     o.arr("attributes", &s.attributes, key_value);
-    o.int("droppedAttributesCount", i64::from(s.dropped_attributes_count));
+    o.int(
+        "droppedAttributesCount",
+        i64::from(s.dropped_attributes_count),
+    );
     o.arr("events", &s.events, |out, e| {
         let mut o = Obj::open(out);
         o.u64("timeUnixNano", e.time_unix_nano);
         o.str("name", &e.name);
         o.arr("attributes", &e.attributes, key_value);
-        o.int("droppedAttributesCount", i64::from(e.dropped_attributes_count));
+        o.int(
+            "droppedAttributesCount",
+            i64::from(e.dropped_attributes_count),
+        );
         o.close();
     });
     o.int("droppedEventsCount", i64::from(s.dropped_events_count));
@@ -275,7 +291,10 @@ fn span(out: &mut String, s: &trace::Span) {
         o.hex("spanId", &l.span_id);
         o.str("traceState", &l.trace_state);
         o.arr("attributes", &l.attributes, key_value);
-        o.int("droppedAttributesCount", i64::from(l.dropped_attributes_count));
+        o.int(
+            "droppedAttributesCount",
+            i64::from(l.dropped_attributes_count),
+        );
         o.int("flags", i64::from(l.flags));
         o.close();
     });
@@ -311,7 +330,10 @@ fn log_record(out: &mut String, l: &logs::LogRecord) {
     o.str("severityText", &l.severity_text);
     o.obj("body", l.body.as_ref(), any_value);
     o.arr("attributes", &l.attributes, key_value);
-    o.int("droppedAttributesCount", i64::from(l.dropped_attributes_count));
+    o.int(
+        "droppedAttributesCount",
+        i64::from(l.dropped_attributes_count),
+    );
     o.int("flags", i64::from(l.flags));
     o.hex("traceId", &l.trace_id);
     o.hex("spanId", &l.span_id);
@@ -349,20 +371,29 @@ fn metric(out: &mut String, m: &metrics::Metric) {
         Some(Data::Sum(s)) => o.obj("sum", Some(s), |out, s| {
             let mut o = Obj::open(out);
             o.arr("dataPoints", &s.data_points, number_point);
-            o.int("aggregationTemporality", i64::from(s.aggregation_temporality));
+            o.int(
+                "aggregationTemporality",
+                i64::from(s.aggregation_temporality),
+            );
             o.bool("isMonotonic", s.is_monotonic);
             o.close();
         }),
         Some(Data::Histogram(h)) => o.obj("histogram", Some(h), |out, h| {
             let mut o = Obj::open(out);
             o.arr("dataPoints", &h.data_points, histogram_point);
-            o.int("aggregationTemporality", i64::from(h.aggregation_temporality));
+            o.int(
+                "aggregationTemporality",
+                i64::from(h.aggregation_temporality),
+            );
             o.close();
         }),
         Some(Data::ExponentialHistogram(h)) => o.obj("exponentialHistogram", Some(h), |out, h| {
             let mut o = Obj::open(out);
             o.arr("dataPoints", &h.data_points, exp_histogram_point);
-            o.int("aggregationTemporality", i64::from(h.aggregation_temporality));
+            o.int(
+                "aggregationTemporality",
+                i64::from(h.aggregation_temporality),
+            );
             o.close();
         }),
         Some(Data::Summary(s)) => o.obj("summary", Some(s), |out, s| {
@@ -394,7 +425,12 @@ fn u64_list(out: &mut String, v: &u64) {
 fn number_point(out: &mut String, p: &metrics::NumberDataPoint) {
     use metrics::number_data_point::Value;
     let mut o = Obj::open(out);
-    point_times(&mut o, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+    point_times(
+        &mut o,
+        &p.attributes,
+        p.start_time_unix_nano,
+        p.time_unix_nano,
+    );
     match p.value {
         Some(Value::AsDouble(d)) => o.f64_always("asDouble", d),
         Some(Value::AsInt(i)) => {
@@ -410,11 +446,18 @@ fn number_point(out: &mut String, p: &metrics::NumberDataPoint) {
 
 fn histogram_point(out: &mut String, p: &metrics::HistogramDataPoint) {
     let mut o = Obj::open(out);
-    point_times(&mut o, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+    point_times(
+        &mut o,
+        &p.attributes,
+        p.start_time_unix_nano,
+        p.time_unix_nano,
+    );
     o.u64("count", p.count);
     optional_f64(&mut o, "sum", p.sum);
     o.arr("bucketCounts", &p.bucket_counts, u64_list);
-    o.arr("explicitBounds", &p.explicit_bounds, |out, v| write_f64(out, *v));
+    o.arr("explicitBounds", &p.explicit_bounds, |out, v| {
+        write_f64(out, *v)
+    });
     o.arr("exemplars", &p.exemplars, exemplar);
     o.int("flags", i64::from(p.flags));
     optional_f64(&mut o, "min", p.min);
@@ -430,7 +473,12 @@ fn exp_histogram_point(out: &mut String, p: &metrics::ExponentialHistogramDataPo
         o.close();
     };
     let mut o = Obj::open(out);
-    point_times(&mut o, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+    point_times(
+        &mut o,
+        &p.attributes,
+        p.start_time_unix_nano,
+        p.time_unix_nano,
+    );
     o.u64("count", p.count);
     optional_f64(&mut o, "sum", p.sum);
     o.int("scale", i64::from(p.scale));
@@ -447,7 +495,12 @@ fn exp_histogram_point(out: &mut String, p: &metrics::ExponentialHistogramDataPo
 
 fn summary_point(out: &mut String, p: &metrics::SummaryDataPoint) {
     let mut o = Obj::open(out);
-    point_times(&mut o, &p.attributes, p.start_time_unix_nano, p.time_unix_nano);
+    point_times(
+        &mut o,
+        &p.attributes,
+        p.start_time_unix_nano,
+        p.time_unix_nano,
+    );
     o.u64("count", p.count);
     o.f64("sum", p.sum);
     o.arr("quantileValues", &p.quantile_values, |out, q| {
@@ -486,11 +539,19 @@ pub fn decode_json(signal: super::Signal, input: &[u8]) -> Result<Telemetry, Jso
     let root: Value = serde_json::from_slice(input).map_err(|e| JsonError(e.to_string()))?;
     let root = Fields::of(&root, "request")?;
     Ok(match signal {
-        Signal::Traces => Telemetry::Traces(root.list("resourceSpans", "resource_spans", decode_resource_spans)?),
-        Signal::Metrics => {
-            Telemetry::Metrics(root.list("resourceMetrics", "resource_metrics", decode_resource_metrics)?)
+        Signal::Traces => Telemetry::Traces(root.list(
+            "resourceSpans",
+            "resource_spans",
+            decode_resource_spans,
+        )?),
+        Signal::Metrics => Telemetry::Metrics(root.list(
+            "resourceMetrics",
+            "resource_metrics",
+            decode_resource_metrics,
+        )?),
+        Signal::Logs => {
+            Telemetry::Logs(root.list("resourceLogs", "resource_logs", decode_resource_logs)?)
         }
-        Signal::Logs => Telemetry::Logs(root.list("resourceLogs", "resource_logs", decode_resource_logs)?),
     })
 }
 
@@ -604,22 +665,32 @@ impl<'a> Fields<'a> {
         snake: &str,
         each: impl FnOnce(Fields<'a>) -> Result<T, JsonError>,
     ) -> Result<Option<T>, JsonError> {
-        self.get(camel, snake).map(|v| each(Fields::of(v, camel)?)).transpose()
+        self.get(camel, snake)
+            .map(|v| each(Fields::of(v, camel)?))
+            .transpose()
     }
 }
 
 fn to_u64(v: &Value, what: &str) -> Result<u64, JsonError> {
     match v {
-        Value::Number(n) => n.as_u64().map_or_else(|| err(format!("{what}: expected an unsigned integer")), Ok),
-        Value::String(s) => s.parse().or_else(|_| err(format!("{what}: expected an unsigned integer"))),
+        Value::Number(n) => n
+            .as_u64()
+            .map_or_else(|| err(format!("{what}: expected an unsigned integer")), Ok),
+        Value::String(s) => s
+            .parse()
+            .or_else(|_| err(format!("{what}: expected an unsigned integer"))),
         _ => err(format!("{what}: expected an unsigned integer")),
     }
 }
 
 fn to_i64(v: &Value, what: &str) -> Result<i64, JsonError> {
     match v {
-        Value::Number(n) => n.as_i64().map_or_else(|| err(format!("{what}: expected an integer")), Ok),
-        Value::String(s) => s.parse().or_else(|_| err(format!("{what}: expected an integer"))),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| err(format!("{what}: expected an integer")), Ok),
+        Value::String(s) => s
+            .parse()
+            .or_else(|_| err(format!("{what}: expected an integer"))),
         _ => err(format!("{what}: expected an integer")),
     }
 }
@@ -630,12 +701,16 @@ fn to_i32(v: &Value, what: &str) -> Result<i32, JsonError> {
 
 fn to_f64(v: &Value, what: &str) -> Result<f64, JsonError> {
     match v {
-        Value::Number(n) => n.as_f64().map_or_else(|| err(format!("{what}: expected a number")), Ok),
+        Value::Number(n) => n
+            .as_f64()
+            .map_or_else(|| err(format!("{what}: expected a number")), Ok),
         Value::String(s) => match s.as_str() {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            s => s.parse().or_else(|_| err(format!("{what}: expected a number"))),
+            s => s
+                .parse()
+                .or_else(|_| err(format!("{what}: expected a number"))),
         },
         _ => err(format!("{what}: expected a number")),
     }
@@ -752,7 +827,8 @@ fn decode_span(f: Fields<'_>) -> Result<trace::Span, JsonError> {
                 time_unix_nano: f.u64("timeUnixNano", "time_unix_nano")?,
                 name: f.string("name", "name")?,
                 attributes: attributes(f)?,
-                dropped_attributes_count: f.u32("droppedAttributesCount", "dropped_attributes_count")?,
+                dropped_attributes_count: f
+                    .u32("droppedAttributesCount", "dropped_attributes_count")?,
             })
         })?,
         dropped_events_count: f.u32("droppedEventsCount", "dropped_events_count")?,
@@ -762,7 +838,8 @@ fn decode_span(f: Fields<'_>) -> Result<trace::Span, JsonError> {
                 span_id: f.hex("spanId", "span_id")?,
                 trace_state: f.string("traceState", "trace_state")?,
                 attributes: attributes(f)?,
-                dropped_attributes_count: f.u32("droppedAttributesCount", "dropped_attributes_count")?,
+                dropped_attributes_count: f
+                    .u32("droppedAttributesCount", "dropped_attributes_count")?,
                 flags: f.u32("flags", "flags")?,
             })
         })?,
@@ -792,9 +869,14 @@ fn decode_resource_logs(f: Fields<'_>) -> Result<logs::ResourceLogs, JsonError> 
 
 fn decode_log_record(f: Fields<'_>) -> Result<logs::LogRecord, JsonError> {
     let severity = match f.get("severityNumber", "severity_number") {
-        Some(Value::String(s)) if s.parse::<i32>().is_err() => logs::SeverityNumber::from_str_name(s)
-            .map(|n| n as i32)
-            .map_or_else(|| err(format!("severityNumber: unknown enum value {s:?}")), Ok)?,
+        Some(Value::String(s)) if s.parse::<i32>().is_err() => {
+            logs::SeverityNumber::from_str_name(s)
+                .map(|n| n as i32)
+                .map_or_else(
+                    || err(format!("severityNumber: unknown enum value {s:?}")),
+                    Ok,
+                )?
+        }
         _ => f.i32("severityNumber", "severity_number")?,
     };
     Ok(logs::LogRecord {
@@ -827,7 +909,11 @@ fn decode_resource_metrics(f: Fields<'_>) -> Result<metrics::ResourceMetrics, Js
 }
 
 fn temporality(f: Fields<'_>) -> Result<i32, JsonError> {
-    f.enum_value("aggregationTemporality", "aggregation_temporality", &TEMPORALITIES)
+    f.enum_value(
+        "aggregationTemporality",
+        "aggregation_temporality",
+        &TEMPORALITIES,
+    )
 }
 
 fn decode_metric(f: Fields<'_>) -> Result<metrics::Metric, JsonError> {
@@ -886,7 +972,9 @@ fn decode_number_point(f: Fields<'_>) -> Result<metrics::NumberDataPoint, JsonEr
     let value = if let Some(d) = f.get("asDouble", "as_double") {
         Some(V::AsDouble(to_f64(d, "asDouble")?))
     } else {
-        f.get("asInt", "as_int").map(|i| to_i64(i, "asInt").map(V::AsInt)).transpose()?
+        f.get("asInt", "as_int")
+            .map(|i| to_i64(i, "asInt").map(V::AsInt))
+            .transpose()?
     };
     Ok(metrics::NumberDataPoint {
         attributes: attributes(f)?,
@@ -906,7 +994,9 @@ fn decode_histogram_point(f: Fields<'_>) -> Result<metrics::HistogramDataPoint, 
         count: f.u64("count", "count")?,
         sum: f.opt_f64("sum", "sum")?,
         bucket_counts: u64_values(f, "bucketCounts", "bucket_counts")?,
-        explicit_bounds: f.values("explicitBounds", "explicit_bounds", |v| to_f64(v, "explicitBounds"))?,
+        explicit_bounds: f.values("explicitBounds", "explicit_bounds", |v| {
+            to_f64(v, "explicitBounds")
+        })?,
         exemplars: f.list("exemplars", "exemplars", decode_exemplar)?,
         flags: f.u32("flags", "flags")?,
         min: f.opt_f64("min", "min")?,
@@ -964,10 +1054,16 @@ fn decode_exemplar(f: Fields<'_>) -> Result<metrics::Exemplar, JsonError> {
     let value = if let Some(d) = f.get("asDouble", "as_double") {
         Some(V::AsDouble(to_f64(d, "asDouble")?))
     } else {
-        f.get("asInt", "as_int").map(|i| to_i64(i, "asInt").map(V::AsInt)).transpose()?
+        f.get("asInt", "as_int")
+            .map(|i| to_i64(i, "asInt").map(V::AsInt))
+            .transpose()?
     };
     Ok(metrics::Exemplar {
-        filtered_attributes: f.list("filteredAttributes", "filtered_attributes", decode_key_value)?,
+        filtered_attributes: f.list(
+            "filteredAttributes",
+            "filtered_attributes",
+            decode_key_value,
+        )?,
         time_unix_nano: f.u64("timeUnixNano", "time_unix_nano")?,
         span_id: f.hex("spanId", "span_id")?,
         trace_id: f.hex("traceId", "trace_id")?,
@@ -991,13 +1087,18 @@ mod tests {
           "kind":2,"attributes":[{"key":"my.span.attr","value":{"stringValue":"some value"}}],
           "status":{"code":"STATUS_CODE_ERROR"}}]}]}]}"#;
         let t = decode_json(Signal::Traces, input).unwrap();
-        let Telemetry::Traces(r) = &t else { unreachable!() };
+        let Telemetry::Traces(r) = &t else {
+            unreachable!()
+        };
         let span = &r[0].scope_spans[0].spans[0];
         assert_eq!(span.trace_id[0], 0x5b);
         assert_eq!(span.end_time_unix_nano, 1544712661000000000);
         assert_eq!(span.status.as_ref().unwrap().code, 2);
         let out = encode_json(&t);
-        assert!(out.contains(r#""traceId":"5b8efff798038103d269b633813fc60c""#), "{out}");
+        assert!(
+            out.contains(r#""traceId":"5b8efff798038103d269b633813fc60c""#),
+            "{out}"
+        );
         assert!(out.contains(r#""startTimeUnixNano":"1544712660000000000""#));
         assert!(out.contains(r#""kind":2"#));
         assert_eq!(decode_json(Signal::Traces, out.as_bytes()).unwrap(), t);
@@ -1099,7 +1200,10 @@ mod tests {
         assert_eq!(encode_json(&back), json);
         assert_eq!(back.item_count(), 5);
         assert!(json.contains(r#""asInt":"-9223372036854775808""#), "{json}");
-        assert!(json.contains(r#""sum":0"#), "explicit zero sum is kept: {json}");
+        assert!(
+            json.contains(r#""sum":0"#),
+            "explicit zero sum is kept: {json}"
+        );
         assert!(json.contains(r#""bytesValue":"AAH/""#));
     }
 
@@ -1109,12 +1213,17 @@ mod tests {
             {"time_unix_nano":17,"severity_number":"SEVERITY_NUMBER_WARN","body":{"string_value":"a \"quoted\"\nline\u0001"},
              "attributes":[{"key":"n","value":{"intValue":5}}],"trace_id":"","eventName":"e"}]}]}]}"#;
         let t = decode_json(Signal::Logs, input).unwrap();
-        let Telemetry::Logs(r) = &t else { unreachable!() };
+        let Telemetry::Logs(r) = &t else {
+            unreachable!()
+        };
         let rec = &r[0].scope_logs[0].log_records[0];
         assert_eq!(rec.time_unix_nano, 17);
         assert_eq!(rec.severity_number, 13);
         let out = encode_json(&t);
-        assert!(out.contains(r#""stringValue":"a \"quoted\"\nline\u0001""#), "{out}");
+        assert!(
+            out.contains(r#""stringValue":"a \"quoted\"\nline\u0001""#),
+            "{out}"
+        );
         assert_eq!(decode_json(Signal::Logs, out.as_bytes()).unwrap(), t);
     }
 
@@ -1128,7 +1237,11 @@ mod tests {
             br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"-1"}]}]}]}"#,
             br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz"}]}]}]}"#,
         ] {
-            assert!(decode_json(Signal::Logs, bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                decode_json(Signal::Logs, bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -167,7 +167,9 @@ impl Telemetry {
     /// Decodes an OTLP export request (protobuf) of the given signal.
     pub fn decode_request(signal: Signal, bytes: &[u8]) -> Result<Telemetry, prost::DecodeError> {
         Ok(match signal {
-            Signal::Traces => Telemetry::Traces(ExportTraceServiceRequest::decode(bytes)?.resource_spans),
+            Signal::Traces => {
+                Telemetry::Traces(ExportTraceServiceRequest::decode(bytes)?.resource_spans)
+            }
             Signal::Metrics => {
                 Telemetry::Metrics(ExportMetricsServiceRequest::decode(bytes)?.resource_metrics)
             }

@@ -78,7 +78,12 @@ nested_group!(trace::ResourceSpans, scope_spans, resource, schema_url);
 leaf_items!(trace::ScopeSpans, spans, scope, schema_url);
 nested_group!(logs::ResourceLogs, scope_logs, resource, schema_url);
 leaf_items!(logs::ScopeLogs, log_records, scope, schema_url);
-nested_group!(metrics::ResourceMetrics, scope_metrics, resource, schema_url);
+nested_group!(
+    metrics::ResourceMetrics,
+    scope_metrics,
+    resource,
+    schema_url
+);
 nested_group!(metrics::ScopeMetrics, metrics, scope, schema_url);
 
 impl Weighted for metrics::Metric {
@@ -170,7 +175,9 @@ mod tests {
     }
 
     fn record_ids(t: &Telemetry) -> Vec<u64> {
-        let Telemetry::Logs(r) = t else { panic!("not logs") };
+        let Telemetry::Logs(r) = t else {
+            panic!("not logs")
+        };
         r.iter()
             .flat_map(|r| &r.scope_logs)
             .flat_map(|s| &s.log_records)
@@ -197,13 +204,17 @@ mod tests {
     fn split_parts_keep_their_resource() {
         let mut batch = log_batch(2, 1, 3);
         let first = batch.split_off_front(4);
-        let Telemetry::Logs(first) = first else { unreachable!() };
+        let Telemetry::Logs(first) = first else {
+            unreachable!()
+        };
         assert_eq!(first.len(), 2);
         assert_eq!(first[1].resource, batch_resource(&batch));
     }
 
     fn batch_resource(t: &Telemetry) -> Option<resource::Resource> {
-        let Telemetry::Logs(r) = t else { unreachable!() };
+        let Telemetry::Logs(r) = t else {
+            unreachable!()
+        };
         r[0].resource.clone()
     }
 
@@ -234,10 +245,14 @@ mod tests {
         let front = batch.split_off_front(2);
         assert_eq!(front.item_count(), 2);
         assert_eq!(batch.item_count(), 3);
-        let Telemetry::Metrics(front) = front else { unreachable!() };
+        let Telemetry::Metrics(front) = front else {
+            unreachable!()
+        };
         let metric = &front[0].scope_metrics[0].metrics[0];
         assert_eq!(metric.name, "m");
-        let Some(metrics::metric::Data::Sum(sum)) = &metric.data else { unreachable!() };
+        let Some(metrics::metric::Data::Sum(sum)) = &metric.data else {
+            unreachable!()
+        };
         assert!(sum.is_monotonic);
     }
 }

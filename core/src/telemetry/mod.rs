@@ -93,8 +93,11 @@ impl ExporterMetrics {
         let labels = [("exporter", exporter)];
         let item = signal.item_name();
         let counter = |what: &str, help: &str| {
-            t.registry
-                .counter(&format!("otelcol_exporter_{what}_{item}"), &format!("Number of {item} {help}"), &labels)
+            t.registry.counter(
+                &format!("otelcol_exporter_{what}_{item}"),
+                &format!("Number of {item} {help}"),
+                &labels,
+            )
         };
         ExporterMetrics {
             sent: counter("sent", "successfully sent to destination."),

@@ -5,13 +5,24 @@ use std::time::Instant;
 
 pub(super) fn register(registry: &Registry) {
     let started = Instant::now();
-    registry.computed("otelcol_process_uptime", "Uptime of the process", "counter", move || {
-        started.elapsed().as_secs_f64()
-    });
-    registry.computed("otelcol_process_cpu_seconds", "Total CPU user and system time in seconds", "counter", cpu_seconds);
-    registry.computed("otelcol_process_memory_rss", "Total physical memory (resident set size)", "gauge", || {
-        rss_bytes().unwrap_or(0) as f64
-    });
+    registry.computed(
+        "otelcol_process_uptime",
+        "Uptime of the process",
+        "counter",
+        move || started.elapsed().as_secs_f64(),
+    );
+    registry.computed(
+        "otelcol_process_cpu_seconds",
+        "Total CPU user and system time in seconds",
+        "counter",
+        cpu_seconds,
+    );
+    registry.computed(
+        "otelcol_process_memory_rss",
+        "Total physical memory (resident set size)",
+        "gauge",
+        || rss_bytes().unwrap_or(0) as f64,
+    );
 }
 
 fn cpu_seconds() -> f64 {
@@ -24,7 +35,9 @@ fn cpu_seconds() -> f64 {
         return 0.0;
     };
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
     ticks / 100.0
 }
 

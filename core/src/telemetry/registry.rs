@@ -63,7 +63,11 @@ impl Histogram {
     /// Records one observation.
     pub fn observe(&self, v: f64) {
         let s = &self.0;
-        let i = s.bounds.iter().position(|b| v <= *b).unwrap_or(s.bounds.len());
+        let i = s
+            .bounds
+            .iter()
+            .position(|b| v <= *b)
+            .unwrap_or(s.bounds.len());
         s.buckets[i].fetch_add(1, Ordering::Relaxed);
         s.count.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut sum) = s.sum_bits.lock() {
@@ -128,7 +132,12 @@ impl Registry {
             kind,
             series: Vec::new(),
         });
-        if let Some(existing) = family.series.iter().find(|(l, _)| *l == labels).and_then(|(_, s)| find(s)) {
+        if let Some(existing) = family
+            .series
+            .iter()
+            .find(|(l, _)| *l == labels)
+            .and_then(|(_, s)| find(s))
+        {
             return existing;
         }
         let (series, handle) = make();
@@ -173,12 +182,31 @@ impl Registry {
     }
 
     /// A value computed when scraped (`kind` is `counter` or `gauge`).
-    pub fn computed(&self, name: &str, help: &str, kind: &'static str, f: impl Fn() -> f64 + Send + Sync + 'static) {
-        self.series(name, help, kind, &[], |_| Some(()), || (Series::FloatFn(Box::new(f)), ()));
+    pub fn computed(
+        &self,
+        name: &str,
+        help: &str,
+        kind: &'static str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) {
+        self.series(
+            name,
+            help,
+            kind,
+            &[],
+            |_| Some(()),
+            || (Series::FloatFn(Box::new(f)), ()),
+        );
     }
 
     /// A histogram with the given upper bucket bounds.
-    pub fn histogram(&self, name: &str, help: &str, labels: &[(&str, &str)], bounds: &[f64]) -> Histogram {
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+    ) -> Histogram {
         self.series(
             name,
             help,
@@ -218,12 +246,21 @@ impl Registry {
                         let bucket_name = format!("{name}_bucket");
                         for (i, b) in s.buckets.iter().enumerate() {
                             cumulative += b.load(Ordering::Relaxed);
-                            let le = s.bounds.get(i).map_or("+Inf".to_string(), |b| b.to_string());
+                            let le = s
+                                .bounds
+                                .get(i)
+                                .map_or("+Inf".to_string(), |b| b.to_string());
                             line(&mut out, &bucket_name, labels, Some(&le), cumulative as f64);
                         }
                         let sum = s.sum_bits.lock().map(|v| *v).unwrap_or(0.0);
                         line(&mut out, &format!("{name}_sum"), labels, None, sum);
-                        line(&mut out, &format!("{name}_count"), labels, None, s.count.load(Ordering::Relaxed) as f64);
+                        line(
+                            &mut out,
+                            &format!("{name}_count"),
+                            labels,
+                            None,
+                            s.count.load(Ordering::Relaxed) as f64,
+                        );
                     }
                 }
             }
@@ -237,12 +274,19 @@ fn line(out: &mut String, name: &str, labels: &Labels, le: Option<&str>, value: 
     if !labels.is_empty() || le.is_some() {
         out.push('{');
         let mut first = true;
-        for (k, v) in labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(le.map(|le| ("le", le))) {
+        for (k, v) in labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(le.map(|le| ("le", le)))
+        {
             if !first {
                 out.push(',');
             }
             first = false;
-            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let escaped = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             let _ = write!(out, "{k}=\"{escaped}\"");
         }
         out.push('}');
@@ -257,11 +301,24 @@ mod tests {
     #[test]
     fn renders_go_style_names_without_total() {
         let r = Registry::new(vec![("service_name".into(), "ferrotel".into())]);
-        let c = r.counter("otelcol_receiver_accepted_spans", "Spans.", &[("transport", "grpc"), ("receiver", "otlp")]);
+        let c = r.counter(
+            "otelcol_receiver_accepted_spans",
+            "Spans.",
+            &[("transport", "grpc"), ("receiver", "otlp")],
+        );
         c.add(3);
-        r.counter("otelcol_receiver_accepted_spans", "Spans.", &[("transport", "grpc"), ("receiver", "otlp")])
-            .add(2);
-        let h = r.histogram("otelcol_processor_batch_batch_send_size", "Sizes.", &[("processor", "batch")], &[10.0, 100.0]);
+        r.counter(
+            "otelcol_receiver_accepted_spans",
+            "Spans.",
+            &[("transport", "grpc"), ("receiver", "otlp")],
+        )
+        .add(2);
+        let h = r.histogram(
+            "otelcol_processor_batch_batch_send_size",
+            "Sizes.",
+            &[("processor", "batch")],
+            &[10.0, 100.0],
+        );
         h.observe(50.0);
         let text = r.render();
         assert!(text.contains("# TYPE otelcol_receiver_accepted_spans counter\n"));

@@ -12,7 +12,11 @@ pub(crate) fn summary(t: &Telemetry) -> String {
     };
     let mut s = format!("{{\"{group_name}\": {groups}");
     if let Telemetry::Metrics(r) = t {
-        let metrics: usize = r.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum();
+        let metrics: usize = r
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .map(|s| s.metrics.len())
+            .sum();
         let _ = write!(s, ", \"metrics\": {metrics}");
     }
     let _ = write!(s, ", \"{item_name}\": {}}}", t.item_count());
@@ -25,17 +29,32 @@ pub(crate) fn normal(t: &Telemetry) -> String {
     match t {
         Telemetry::Traces(r) => {
             for span in r.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
-                let _ = writeln!(out, "{} {} {} {}", span.name, hex(&span.trace_id), hex(&span.span_id), attrs_inline(&span.attributes));
+                let _ = writeln!(
+                    out,
+                    "{} {} {} {}",
+                    span.name,
+                    hex(&span.trace_id),
+                    hex(&span.span_id),
+                    attrs_inline(&span.attributes)
+                );
             }
         }
         Telemetry::Logs(r) => {
-            for log in r.iter().flat_map(|r| &r.scope_logs).flat_map(|s| &s.log_records) {
+            for log in r
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .flat_map(|s| &s.log_records)
+            {
                 let body = log.body.as_ref().map(value_plain).unwrap_or_default();
                 let _ = writeln!(out, "{body} {}", attrs_inline(&log.attributes));
             }
         }
         Telemetry::Metrics(r) => {
-            for m in r.iter().flat_map(|r| &r.scope_metrics).flat_map(|s| &s.metrics) {
+            for m in r
+                .iter()
+                .flat_map(|r| &r.scope_metrics)
+                .flat_map(|s| &s.metrics)
+            {
                 let _ = writeln!(out, "{}{{{}}}", m.name, m.unit);
             }
         }
@@ -50,7 +69,13 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
     match t {
         Telemetry::Traces(rs) => {
             for (i, r) in rs.iter().enumerate() {
-                resource_header(o, "ResourceSpans", i, &r.schema_url, r.resource.as_ref().map(|r| &r.attributes[..]));
+                resource_header(
+                    o,
+                    "ResourceSpans",
+                    i,
+                    &r.schema_url,
+                    r.resource.as_ref().map(|r| &r.attributes[..]),
+                );
                 for (j, s) in r.scope_spans.iter().enumerate() {
                     scope_header(o, "ScopeSpans", j, &s.schema_url, s.scope.as_ref());
                     for (k, span) in s.spans.iter().enumerate() {
@@ -59,12 +84,40 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
                         let _ = writeln!(o, "    Parent ID      : {}", hex(&span.parent_span_id));
                         let _ = writeln!(o, "    ID             : {}", hex(&span.span_id));
                         let _ = writeln!(o, "    Name           : {}", span.name);
-                        let kind = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
-                        let _ = writeln!(o, "    Kind           : {}", kind.get(span.kind as usize).unwrap_or(&"Unspecified"));
-                        let _ = writeln!(o, "    Start time     : {}", timestamp(span.start_time_unix_nano));
-                        let _ = writeln!(o, "    End time       : {}", timestamp(span.end_time_unix_nano));
-                        let (code, message) = span.status.as_ref().map_or((0, ""), |s| (s.code, s.message.as_str()));
-                        let _ = writeln!(o, "    Status code    : {}", ["Unset", "Ok", "Error"].get(code as usize).unwrap_or(&"Unset"));
+                        let kind = [
+                            "Unspecified",
+                            "Internal",
+                            "Server",
+                            "Client",
+                            "Producer",
+                            "Consumer",
+                        ];
+                        let _ = writeln!(
+                            o,
+                            "    Kind           : {}",
+                            kind.get(span.kind as usize).unwrap_or(&"Unspecified")
+                        );
+                        let _ = writeln!(
+                            o,
+                            "    Start time     : {}",
+                            timestamp(span.start_time_unix_nano)
+                        );
+                        let _ = writeln!(
+                            o,
+                            "    End time       : {}",
+                            timestamp(span.end_time_unix_nano)
+                        );
+                        let (code, message) = span
+                            .status
+                            .as_ref()
+                            .map_or((0, ""), |s| (s.code, s.message.as_str()));
+                        let _ = writeln!(
+                            o,
+                            "    Status code    : {}",
+                            ["Unset", "Ok", "Error"]
+                                .get(code as usize)
+                                .unwrap_or(&"Unset")
+                        );
                         let _ = writeln!(o, "    Status message : {message}");
                         attributes(o, "Attributes", &span.attributes);
                     }
@@ -73,19 +126,41 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
         }
         Telemetry::Logs(rs) => {
             for (i, r) in rs.iter().enumerate() {
-                resource_header(o, "ResourceLog", i, &r.schema_url, r.resource.as_ref().map(|r| &r.attributes[..]));
+                resource_header(
+                    o,
+                    "ResourceLog",
+                    i,
+                    &r.schema_url,
+                    r.resource.as_ref().map(|r| &r.attributes[..]),
+                );
                 for (j, s) in r.scope_logs.iter().enumerate() {
                     scope_header(o, "ScopeLogs", j, &s.schema_url, s.scope.as_ref());
                     for (k, log) in s.log_records.iter().enumerate() {
                         let _ = writeln!(o, "LogRecord #{k}");
-                        let _ = writeln!(o, "ObservedTimestamp: {}", timestamp(log.observed_time_unix_nano));
+                        let _ = writeln!(
+                            o,
+                            "ObservedTimestamp: {}",
+                            timestamp(log.observed_time_unix_nano)
+                        );
                         let _ = writeln!(o, "Timestamp: {}", timestamp(log.time_unix_nano));
                         let _ = writeln!(o, "SeverityText: {}", log.severity_text);
-                        let _ = writeln!(o, "SeverityNumber: {}({})", severity_name(log.severity_number), log.severity_number);
+                        let _ = writeln!(
+                            o,
+                            "SeverityNumber: {}({})",
+                            severity_name(log.severity_number),
+                            log.severity_number
+                        );
                         if !log.event_name.is_empty() {
                             let _ = writeln!(o, "EventName: {}", log.event_name);
                         }
-                        let _ = writeln!(o, "Body: {}", log.body.as_ref().map(value_typed).unwrap_or_else(|| "Empty()".into()));
+                        let _ = writeln!(
+                            o,
+                            "Body: {}",
+                            log.body
+                                .as_ref()
+                                .map(value_typed)
+                                .unwrap_or_else(|| "Empty()".into())
+                        );
                         attributes(o, "Attributes", &log.attributes);
                         let _ = writeln!(o, "Trace ID: {}", hex(&log.trace_id));
                         let _ = writeln!(o, "Span ID: {}", hex(&log.span_id));
@@ -96,7 +171,13 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
         }
         Telemetry::Metrics(rs) => {
             for (i, r) in rs.iter().enumerate() {
-                resource_header(o, "ResourceMetrics", i, &r.schema_url, r.resource.as_ref().map(|r| &r.attributes[..]));
+                resource_header(
+                    o,
+                    "ResourceMetrics",
+                    i,
+                    &r.schema_url,
+                    r.resource.as_ref().map(|r| &r.attributes[..]),
+                );
                 for (j, s) in r.scope_metrics.iter().enumerate() {
                     scope_header(o, "ScopeMetrics", j, &s.schema_url, s.scope.as_ref());
                     for (k, m) in s.metrics.iter().enumerate() {
@@ -116,7 +197,12 @@ fn metric(o: &mut String, k: usize, m: &metrics::Metric) {
     let _ = writeln!(o, "     -> Name: {}", m.name);
     let _ = writeln!(o, "     -> Description: {}", m.description);
     let _ = writeln!(o, "     -> Unit: {}", m.unit);
-    let temporality = |t: i32| ["Unspecified", "Delta", "Cumulative"].get(t as usize).copied().unwrap_or("Unspecified");
+    let temporality = |t: i32| {
+        ["Unspecified", "Delta", "Cumulative"]
+            .get(t as usize)
+            .copied()
+            .unwrap_or("Unspecified")
+    };
     let number = |o: &mut String, points: &[metrics::NumberDataPoint]| {
         for (n, p) in points.iter().enumerate() {
             let _ = writeln!(o, "NumberDataPoints #{n}");
@@ -142,12 +228,20 @@ fn metric(o: &mut String, k: usize, m: &metrics::Metric) {
         Some(Data::Sum(s)) => {
             let _ = writeln!(o, "     -> DataType: Sum");
             let _ = writeln!(o, "     -> IsMonotonic: {}", s.is_monotonic);
-            let _ = writeln!(o, "     -> AggregationTemporality: {}", temporality(s.aggregation_temporality));
+            let _ = writeln!(
+                o,
+                "     -> AggregationTemporality: {}",
+                temporality(s.aggregation_temporality)
+            );
             number(o, &s.data_points);
         }
         Some(Data::Histogram(h)) => {
             let _ = writeln!(o, "     -> DataType: Histogram");
-            let _ = writeln!(o, "     -> AggregationTemporality: {}", temporality(h.aggregation_temporality));
+            let _ = writeln!(
+                o,
+                "     -> AggregationTemporality: {}",
+                temporality(h.aggregation_temporality)
+            );
             for (n, p) in h.data_points.iter().enumerate() {
                 let _ = writeln!(o, "HistogramDataPoints #{n}");
                 attributes(o, "Data point attributes", &p.attributes);
@@ -167,7 +261,11 @@ fn metric(o: &mut String, k: usize, m: &metrics::Metric) {
         }
         Some(Data::ExponentialHistogram(h)) => {
             let _ = writeln!(o, "     -> DataType: ExponentialHistogram");
-            let _ = writeln!(o, "     -> AggregationTemporality: {}", temporality(h.aggregation_temporality));
+            let _ = writeln!(
+                o,
+                "     -> AggregationTemporality: {}",
+                temporality(h.aggregation_temporality)
+            );
             for (n, p) in h.data_points.iter().enumerate() {
                 let _ = writeln!(o, "ExponentialHistogramDataPoints #{n}");
                 attributes(o, "Data point attributes", &p.attributes);
@@ -185,7 +283,11 @@ fn metric(o: &mut String, k: usize, m: &metrics::Metric) {
                 let _ = writeln!(o, "Count: {}", p.count);
                 let _ = writeln!(o, "Sum: {:.6}", p.sum);
                 for (q, v) in p.quantile_values.iter().enumerate() {
-                    let _ = writeln!(o, "QuantileValue #{q}: Quantile {:.6}, Value {:.6}", v.quantile, v.value);
+                    let _ = writeln!(
+                        o,
+                        "QuantileValue #{q}: Quantile {:.6}, Value {:.6}",
+                        v.quantile, v.value
+                    );
                 }
             }
         }
@@ -195,13 +297,25 @@ fn metric(o: &mut String, k: usize, m: &metrics::Metric) {
     }
 }
 
-fn resource_header(o: &mut String, what: &str, i: usize, schema: &str, attrs: Option<&[common::KeyValue]>) {
+fn resource_header(
+    o: &mut String,
+    what: &str,
+    i: usize,
+    schema: &str,
+    attrs: Option<&[common::KeyValue]>,
+) {
     let _ = writeln!(o, "{what} #{i}");
     let _ = writeln!(o, "Resource SchemaURL: {schema}");
     attributes(o, "Resource attributes", attrs.unwrap_or_default());
 }
 
-fn scope_header(o: &mut String, what: &str, j: usize, schema: &str, scope: Option<&common::InstrumentationScope>) {
+fn scope_header(
+    o: &mut String,
+    what: &str,
+    j: usize,
+    schema: &str,
+    scope: Option<&common::InstrumentationScope>,
+) {
     let _ = writeln!(o, "{what} #{j}");
     let _ = writeln!(o, "{what} SchemaURL: {schema}");
     let (name, version) = scope.map_or(("", ""), |s| (s.name.as_str(), s.version.as_str()));
@@ -214,7 +328,11 @@ fn attributes(o: &mut String, title: &str, attrs: &[common::KeyValue]) {
     }
     let _ = writeln!(o, "{title}:");
     for kv in attrs {
-        let v = kv.value.as_ref().map(value_typed).unwrap_or_else(|| "Empty()".into());
+        let v = kv
+            .value
+            .as_ref()
+            .map(value_typed)
+            .unwrap_or_else(|| "Empty()".into());
         let _ = writeln!(o, "     -> {}: {v}", kv.key);
     }
 }
@@ -222,7 +340,13 @@ fn attributes(o: &mut String, title: &str, attrs: &[common::KeyValue]) {
 fn attrs_inline(attrs: &[common::KeyValue]) -> String {
     attrs
         .iter()
-        .map(|kv| format!("{}={}", kv.key, kv.value.as_ref().map(value_plain).unwrap_or_default()))
+        .map(|kv| {
+            format!(
+                "{}={}",
+                kv.key,
+                kv.value.as_ref().map(value_plain).unwrap_or_default()
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -251,12 +375,23 @@ fn value_plain(v: &common::AnyValue) -> String {
         Some(V::IntValue(i)) => i.to_string(),
         Some(V::DoubleValue(d)) => d.to_string(),
         Some(V::BytesValue(b)) => hex(b),
-        Some(V::ArrayValue(a)) => format!("[{}]", a.values.iter().map(value_plain).collect::<Vec<_>>().join(",")),
+        Some(V::ArrayValue(a)) => format!(
+            "[{}]",
+            a.values
+                .iter()
+                .map(value_plain)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         Some(V::KvlistValue(kv)) => format!(
             "{{{}}}",
             kv.values
                 .iter()
-                .map(|kv| format!("{}:{}", kv.key, kv.value.as_ref().map(value_plain).unwrap_or_default()))
+                .map(|kv| format!(
+                    "{}:{}",
+                    kv.key,
+                    kv.value.as_ref().map(value_plain).unwrap_or_default()
+                ))
                 .collect::<Vec<_>>()
                 .join(",")
         ),
@@ -271,9 +406,31 @@ fn hex(b: &[u8]) -> String {
 
 fn severity_name(n: i32) -> &'static str {
     const NAMES: [&str; 25] = [
-        "Unspecified", "Trace", "Trace2", "Trace3", "Trace4", "Debug", "Debug2", "Debug3", "Debug4", "Info", "Info2",
-        "Info3", "Info4", "Warn", "Warn2", "Warn3", "Warn4", "Error", "Error2", "Error3", "Error4", "Fatal", "Fatal2",
-        "Fatal3", "Fatal4",
+        "Unspecified",
+        "Trace",
+        "Trace2",
+        "Trace3",
+        "Trace4",
+        "Debug",
+        "Debug2",
+        "Debug3",
+        "Debug4",
+        "Info",
+        "Info2",
+        "Info3",
+        "Info4",
+        "Warn",
+        "Warn2",
+        "Warn3",
+        "Warn4",
+        "Error",
+        "Error2",
+        "Error3",
+        "Error4",
+        "Fatal",
+        "Fatal2",
+        "Fatal3",
+        "Fatal4",
     ];
     NAMES.get(n as usize).copied().unwrap_or("Unspecified")
 }
@@ -285,7 +442,12 @@ fn timestamp(nanos: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    let mut s = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    );
     if frac != 0 {
         let f = format!("{frac:09}");
         s.push('.');
@@ -315,8 +477,14 @@ mod tests {
 
     #[test]
     fn timestamps_print_like_go() {
-        assert_eq!(timestamp(1_544_712_660_000_000_000), "2018-12-13 14:51:00 +0000 UTC");
-        assert_eq!(timestamp(1_544_712_660_500_000_000), "2018-12-13 14:51:00.5 +0000 UTC");
+        assert_eq!(
+            timestamp(1_544_712_660_000_000_000),
+            "2018-12-13 14:51:00 +0000 UTC"
+        );
+        assert_eq!(
+            timestamp(1_544_712_660_500_000_000),
+            "2018-12-13 14:51:00.5 +0000 UTC"
+        );
         assert_eq!(timestamp(0), "1970-01-01 00:00:00 +0000 UTC");
     }
 }

@@ -9,7 +9,10 @@
 mod format;
 
 use ferrotel_core::async_trait;
-use ferrotel_core::component::{Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage, Stability};
+use ferrotel_core::component::{
+    Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata,
+    SharedStage, Stability,
+};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
@@ -122,7 +125,10 @@ impl DebugExporter {
             s.count = 0;
         }
         s.count += 1;
-        let (initial, every) = (self.config.sampling_initial, self.config.sampling_thereafter.max(1));
+        let (initial, every) = (
+            self.config.sampling_initial,
+            self.config.sampling_thereafter.max(1),
+        );
         s.count <= initial || (s.count - initial) % every == 0
     }
 }

@@ -8,7 +8,10 @@
 //! `compression`, `group_by`.
 
 use ferrotel_core::async_trait;
-use ferrotel_core::component::{Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Host, Metadata, SharedStage, Stability};
+use ferrotel_core::component::{
+    Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Host, Metadata,
+    SharedStage, Stability,
+};
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use ferrotel_core::pdata::{Signal, encode_json};
@@ -56,11 +59,16 @@ impl ComponentConfig for Config {
         }
         for (key, set) in [
             ("rotation", self.rotation.is_some()),
-            ("compression", self.compression.as_deref().is_some_and(|c| !c.is_empty())),
+            (
+                "compression",
+                self.compression.as_deref().is_some_and(|c| !c.is_empty()),
+            ),
             ("group_by", self.group_by.is_some()),
         ] {
             if set {
-                return Err(format!("{key} is not supported by ferrotel's file exporter yet"));
+                return Err(format!(
+                    "{key} is not supported by ferrotel's file exporter yet"
+                ));
             }
         }
         Ok(())
@@ -81,7 +89,11 @@ impl ExporterFactory for FileFactory {
         Metadata {
             type_name: "file",
             deprecated_aliases: &[],
-            signals: &[(Signal::Traces, Stability::Alpha), (Signal::Metrics, Stability::Alpha), (Signal::Logs, Stability::Alpha)],
+            signals: &[
+                (Signal::Traces, Stability::Alpha),
+                (Signal::Metrics, Stability::Alpha),
+                (Signal::Logs, Stability::Alpha),
+            ],
             stability: Stability::Alpha,
         }
     }

@@ -3,10 +3,13 @@
 //! Mirrors the Go collector's `nopexporter`; useful as a sink in benchmarks
 //! and for pipelines whose only purpose is a side effect.
 
-use ferrotel_core::component::{Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage, Stability};
+use ferrotel_core::async_trait;
+use ferrotel_core::component::{
+    Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata,
+    SharedStage, Stability,
+};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use ferrotel_core::pdata::Signal;
-use ferrotel_core::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -32,7 +35,11 @@ impl ExporterFactory for NopFactory {
         Metadata {
             type_name: "nop",
             deprecated_aliases: &[],
-            signals: &[(Signal::Traces, Stability::Beta), (Signal::Metrics, Stability::Beta), (Signal::Logs, Stability::Beta)],
+            signals: &[
+                (Signal::Traces, Stability::Beta),
+                (Signal::Metrics, Stability::Beta),
+                (Signal::Logs, Stability::Beta),
+            ],
             stability: Stability::Beta,
         }
     }

@@ -1,1 +1,314 @@
-//! OTLP HTTP exporter
+//! The `otlp_http` exporter (alias `otlphttp`): sends OTLP over HTTP.
+//!
+//! Mirrors the Go collector's `otlphttpexporter`: `endpoint` is a base URL
+//! to which `/v1/<signal>` is appended, `traces_endpoint`,
+//! `metrics_endpoint` and `logs_endpoint` override it per signal;
+//! `encoding` `proto` (default) or `json`; `compression` gzip (default),
+//! zstd, zlib/deflate or none; `timeout` 30s. Responses 429, 502, 503 and
+//! 504 are retried, honouring `Retry-After`; other errors drop the batch.
+//! Not yet supported: `https://` endpoints (refused at load), `auth`.
+
+use bytes::Bytes;
+use ferrotel_core::async_trait;
+use ferrotel_core::component::{
+    ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
+    Stability,
+};
+use ferrotel_core::config::GoDuration;
+use ferrotel_core::consumer::ConsumeError;
+use ferrotel_core::exporter_helper::{
+    ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
+};
+use ferrotel_core::pdata::{Signal, Telemetry, encode_json};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Body encoding.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Protobuf (the default).
+    #[default]
+    Proto,
+    /// OTLP/JSON.
+    Json,
+}
+
+/// `otlp_http` exporter settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Base URL, e.g. `http://collector:4318`.
+    pub endpoint: String,
+    /// Full URL for traces; overrides `endpoint`.
+    pub traces_endpoint: String,
+    /// Full URL for metrics; overrides `endpoint`.
+    pub metrics_endpoint: String,
+    /// Full URL for logs; overrides `endpoint`.
+    pub logs_endpoint: String,
+    /// `proto` or `json`.
+    pub encoding: Encoding,
+    /// `gzip` (default), `zstd`, `zlib`, `deflate` or `none`.
+    pub compression: String,
+    /// Headers sent with every request.
+    pub headers: BTreeMap<String, String>,
+    /// Per-attempt timeout. Default 30s.
+    pub timeout: GoDuration,
+    /// Retries.
+    pub retry_on_failure: RetrySettings,
+    /// The sending queue.
+    pub sending_queue: QueueSettings,
+    /// Accepted; only plain `http://` is supported so far.
+    pub tls: Option<serde_yaml_ng::Value>,
+    /// Accepted for compatibility.
+    pub read_buffer_size: Option<ferrotel_core::config::ByteSize>,
+    /// Accepted for compatibility.
+    pub write_buffer_size: Option<ferrotel_core::config::ByteSize>,
+    /// Accepted for compatibility.
+    pub max_idle_conns: Option<u32>,
+    /// Accepted for compatibility.
+    pub idle_conn_timeout: Option<GoDuration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            endpoint: String::new(),
+            traces_endpoint: String::new(),
+            metrics_endpoint: String::new(),
+            logs_endpoint: String::new(),
+            encoding: Encoding::Proto,
+            compression: "gzip".into(),
+            headers: BTreeMap::new(),
+            timeout: GoDuration::secs(30),
+            retry_on_failure: RetrySettings::default(),
+            sending_queue: QueueSettings::default(),
+            tls: None,
+            read_buffer_size: None,
+            write_buffer_size: None,
+            max_idle_conns: None,
+            idle_conn_timeout: None,
+        }
+    }
+}
+
+impl Config {
+    /// The URL for one signal.
+    fn url(&self, signal: Signal) -> String {
+        let specific = match signal {
+            Signal::Traces => &self.traces_endpoint,
+            Signal::Metrics => &self.metrics_endpoint,
+            Signal::Logs => &self.logs_endpoint,
+        };
+        if !specific.is_empty() {
+            return specific.clone();
+        }
+        format!(
+            "{}/v1/{}",
+            self.endpoint.trim_end_matches('/'),
+            signal.as_str()
+        )
+    }
+}
+
+impl ComponentConfig for Config {
+    fn validate(&self) -> Result<(), String> {
+        if [
+            &self.endpoint,
+            &self.traces_endpoint,
+            &self.metrics_endpoint,
+            &self.logs_endpoint,
+        ]
+        .iter()
+        .all(|e| e.is_empty())
+        {
+            return Err("at least one endpoint must be specified".into());
+        }
+        for signal in Signal::ALL {
+            let url = self.url(signal);
+            if url.starts_with("/v1/") {
+                continue;
+            }
+            let uri: http::Uri = url
+                .parse()
+                .map_err(|e| format!("invalid endpoint {url:?}: {e}"))?;
+            match uri.scheme_str() {
+                Some("http") => {}
+                Some("https") => {
+                    return Err(format!(
+                        "endpoint {url:?}: https is not supported by ferrotel yet"
+                    ));
+                }
+                _ => return Err(format!("endpoint {url:?} must be an http:// URL")),
+            }
+        }
+        match self.compression.as_str() {
+            "gzip" | "zstd" | "zlib" | "deflate" | "none" | "" => {}
+            other => return Err(format!("compression: unsupported value {other:?}")),
+        }
+        for (k, v) in &self.headers {
+            if http::HeaderName::try_from(k.as_str()).is_err()
+                || http::HeaderValue::try_from(v.as_str()).is_err()
+            {
+                return Err(format!("headers: invalid header {k:?}"));
+            }
+        }
+        self.retry_on_failure.validate()?;
+        self.sending_queue.validate()
+    }
+}
+
+struct HttpFactory;
+
+/// The factory for the `otlp_http` exporter.
+pub fn factory() -> impl ExporterFactory {
+    HttpFactory
+}
+
+impl ExporterFactory for HttpFactory {
+    type Config = Config;
+
+    fn metadata(&self) -> Metadata {
+        Metadata {
+            type_name: "otlp_http",
+            deprecated_aliases: &["otlphttp"],
+            signals: &[
+                (Signal::Traces, Stability::Stable),
+                (Signal::Metrics, Stability::Stable),
+                (Signal::Logs, Stability::Beta),
+            ],
+            stability: Stability::Stable,
+        }
+    }
+
+    fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let sender = HttpSender {
+            client,
+            urls: Signal::ALL.map(|s| config.url(s)),
+            encoding: config.encoding,
+            compression: config.compression.clone(),
+            headers: config
+                .headers
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((
+                        http::HeaderName::try_from(k.as_str()).ok()?,
+                        http::HeaderValue::try_from(v.as_str()).ok()?,
+                    ))
+                })
+                .collect(),
+        };
+        let settings = HelperSettings {
+            id: set.id.to_string(),
+            timeout: config.timeout.0,
+            retry: config.retry_on_failure,
+            queue: config.sending_queue,
+        };
+        Ok(Arc::new(ExporterHelper::new(
+            sender,
+            settings,
+            &set.telemetry,
+        )))
+    }
+}
+
+struct HttpSender {
+    client: Client<HttpConnector, Full<Bytes>>,
+    urls: [String; 3],
+    encoding: Encoding,
+    compression: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+fn compress(algorithm: &str, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    match algorithm {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
+            e.write_all(&body)?;
+            e.finish()
+        }
+        "zlib" | "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(
+                Vec::with_capacity(body.len() / 4),
+                flate2::Compression::fast(),
+            );
+            e.write_all(&body)?;
+            e.finish()
+        }
+        "zstd" => zstd::bulk::compress(&body, 1),
+        _ => Ok(body),
+    }
+}
+
+#[async_trait]
+impl Sender for HttpSender {
+    async fn send(&self, data: &Telemetry) -> Result<(), ConsumeError> {
+        let url = &self.urls[data.signal() as usize];
+        let (body, content_type) = match self.encoding {
+            Encoding::Proto => (data.encode_request(), "application/x-protobuf"),
+            Encoding::Json => (encode_json(data).into_bytes(), "application/json"),
+        };
+        let body = compress(&self.compression, body)
+            .map_err(|e| ConsumeError::Permanent(format!("compress: {e}")))?;
+        let mut req = http::Request::post(url)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .header(
+                http::header::USER_AGENT,
+                concat!("ferrotel/", env!("CARGO_PKG_VERSION")),
+            );
+        if !matches!(self.compression.as_str(), "none" | "") {
+            req = req.header(http::header::CONTENT_ENCODING, self.compression.as_str());
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| ConsumeError::Permanent(format!("build request: {e}")))?;
+        let resp =
+            self.client.request(req).await.map_err(|e| {
+                ConsumeError::retryable(format!("failed to make an HTTP request: {e}"))
+            })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = resp
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let detail = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+        let message = format!(
+            "error exporting items, request to {url} responded with HTTP Status Code {}, Message={detail}",
+            status.as_u16()
+        );
+        match status.as_u16() {
+            429 | 502 | 503 | 504 => Err(ConsumeError::Retryable {
+                message,
+                retry_after,
+            }),
+            _ => Err(ConsumeError::Permanent(message)),
+        }
+    }
+}

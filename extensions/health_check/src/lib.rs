@@ -1,1 +1,167 @@
-//! Health check extension
+//! The `health_check` extension: an HTTP endpoint that says whether the
+//! collector's pipelines are running.
+//!
+//! Mirrors the contrib `healthcheckextension`: `localhost:13133`, `path`
+//! `/`, 200 with `{"status":"Server available","upSince":...,"uptime":...}`
+//! while every pipeline runs, 503 with `Server not available` during start,
+//! reload and shutdown. `response_body` overrides the bodies.
+//! `check_collector_pipeline` is accepted and ignored (documented as
+//! broken upstream).
+
+use ferrotel_core::async_trait;
+use ferrotel_core::component::{
+    Component, ComponentConfig, ComponentError, CreateSettings, ExtensionFactory, Host, Metadata,
+    Stability,
+};
+use ferrotel_core::config::format_go_duration;
+use ferrotel_core::http_server::{HttpServer, bind, response};
+use serde::Deserialize;
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+/// `response_body`: custom bodies for each state.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ResponseBody {
+    /// Body when healthy.
+    pub healthy: String,
+    /// Body when not.
+    pub unhealthy: String,
+}
+
+/// `health_check` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `host:port`. Default `localhost:13133`.
+    pub endpoint: String,
+    /// URL path. Default `/`.
+    pub path: String,
+    /// Custom bodies.
+    pub response_body: Option<ResponseBody>,
+    /// Accepted and ignored.
+    pub check_collector_pipeline: Option<serde_yaml_ng::Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            endpoint: "localhost:13133".into(),
+            path: "/".into(),
+            response_body: None,
+            check_collector_pipeline: None,
+        }
+    }
+}
+
+impl ComponentConfig for Config {
+    fn validate(&self) -> Result<(), String> {
+        if !self.path.starts_with('/') {
+            return Err(format!("path {:?} must start with \"/\"", self.path));
+        }
+        Ok(())
+    }
+}
+
+struct HealthCheckFactory;
+
+/// The factory for the `health_check` extension.
+pub fn factory() -> impl ExtensionFactory {
+    HealthCheckFactory
+}
+
+impl ExtensionFactory for HealthCheckFactory {
+    type Config = Config;
+
+    fn metadata(&self) -> Metadata {
+        Metadata {
+            type_name: "health_check",
+            deprecated_aliases: &["healthcheck"],
+            signals: &[],
+            stability: Stability::Beta,
+        }
+    }
+
+    fn create(
+        &self,
+        _set: CreateSettings,
+        config: Config,
+    ) -> Result<Box<dyn Component>, ComponentError> {
+        Ok(Box::new(HealthCheck {
+            config,
+            server: Mutex::new(None),
+        }))
+    }
+}
+
+struct HealthCheck {
+    config: Config,
+    server: Mutex<Option<HttpServer>>,
+}
+
+/// RFC 3339 in UTC with nanoseconds, as Go's `time.Time` marshals.
+fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Days to civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        d.subsec_nanos()
+    )
+}
+
+#[async_trait]
+impl Component for HealthCheck {
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
+        let listener = bind(&self.config.endpoint).await?;
+        let ready = host.ready.clone();
+        let path = self.config.path.clone();
+        let bodies = self.config.response_body.clone();
+        let up_since = rfc3339(SystemTime::now());
+        let started = Instant::now();
+        let server = HttpServer::start(listener, move |req, _| {
+            let healthy = ready.as_ref().is_some_and(|r| *r.borrow());
+            let body = match (&bodies, healthy) {
+                (Some(b), true) => b.healthy.clone(),
+                (Some(b), false) => b.unhealthy.clone(),
+                (None, _) => serde_json::json!({
+                    "status": if healthy { "Server available" } else { "Server not available" },
+                    "upSince": up_since,
+                    "uptime": format_go_duration(started.elapsed()),
+                })
+                .to_string(),
+            };
+            let resp = if req.uri().path() != path {
+                response(404, "text/plain; charset=utf-8", "404 page not found\n")
+            } else {
+                response(if healthy { 200 } else { 503 }, "application/json", body)
+            };
+            async move { resp }
+        });
+        tracing::info!(endpoint = %self.config.endpoint, "Starting health_check extension");
+        *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        let server = self.server.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = server {
+            s.shutdown().await;
+        }
+        Ok(())
+    }
+}

@@ -13,7 +13,10 @@
 //! `timeout`.
 
 use ferrotel_core::async_trait;
-use ferrotel_core::component::{Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory, SharedStage, Stability};
+use ferrotel_core::component::{
+    Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
+    SharedStage, Stability,
+};
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::pdata::{Signal, Telemetry};
@@ -60,7 +63,9 @@ impl ComponentConfig for Config {
         let mut seen = std::collections::HashSet::new();
         for key in &self.metadata_keys {
             if !seen.insert(key.to_ascii_lowercase()) {
-                return Err(format!("duplicate entry in metadata_keys: {key:?} (case-insensitive)"));
+                return Err(format!(
+                    "duplicate entry in metadata_keys: {key:?} (case-insensitive)"
+                ));
             }
         }
         Ok(())
@@ -81,12 +86,22 @@ impl ProcessorFactory for BatchFactory {
         Metadata {
             type_name: "batch",
             deprecated_aliases: &[],
-            signals: &[(Signal::Traces, Stability::Beta), (Signal::Metrics, Stability::Beta), (Signal::Logs, Stability::Beta)],
+            signals: &[
+                (Signal::Traces, Stability::Beta),
+                (Signal::Metrics, Stability::Beta),
+                (Signal::Logs, Stability::Beta),
+            ],
             stability: Stability::Beta,
         }
     }
 
-    fn create(&self, set: CreateSettings, config: Config, signal: Signal, next: SharedConsumer) -> Result<SharedStage, ComponentError> {
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Config,
+        signal: Signal,
+        next: SharedConsumer,
+    ) -> Result<SharedStage, ComponentError> {
         let id = set.id.to_string();
         let labels = [("processor", id.as_str())];
         let registry = &set.telemetry.registry;
@@ -95,7 +110,11 @@ impl ProcessorFactory for BatchFactory {
                 "otelcol_processor_batch_batch_send_size",
                 "Number of units in the batch",
                 &labels,
-                &[10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 7000.0, 8000.0, 9000.0, 10000.0, 20000.0, 30000.0, 50000.0, 100000.0],
+                &[
+                    10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2000.0, 3000.0,
+                    4000.0, 5000.0, 6000.0, 7000.0, 8000.0, 9000.0, 10000.0, 20000.0, 30000.0,
+                    50000.0, 100000.0,
+                ],
             ),
             size_trigger: registry.counter(
                 "otelcol_processor_batch_batch_size_trigger_send",
@@ -177,9 +196,17 @@ impl Shared {
         };
         let mut result = Ok(());
         while data.item_count() > 0 {
-            let piece = if data.item_count() > max { data.split_off_front(max) } else { std::mem::replace(&mut data, Telemetry::empty(self.signal)) };
+            let piece = if data.item_count() > max {
+                data.split_off_front(max)
+            } else {
+                std::mem::replace(&mut data, Telemetry::empty(self.signal))
+            };
             self.metrics.send_size.observe(piece.item_count() as f64);
-            if let Err(e) = self.next.consume(Batch::with_client(piece, client.clone())).await {
+            if let Err(e) = self
+                .next
+                .consume(Batch::with_client(piece, client.clone()))
+                .await
+            {
                 if result.as_ref().is_ok() || e.is_permanent() {
                     result = Err(e);
                 }
@@ -200,7 +227,10 @@ impl Shared {
             .filter(|(_, p)| p.since + timeout <= now)
             .map(|(k, _)| k.clone())
             .collect();
-        let expired = expired_keys.iter().filter_map(|k| partitions.remove(k)).collect();
+        let expired = expired_keys
+            .iter()
+            .filter_map(|k| partitions.remove(k))
+            .collect();
         let next = partitions.values().map(|p| p.since + timeout).min();
         self.metrics.cardinality.set(partitions.len() as i64);
         (expired, next)
@@ -215,8 +245,12 @@ impl Consumer for BatchProcessor {
         let (tx, rx) = oneshot::channel();
         let full = {
             let mut partitions = shared.partitions.lock().unwrap_or_else(|p| p.into_inner());
-            if !partitions.contains_key(&key) && partitions.len() >= shared.config.metadata_cardinality_limit {
-                return Err(ConsumeError::Permanent("too many batcher metadata-value combinations".into()));
+            if !partitions.contains_key(&key)
+                && partitions.len() >= shared.config.metadata_cardinality_limit
+            {
+                return Err(ConsumeError::Permanent(
+                    "too many batcher metadata-value combinations".into(),
+                ));
             }
             let client = if shared.config.metadata_keys.is_empty() {
                 Arc::default()
@@ -227,7 +261,12 @@ impl Consumer for BatchProcessor {
                         .config
                         .metadata_keys
                         .iter()
-                        .flat_map(|k| batch.client().get(k).map(move |v| (k.to_ascii_lowercase(), v.to_string())))
+                        .flat_map(|k| {
+                            batch
+                                .client()
+                                .get(k)
+                                .map(move |v| (k.to_ascii_lowercase(), v.to_string()))
+                        })
                         .collect(),
                 })
             };
@@ -258,7 +297,8 @@ impl Consumer for BatchProcessor {
             }
             None => shared.wake.notify_one(),
         }
-        rx.await.unwrap_or_else(|_| Err(ConsumeError::retryable("batch processor stopped")))
+        rx.await
+            .unwrap_or_else(|_| Err(ConsumeError::retryable("batch processor stopped")))
     }
 }
 
@@ -292,7 +332,14 @@ impl Component for BatchProcessor {
         }
         // Whatever is still buffered goes downstream now; receivers are
         // already stopped, so nothing new arrives.
-        let pending: Vec<Pending> = self.shared.partitions.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, p)| p).collect();
+        let pending: Vec<Pending> = self
+            .shared
+            .partitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, p)| p)
+            .collect();
         for p in pending {
             self.shared.send(p.data, p.waiters, p.client).await;
         }

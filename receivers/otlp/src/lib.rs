@@ -1,1 +1,176 @@
-//! OTLP receiver over gRPC and HTTP
+//! The `otlp` receiver: OTLP over gRPC (tonic) and HTTP (hyper).
+//!
+//! Mirrors the Go collector's `otlpreceiver`: gRPC on `localhost:4317`,
+//! HTTP on `localhost:4318` with `/v1/traces`, `/v1/metrics`, `/v1/logs`,
+//! protobuf and OTLP/JSON bodies compressed with gzip, zstd, zlib/deflate
+//! or snappy, the same status codes and `google.rpc.Status` error bodies.
+//! A client's request is answered only after the pipeline took the data,
+//! so an error reaches the client as a retryable status. Not yet
+//! supported (refused at load): TLS and `auth`.
+
+mod config;
+mod decompress;
+mod grpc;
+mod http;
+
+pub use config::{Config, GrpcConfig, HttpConfig, Protocols};
+
+use ferrotel_core::async_trait;
+use ferrotel_core::component::{
+    Component, ComponentError, CreateSettings, Host, Metadata, ReceiverFactory, SignalConsumers,
+    Stability,
+};
+use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
+use ferrotel_core::http_server::HttpServer;
+use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_core::telemetry::{ReceiverMetrics, Telemetry as SelfTelemetry};
+use std::sync::{Arc, Mutex};
+
+struct OtlpFactory;
+
+/// The factory for the `otlp` receiver.
+pub fn factory() -> impl ReceiverFactory {
+    OtlpFactory
+}
+
+impl ReceiverFactory for OtlpFactory {
+    type Config = Config;
+
+    fn metadata(&self) -> Metadata {
+        Metadata {
+            type_name: "otlp",
+            deprecated_aliases: &[],
+            signals: &[
+                (Signal::Traces, Stability::Stable),
+                (Signal::Metrics, Stability::Stable),
+                (Signal::Logs, Stability::Beta),
+            ],
+            stability: Stability::Stable,
+        }
+    }
+
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Config,
+        next: SignalConsumers,
+    ) -> Result<Box<dyn Component>, ComponentError> {
+        Ok(Box::new(OtlpReceiver {
+            id: set.id.to_string(),
+            telemetry: set.telemetry,
+            config,
+            next,
+            running: Mutex::new(Running::default()),
+        }))
+    }
+}
+
+/// Where one signal's data goes, and the counters for it.
+#[derive(Clone)]
+struct SignalSink {
+    consumer: SharedConsumer,
+    metrics: ReceiverMetrics,
+}
+
+impl SignalSink {
+    async fn push(&self, data: Telemetry, client: Arc<ClientInfo>) -> Result<(), ConsumeError> {
+        let items = data.item_count() as u64;
+        let result = self
+            .consumer
+            .consume(Batch::with_client(data, client))
+            .await;
+        match &result {
+            Ok(()) => self.metrics.accepted.add(items),
+            Err(_) => self.metrics.refused.add(items),
+        }
+        result
+    }
+}
+
+/// The sinks for every signal the receiver is used for, on one transport.
+#[derive(Clone, Default)]
+struct Sinks {
+    traces: Option<SignalSink>,
+    metrics: Option<SignalSink>,
+    logs: Option<SignalSink>,
+}
+
+impl Sinks {
+    fn new(next: &SignalConsumers, telemetry: &SelfTelemetry, id: &str, transport: &str) -> Sinks {
+        let sink = |signal| {
+            next.get(signal).map(|consumer| SignalSink {
+                consumer: consumer.clone(),
+                metrics: ReceiverMetrics::new(telemetry, id, transport, signal),
+            })
+        };
+        Sinks {
+            traces: sink(Signal::Traces),
+            metrics: sink(Signal::Metrics),
+            logs: sink(Signal::Logs),
+        }
+    }
+
+    fn get(&self, signal: Signal) -> Option<&SignalSink> {
+        match signal {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Metrics => self.metrics.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Running {
+    grpc: Option<grpc::GrpcServer>,
+    http: Option<HttpServer>,
+}
+
+struct OtlpReceiver {
+    id: String,
+    telemetry: SelfTelemetry,
+    config: Config,
+    next: SignalConsumers,
+    running: Mutex<Running>,
+}
+
+#[async_trait]
+impl Component for OtlpReceiver {
+    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+        let grpc = match &self.config.protocols.grpc {
+            Some(cfg) => {
+                let sinks = Sinks::new(&self.next, &self.telemetry, &self.id, "grpc");
+                Some(grpc::GrpcServer::start(cfg, sinks).await?)
+            }
+            None => None,
+        };
+        let http = match &self.config.protocols.http {
+            Some(cfg) => {
+                let sinks = Sinks::new(&self.next, &self.telemetry, &self.id, "http");
+                match http::start(cfg, sinks).await {
+                    Ok(server) => Some(server),
+                    Err(e) => {
+                        if let Some(g) = grpc {
+                            g.shutdown().await;
+                        }
+                        return Err(e.into());
+                    }
+                }
+            }
+            None => None,
+        };
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        *running = Running { grpc, http };
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        let running = std::mem::take(&mut *self.running.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(g) = running.grpc {
+            g.shutdown().await;
+        }
+        if let Some(h) = running.http {
+            h.shutdown().await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,253 @@
+//! OTLP over HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON.
+
+use crate::Sinks;
+use crate::config::HttpConfig;
+use crate::decompress::{BodyError, decompress};
+use bytes::Bytes;
+use ferrotel_core::consumer::{ClientInfo, ConsumeError};
+use ferrotel_core::http_server::{Body, HttpServer, bind, response};
+use ferrotel_core::pdata::{Signal, Telemetry, decode_json};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use prost::Message;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// `google.rpc.Status`, the body of every OTLP/HTTP error response.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Proto,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Proto => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+struct Routes {
+    sinks: Sinks,
+    paths: [(String, Signal); 3],
+    max_body: usize,
+    include_metadata: bool,
+    response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, std::io::Error> {
+    let listener = bind(&cfg.endpoint).await?;
+    let routes = Arc::new(Routes {
+        sinks,
+        paths: [
+            (cfg.traces_url_path.clone(), Signal::Traces),
+            (cfg.metrics_url_path.clone(), Signal::Metrics),
+            (cfg.logs_url_path.clone(), Signal::Logs),
+        ],
+        max_body: cfg.max_request_body_size.0 as usize,
+        include_metadata: cfg.include_metadata,
+        response_headers: cfg
+            .response_headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
+            .collect(),
+    });
+    tracing::info!(endpoint = %cfg.endpoint, "Starting HTTP server");
+    Ok(HttpServer::start(listener, move |req, peer| {
+        let routes = routes.clone();
+        async move {
+            let mut resp = routes.handle(req, peer).await;
+            for (k, v) in &routes.response_headers {
+                resp.headers_mut().insert(k.clone(), v.clone());
+            }
+            resp
+        }
+    }))
+}
+
+impl Routes {
+    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let path = req.uri().path();
+        let Some(signal) = self.paths.iter().find(|(p, _)| p == path).map(|(_, s)| *s) else {
+            return response(404, "text/plain; charset=utf-8", "404 page not found\n");
+        };
+        let Some(sink) = self.sinks.get(signal) else {
+            return response(404, "text/plain; charset=utf-8", "404 page not found\n");
+        };
+        if req.method() != Method::POST {
+            let mut resp = response(
+                405,
+                "text/plain",
+                "405 method not allowed, supported: [POST]",
+            );
+            resp.headers_mut()
+                .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+            return resp;
+        }
+        let content_type = header(&req, http::header::CONTENT_TYPE);
+        let encoding = match content_type.split(';').next().unwrap_or_default().trim() {
+            "application/x-protobuf" => Encoding::Proto,
+            "application/json" => Encoding::Json,
+            _ => {
+                return response(
+                    415,
+                    "text/plain",
+                    "unsupported media type, supported: [application/json, application/x-protobuf]",
+                );
+            }
+        };
+        let client = Arc::new(ClientInfo {
+            addr: Some(peer),
+            metadata: if self.include_metadata {
+                req.headers()
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        });
+        let content_encoding = header(&req, http::header::CONTENT_ENCODING);
+        // The wire body may not exceed the limit either; compressed data
+        // larger than its own expansion limit is not worth reading.
+        let raw = match Limited::new(req.into_body(), self.max_body).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return error(
+                    encoding,
+                    400,
+                    3,
+                    "http: request body too large".into(),
+                    None,
+                );
+            }
+            Err(e) => {
+                return error(
+                    encoding,
+                    400,
+                    3,
+                    format!("failed to read request body: {e}"),
+                    None,
+                );
+            }
+        };
+        let body = match decompress(&content_encoding, &raw, self.max_body) {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                return error(
+                    encoding,
+                    400,
+                    3,
+                    "http: request body too large".into(),
+                    None,
+                );
+            }
+            Err(BodyError::UnsupportedEncoding(e)) => {
+                return error(
+                    encoding,
+                    400,
+                    3,
+                    format!("unsupported Content-Encoding: {e}"),
+                    None,
+                );
+            }
+            Err(BodyError::Corrupt(e)) => {
+                return error(
+                    encoding,
+                    400,
+                    3,
+                    format!("failed to decompress request body: {e}"),
+                    None,
+                );
+            }
+        };
+        let data = match encoding {
+            Encoding::Proto => Telemetry::decode_request(signal, &body).map_err(|e| e.to_string()),
+            Encoding::Json => decode_json(signal, &body).map_err(|e| e.to_string()),
+        };
+        let data = match data {
+            Ok(d) => d,
+            Err(e) => {
+                return error(
+                    encoding,
+                    400,
+                    3,
+                    format!("failed to unmarshal request body: {e}"),
+                    None,
+                );
+            }
+        };
+        match sink.push(data, client).await {
+            Ok(()) => success(encoding),
+            Err(ConsumeError::Retryable {
+                message,
+                retry_after,
+            }) => error(
+                encoding,
+                503,
+                14,
+                message,
+                Some(retry_after.map_or(1, |d| d.as_secs().max(1))),
+            ),
+            Err(ConsumeError::ResourceExhausted(message)) => {
+                error(encoding, 429, 8, message, Some(1))
+            }
+            Err(ConsumeError::Permanent(message)) => error(encoding, 500, 13, message, None),
+        }
+    }
+}
+
+fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> String {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// An empty `Export*ServiceResponse`: no `partial_success`, as in Go.
+fn success(encoding: Encoding) -> Response<Body> {
+    let body = match encoding {
+        Encoding::Proto => Bytes::new(),
+        Encoding::Json => Bytes::from_static(b"{}"),
+    };
+    response(200, encoding.content_type(), body)
+}
+
+fn error(
+    encoding: Encoding,
+    http_status: u16,
+    grpc_code: i32,
+    message: String,
+    retry_after: Option<u64>,
+) -> Response<Body> {
+    let body = match encoding {
+        Encoding::Proto => RpcStatus {
+            code: grpc_code,
+            message,
+        }
+        .encode_to_vec(),
+        Encoding::Json => serde_json::json!({ "code": grpc_code, "message": message })
+            .to_string()
+            .into_bytes(),
+    };
+    let mut resp = response(http_status, encoding.content_type(), body);
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    resp
+}
