@@ -48,10 +48,10 @@ impl ComponentId {
         if !valid_type(kind) {
             return Err(IdError::Type(kind.to_string()));
         }
-        if let Some(n) = name {
-            if !valid_name(n) {
-                return Err(IdError::Name(n.to_string()));
-            }
+        if let Some(n) = name
+            && !valid_name(n)
+        {
+            return Err(IdError::Name(n.to_string()));
         }
         Ok(ComponentId {
             kind: kind.to_string(),
@@ -112,10 +112,10 @@ impl PipelineId {
             None => (s.trim(), None),
         };
         let signal = Signal::parse(sig).ok_or_else(|| format!("unknown signal {sig:?}"))?;
-        if let Some(n) = name {
-            if !valid_name(n) {
-                return Err(format!("invalid character(s) in name {n:?}"));
-            }
+        if let Some(n) = name
+            && !valid_name(n)
+        {
+            return Err(format!("invalid character(s) in name {n:?}"));
         }
         Ok(PipelineId {
             signal,

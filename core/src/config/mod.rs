@@ -186,74 +186,73 @@ pub fn from_value(
     let origin = |path: &[&str]| origin_of(sources, path);
 
     let mut pending_invalid = None;
-    let mut section = |kind: Kind,
-                       map: &Option<Mapping>|
-     -> Result<Vec<ComponentEntry>, ConfigError> {
-        let mut out = Vec::new();
-        for (key, value) in map.iter().flatten() {
-            let key_str = key.as_str().map(str::to_string).unwrap_or_else(|| {
-                serde_yaml_ng::to_string(key)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string()
-            });
-            let unmarshal = |message: String| ConfigError::Unmarshal {
-                section: Some(kind.section()),
-                message,
-                source: origin(&[kind.section(), &key_str]),
-            };
-            let id = ComponentId::parse(&key_str).map_err(|e| unmarshal(e.to_string()))?;
-            let Some((factory, aliased)) = factories.resolve(kind, id.kind()) else {
-                if kind == Kind::Exporter && id.kind() == "logging" {
-                    return Err(unmarshal(
+    let mut section =
+        |kind: Kind, map: &Option<Mapping>| -> Result<Vec<ComponentEntry>, ConfigError> {
+            let mut out = Vec::new();
+            for (key, value) in map.iter().flatten() {
+                let key_str = key.as_str().map(str::to_string).unwrap_or_else(|| {
+                    serde_yaml_ng::to_string(key)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string()
+                });
+                let unmarshal = |message: String| ConfigError::Unmarshal {
+                    section: Some(kind.section()),
+                    message,
+                    source: origin(&[kind.section(), &key_str]),
+                };
+                let id = ComponentId::parse(&key_str).map_err(|e| unmarshal(e.to_string()))?;
+                let Some((factory, aliased)) = factories.resolve(kind, id.kind()) else {
+                    if kind == Kind::Exporter && id.kind() == "logging" {
+                        return Err(unmarshal(
                         "the logging exporter has been deprecated, use the debug exporter instead"
                             .into(),
                     ));
-                }
-                return Err(unmarshal(format!(
-                    "unknown type: {:?} for id: {:?} (valid values: [{}])",
-                    id.kind(),
-                    id.to_string(),
-                    factories.valid_types(kind).join(" ")
-                )));
-            };
-            if aliased {
-                tracing::warn!(
-                    "{:?} alias is deprecated; use {:?} instead",
-                    id.kind(),
-                    factory
-                );
-            }
-            let checked = match kind {
-                Kind::Receiver => factories.receivers[factory].validate(value),
-                Kind::Processor => factories.processors[factory].validate(value),
-                Kind::Exporter => factories.exporters[factory].validate(value),
-                Kind::Extension => factories.extensions[factory].validate(value),
-                Kind::Connector => Ok(()),
-            };
-            match checked {
-                Err(DecodeError::Invalid(message)) => {
-                    pending_invalid.get_or_insert(ConfigError::Invalid {
-                        message: format!("{}::{id}: {message}", kind.section()),
-                        source: origin(&[kind.section(), &key_str]),
-                    });
-                }
-                Err(e) => {
+                    }
                     return Err(unmarshal(format!(
-                        "error reading configuration for {:?}: {e}",
-                        id.to_string()
+                        "unknown type: {:?} for id: {:?} (valid values: [{}])",
+                        id.kind(),
+                        id.to_string(),
+                        factories.valid_types(kind).join(" ")
                     )));
+                };
+                if aliased {
+                    tracing::warn!(
+                        "{:?} alias is deprecated; use {:?} instead",
+                        id.kind(),
+                        factory
+                    );
                 }
-                Ok(()) => {}
+                let checked = match kind {
+                    Kind::Receiver => factories.receivers[factory].validate(value),
+                    Kind::Processor => factories.processors[factory].validate(value),
+                    Kind::Exporter => factories.exporters[factory].validate(value),
+                    Kind::Extension => factories.extensions[factory].validate(value),
+                    Kind::Connector => Ok(()),
+                };
+                match checked {
+                    Err(DecodeError::Invalid(message)) => {
+                        pending_invalid.get_or_insert(ConfigError::Invalid {
+                            message: format!("{}::{id}: {message}", kind.section()),
+                            source: origin(&[kind.section(), &key_str]),
+                        });
+                    }
+                    Err(e) => {
+                        return Err(unmarshal(format!(
+                            "error reading configuration for {:?}: {e}",
+                            id.to_string()
+                        )));
+                    }
+                    Ok(()) => {}
+                }
+                out.push(ComponentEntry {
+                    id,
+                    factory,
+                    raw: value.clone(),
+                });
             }
-            out.push(ComponentEntry {
-                id,
-                factory,
-                raw: value.clone(),
-            });
-        }
-        Ok(out)
-    };
+            Ok(out)
+        };
 
     let receivers = section(Kind::Receiver, &raw.receivers)?;
     let processors = section(Kind::Processor, &raw.processors)?;

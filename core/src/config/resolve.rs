@@ -161,11 +161,12 @@ fn expand_string(s: &str) -> Result<Value, ResolveError> {
         return Ok(Value::String(s.to_string()));
     }
     // A whole-value reference keeps the type of what it expands to.
-    if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-        if !inner.contains('}') && !inner.contains("${") {
-            let text = lookup(inner)?;
-            return Ok(serde_yaml_ng::from_str::<Value>(&text).unwrap_or(Value::String(text)));
-        }
+    if let Some(inner) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
+        && !inner.contains('}')
+        && !inner.contains("${")
+    {
+        let text = lookup(inner)?;
+        return Ok(serde_yaml_ng::from_str::<Value>(&text).unwrap_or(Value::String(text)));
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;

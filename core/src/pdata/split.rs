@@ -30,10 +30,10 @@ pub(super) fn take_front<T: Divisible>(groups: &mut Vec<T>, mut n: usize) -> Vec
         whole += 1;
     }
     let mut out: Vec<T> = groups.drain(..whole).collect();
-    if n > 0 {
-        if let Some(first) = groups.first_mut() {
-            out.push(first.take_front_items(n));
-        }
+    if n > 0
+        && let Some(first) = groups.first_mut()
+    {
+        out.push(first.take_front_items(n));
     }
     out
 }

@@ -129,7 +129,7 @@ impl DebugExporter {
             self.config.sampling_initial,
             self.config.sampling_thereafter.max(1),
         );
-        s.count <= initial || (s.count - initial) % every == 0
+        s.count <= initial || (s.count - initial).is_multiple_of(every)
     }
 }
 

@@ -206,10 +206,9 @@ impl Shared {
                 .next
                 .consume(Batch::with_client(piece, client.clone()))
                 .await
+                && (result.as_ref().is_ok() || e.is_permanent())
             {
-                if result.as_ref().is_ok() || e.is_permanent() {
-                    result = Err(e);
-                }
+                result = Err(e);
             }
         }
         for w in waiters {
