@@ -96,6 +96,7 @@ enum Format {
 /// Parses the command line and runs; the return value is the exit code.
 pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
     let cli = Cli::parse();
+    crate::telemetry::init_logging();
     if cli.version {
         println!("{} version {}", build.command, build.version);
         return ExitCode::SUCCESS;

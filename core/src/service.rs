@@ -62,7 +62,7 @@ pub struct RunSettings {
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let config = config::load(&settings.factories, &settings.uris, &settings.sets)?;
-    telemetry::init_logging(&config.telemetry.logs);
+    telemetry::apply_log_level(&config.telemetry.logs);
     let telemetry = Telemetry::new(
         settings.build.command,
         settings.build.version,
@@ -103,6 +103,7 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
                     }
                 };
                 ready_tx.send_replace(false);
+                telemetry::apply_log_level(&next.telemetry.logs);
                 running.shutdown(SHUTDOWN_TIMEOUT).await;
                 match graph.start(&host).await {
                     Ok(()) => {

@@ -178,10 +178,30 @@ pub fn from_value(
     merged: Value,
     sources: &[Source],
 ) -> Result<Config, ConfigError> {
-    let raw: RawConfig = decode_strict(&merged).map_err(|e| ConfigError::Unmarshal {
-        section: None,
-        message: e.to_string(),
-        source: None,
+    let raw: RawConfig = decode_strict(&merged).map_err(|e| {
+        // Name the file that holds the first offending key.
+        let path: Vec<String> = match &e {
+            DecodeError::InvalidKeys(groups) => groups
+                .iter()
+                .next()
+                .map(|(parent, keys)| {
+                    parent
+                        .split('.')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                        .chain(keys.first().cloned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            DecodeError::Type { path, .. } => path.split('.').map(str::to_string).collect(),
+            DecodeError::Invalid(_) => Vec::new(),
+        };
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        ConfigError::Unmarshal {
+            section: None,
+            message: e.to_string(),
+            source: origin_of(sources, &path),
+        }
     })?;
     let origin = |path: &[&str]| origin_of(sources, path);
 
@@ -394,9 +414,10 @@ fn validate(
 }
 
 /// The last source that sets the given path: the one whose value won the
-/// merge, so the one to name in an error.
+/// merge, so the one to name in an error. When no source sets it (a
+/// missing section), every config source is named.
 fn origin_of(sources: &[Source], path: &[&str]) -> Option<String> {
-    sources
+    let setting = sources
         .iter()
         .rev()
         .find(|s| {
@@ -409,7 +430,15 @@ fn origin_of(sources: &[Source], path: &[&str]) -> Option<String> {
             }
             true
         })
-        .map(|s| s.uri.clone())
+        .map(|s| s.uri.clone());
+    setting.or_else(|| {
+        let files: Vec<&str> = sources
+            .iter()
+            .filter(|s| !s.uri.starts_with("--set"))
+            .map(|s| s.uri.as_str())
+            .collect();
+        (!files.is_empty()).then(|| files.join(", "))
+    })
 }
 
 /// Signals used by a set of pipelines, for components that care.

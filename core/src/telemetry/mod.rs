@@ -9,7 +9,7 @@ mod logging;
 mod process;
 mod registry;
 
-pub use logging::init_logging;
+pub use logging::{apply_log_level, init_logging};
 pub use registry::{Counter, Gauge, Histogram, Registry};
 
 use crate::config::MetricsLevel;
