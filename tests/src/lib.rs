@@ -316,3 +316,256 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).expect("gzip");
     e.finish().expect("gzip")
 }
+
+/// A batch of `signal` that uses every field the OTLP model has: every
+/// attribute value type, span events and links, every metric kind, log
+/// bodies of several types. `seed` makes ids and values distinct.
+pub fn sample(signal: Signal, seed: u8) -> Telemetry {
+    use common::any_value::Value as V;
+    use ferrotel_core::pdata::{common, logs, metrics, resource, trace};
+    let kv = |k: &str, v: V| common::KeyValue {
+        key: k.into(),
+        value: Some(common::AnyValue { value: Some(v) }),
+        ..Default::default()
+    };
+    let attrs = vec![
+        kv("str", V::StringValue(format!("v{seed} \"quoted\" ü"))),
+        kv("int", V::IntValue(-(i64::from(seed)) * 1_000_000_007)),
+        kv("double", V::DoubleValue(f64::from(seed) + 0.25)),
+        kv("bool", V::BoolValue(seed % 2 == 0)),
+        kv("bytes", V::BytesValue(vec![0, seed, 255])),
+        kv(
+            "array",
+            V::ArrayValue(common::ArrayValue {
+                values: vec![
+                    common::AnyValue {
+                        value: Some(V::IntValue(1)),
+                    },
+                    common::AnyValue {
+                        value: Some(V::StringValue("two".into())),
+                    },
+                ],
+            }),
+        ),
+        kv(
+            "map",
+            V::KvlistValue(common::KeyValueList {
+                values: vec![kv("inner", V::BoolValue(true))],
+            }),
+        ),
+    ];
+    let resource = Some(resource::Resource {
+        attributes: vec![kv("service.name", V::StringValue(format!("svc-{seed}")))],
+        dropped_attributes_count: 1,
+        ..Default::default()
+    });
+    let scope = Some(common::InstrumentationScope {
+        name: "ferrotel.e2e".into(),
+        version: "1.2.3".into(),
+        attributes: vec![kv("scope.attr", V::StringValue("x".into()))],
+        dropped_attributes_count: 0,
+    });
+    let t0 = 1_700_000_000_000_000_000u64 + u64::from(seed);
+    let trace_id: Vec<u8> = (0..16).map(|i| i ^ seed).collect();
+    let span_id: Vec<u8> = (0..8).map(|i| i + seed).collect();
+    match signal {
+        Signal::Traces => Telemetry::Traces(vec![trace::ResourceSpans {
+            resource,
+            scope_spans: vec![trace::ScopeSpans {
+                scope,
+                spans: vec![trace::Span {
+                    trace_id: trace_id.clone(),
+                    span_id: span_id.clone(),
+                    trace_state: "k=v".into(),
+                    parent_span_id: vec![9; 8],
+                    flags: 1,
+                    name: format!("span-{seed}"),
+                    kind: 3,
+                    start_time_unix_nano: t0,
+                    end_time_unix_nano: t0 + 1_000,
+                    attributes: attrs.clone(),
+                    dropped_attributes_count: 2,
+                    events: vec![trace::span::Event {
+                        time_unix_nano: t0 + 5,
+                        name: "event".into(),
+                        attributes: attrs.clone(),
+                        dropped_attributes_count: 0,
+                    }],
+                    dropped_events_count: 3,
+                    links: vec![trace::span::Link {
+                        trace_id: trace_id.clone(),
+                        span_id: vec![7; 8],
+                        trace_state: String::new(),
+                        attributes: vec![kv("link", V::IntValue(1))],
+                        dropped_attributes_count: 0,
+                        flags: 257,
+                    }],
+                    dropped_links_count: 0,
+                    status: Some(trace::Status {
+                        message: "oops".into(),
+                        code: 2,
+                    }),
+                }],
+                schema_url: "https://opentelemetry.io/schemas/1.21.0".into(),
+            }],
+            schema_url: "https://opentelemetry.io/schemas/1.21.0".into(),
+        }]),
+        Signal::Logs => Telemetry::Logs(vec![logs::ResourceLogs {
+            resource,
+            scope_logs: vec![logs::ScopeLogs {
+                scope,
+                log_records: vec![
+                    logs::LogRecord {
+                        time_unix_nano: t0,
+                        observed_time_unix_nano: t0 + 1,
+                        severity_number: 17,
+                        severity_text: "ERROR".into(),
+                        body: Some(common::AnyValue {
+                            value: Some(V::StringValue(format!("line {seed}\nwith newline"))),
+                        }),
+                        attributes: attrs.clone(),
+                        dropped_attributes_count: 0,
+                        flags: 1,
+                        trace_id: trace_id.clone(),
+                        span_id: span_id.clone(),
+                        event_name: "e2e.event".into(),
+                    },
+                    logs::LogRecord {
+                        time_unix_nano: t0 + 2,
+                        body: Some(common::AnyValue {
+                            value: Some(V::KvlistValue(common::KeyValueList {
+                                values: attrs.clone(),
+                            })),
+                        }),
+                        ..Default::default()
+                    },
+                ],
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }]),
+        Signal::Metrics => {
+            use metrics::metric::Data;
+            let metric = |name: &str, data| metrics::Metric {
+                name: name.into(),
+                description: "desc".into(),
+                unit: "ms".into(),
+                metadata: Vec::new(),
+                data: Some(data),
+            };
+            let number = |v| metrics::NumberDataPoint {
+                attributes: attrs.clone(),
+                start_time_unix_nano: t0,
+                time_unix_nano: t0 + 10,
+                exemplars: vec![metrics::Exemplar {
+                    filtered_attributes: vec![kv("f", V::IntValue(1))],
+                    time_unix_nano: t0 + 3,
+                    span_id: span_id.clone(),
+                    trace_id: trace_id.clone(),
+                    value: Some(metrics::exemplar::Value::AsDouble(1.5)),
+                }],
+                flags: 0,
+                value: Some(v),
+            };
+            Telemetry::Metrics(vec![metrics::ResourceMetrics {
+                resource,
+                scope_metrics: vec![metrics::ScopeMetrics {
+                    scope,
+                    metrics: vec![
+                        metric(
+                            "gauge",
+                            Data::Gauge(metrics::Gauge {
+                                data_points: vec![number(
+                                    metrics::number_data_point::Value::AsDouble(-2.5),
+                                )],
+                            }),
+                        ),
+                        metric(
+                            "sum",
+                            Data::Sum(metrics::Sum {
+                                data_points: vec![number(
+                                    metrics::number_data_point::Value::AsInt(
+                                        i64::MAX - i64::from(seed),
+                                    ),
+                                )],
+                                aggregation_temporality: 2,
+                                is_monotonic: true,
+                            }),
+                        ),
+                        metric(
+                            "histogram",
+                            Data::Histogram(metrics::Histogram {
+                                data_points: vec![metrics::HistogramDataPoint {
+                                    attributes: attrs.clone(),
+                                    start_time_unix_nano: t0,
+                                    time_unix_nano: t0 + 10,
+                                    count: 6,
+                                    sum: Some(21.0),
+                                    bucket_counts: vec![1, 2, 3],
+                                    explicit_bounds: vec![1.0, 5.0],
+                                    exemplars: Vec::new(),
+                                    flags: 0,
+                                    min: Some(0.5),
+                                    max: Some(9.0),
+                                }],
+                                aggregation_temporality: 1,
+                            }),
+                        ),
+                        metric(
+                            "exp_histogram",
+                            Data::ExponentialHistogram(metrics::ExponentialHistogram {
+                                data_points: vec![metrics::ExponentialHistogramDataPoint {
+                                    attributes: attrs.clone(),
+                                    start_time_unix_nano: t0,
+                                    time_unix_nano: t0 + 10,
+                                    count: 5,
+                                    sum: Some(12.5),
+                                    scale: 2,
+                                    zero_count: 1,
+                                    positive: Some(
+                                        metrics::exponential_histogram_data_point::Buckets {
+                                            offset: -1,
+                                            bucket_counts: vec![1, 3],
+                                        },
+                                    ),
+                                    negative: None,
+                                    flags: 0,
+                                    exemplars: Vec::new(),
+                                    min: None,
+                                    max: Some(4.0),
+                                    zero_threshold: 0.001,
+                                }],
+                                aggregation_temporality: 2,
+                            }),
+                        ),
+                        metric(
+                            "summary",
+                            Data::Summary(metrics::Summary {
+                                data_points: vec![metrics::SummaryDataPoint {
+                                    attributes: attrs.clone(),
+                                    start_time_unix_nano: t0,
+                                    time_unix_nano: t0 + 10,
+                                    count: 10,
+                                    sum: 99.5,
+                                    quantile_values: vec![
+                                        metrics::summary_data_point::ValueAtQuantile {
+                                            quantile: 0.5,
+                                            value: 7.0,
+                                        },
+                                        metrics::summary_data_point::ValueAtQuantile {
+                                            quantile: 0.99,
+                                            value: 20.0,
+                                        },
+                                    ],
+                                    flags: 0,
+                                }],
+                            }),
+                        ),
+                    ],
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }])
+        }
+    }
+}
