@@ -23,6 +23,7 @@ use ferrotel_core::pdata::{Signal, Telemetry};
 use ferrotel_core::telemetry::{Counter, Gauge, Histogram};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
@@ -104,8 +105,19 @@ impl ProcessorFactory for BatchFactory {
     ) -> Result<SharedStage, ComponentError> {
         let id = set.id.to_string();
         let labels = [("processor", id.as_str())];
+        let signal_labels = [("processor", id.as_str()), ("otel_signal", signal.as_str())];
         let registry = &set.telemetry.registry;
         let metrics = Metrics {
+            incoming: registry.counter(
+                "otelcol_processor_incoming_items",
+                "Number of items passed to the processor.",
+                &signal_labels,
+            ),
+            outgoing: registry.counter(
+                "otelcol_processor_outgoing_items",
+                "Number of items emitted from the processor.",
+                &signal_labels,
+            ),
             send_size: registry.histogram(
                 "otelcol_processor_batch_batch_send_size",
                 "Number of units in the batch",
@@ -140,6 +152,7 @@ impl ProcessorFactory for BatchFactory {
                 metrics,
                 partitions: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
+                draining: AtomicBool::new(false),
             }),
             timer: Mutex::new(None),
         }))
@@ -147,6 +160,8 @@ impl ProcessorFactory for BatchFactory {
 }
 
 struct Metrics {
+    incoming: Counter,
+    outgoing: Counter,
     send_size: Histogram,
     size_trigger: Counter,
     timeout_trigger: Counter,
@@ -171,6 +186,8 @@ struct Shared {
     metrics: Metrics,
     partitions: Mutex<HashMap<Vec<String>, Pending>>,
     wake: Notify,
+    /// Set once the service starts shutting down: nothing waits any more.
+    draining: AtomicBool,
 }
 
 struct BatchProcessor {
@@ -202,6 +219,7 @@ impl Shared {
                 std::mem::replace(&mut data, Telemetry::empty(self.signal))
             };
             self.metrics.send_size.observe(piece.item_count() as f64);
+            self.metrics.outgoing.add(piece.item_count() as u64);
             if let Err(e) = self
                 .next
                 .consume(Batch::with_client(piece, client.clone()))
@@ -213,6 +231,20 @@ impl Shared {
         }
         for w in waiters {
             let _ = w.send(result.clone());
+        }
+    }
+
+    /// Sends every partition now.
+    async fn flush_all(&self) {
+        let pending: Vec<Pending> = self
+            .partitions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, p)| p)
+            .collect();
+        for p in pending {
+            self.send(p.data, p.waiters, p.client).await;
         }
     }
 
@@ -270,6 +302,7 @@ impl Consumer for BatchProcessor {
                 })
             };
             let items = batch.data().item_count();
+            shared.metrics.incoming.add(items as u64);
             let pending = partitions.entry(key.clone()).or_insert_with(|| Pending {
                 data: Telemetry::empty(shared.signal),
                 items: 0,
@@ -283,7 +316,10 @@ impl Consumer for BatchProcessor {
             let _ = pending.data.merge(batch.into_data());
             pending.items += items;
             pending.waiters.push(tx);
-            if pending.items >= shared.config.send_batch_size || shared.config.timeout.0.is_zero() {
+            if pending.items >= shared.config.send_batch_size
+                || shared.config.timeout.0.is_zero()
+                || shared.draining.load(Ordering::Relaxed)
+            {
                 partitions.remove(&key)
             } else {
                 None
@@ -303,8 +339,12 @@ impl Consumer for BatchProcessor {
 
 #[async_trait]
 impl Component for BatchProcessor {
-    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
         let shared = self.shared.clone();
+        // When the service stops being ready (shutdown or reload), callers
+        // waiting on a slow batch would hold up the receivers' shutdown:
+        // send everything now and stop buffering.
+        let mut ready = host.ready.clone();
         let timer = tokio::spawn(async move {
             loop {
                 let (expired, next) = shared.take_expired(Instant::now());
@@ -312,12 +352,29 @@ impl Component for BatchProcessor {
                     shared.metrics.timeout_trigger.add(1);
                     shared.send(p.data, p.waiters, p.client).await;
                 }
-                match next {
-                    Some(at) => tokio::select! {
-                        _ = tokio::time::sleep_until(at) => {}
-                        _ = shared.wake.notified() => {}
-                    },
-                    None => shared.wake.notified().await,
+                let stopping = async {
+                    match ready.as_mut() {
+                        Some(r) => {
+                            let _ = r.wait_for(|ready| *ready).await;
+                            let _ = r.wait_for(|ready| !*ready).await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                let sleep = async {
+                    match next {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = sleep => {}
+                    _ = shared.wake.notified() => {}
+                    _ = stopping => {
+                        shared.draining.store(true, Ordering::Relaxed);
+                        shared.flush_all().await;
+                        return;
+                    }
                 }
             }
         });
