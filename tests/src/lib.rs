@@ -20,6 +20,17 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where the test command installs peers (SDK clients, the Go collector):
+/// `$FERROTEL_CACHE`, else `~/.cache/ferrotel`. It lives outside the
+/// checkout so that CI's fresh clones reuse it.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("FERROTEL_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+            .join(".cache/ferrotel"),
+    }
+}
+
 /// The `ferrotel` binary of this build.
 pub fn ferrotel_bin() -> PathBuf {
     if let Ok(p) = std::env::var("FERROTEL_BIN") {

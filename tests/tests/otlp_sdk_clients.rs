@@ -3,9 +3,10 @@
 //! in the file exporter's OTLP/JSON output with ids, attributes,
 //! timestamps and resource intact.
 //!
-//! The SDKs are installed by the README's test command into `.cache/`.
+//! The SDKs are installed by the README's test command into the cache
+//! directory (`ferrotel_e2e::cache_dir`).
 
-use ferrotel_e2e::{Collector, free_port, read_json_file, wait_until, workspace_root};
+use ferrotel_e2e::{Collector, cache_dir, free_port, read_json_file, wait_until, workspace_root};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -58,7 +59,7 @@ fn run_client(mut cmd: Command) -> Value {
 }
 
 fn python() -> PathBuf {
-    let p = workspace_root().join(".cache/venv/bin/python");
+    let p = cache_dir().join("venv/bin/python");
     assert!(
         p.exists(),
         "{} is missing: the README's test command installs the Python SDK",
@@ -68,7 +69,7 @@ fn python() -> PathBuf {
 }
 
 fn node_modules() -> PathBuf {
-    let p = workspace_root().join(".cache/node/node_modules");
+    let p = cache_dir().join("node/node_modules");
     assert!(
         p.join("@opentelemetry/sdk-trace-base").exists(),
         "{} lacks the Node SDK: the README's test command installs it",

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the real peers the end-to-end tests talk to, once, into
+# $FERROTEL_CACHE (default ~/.cache/ferrotel), so later runs and CI's fresh
+# clones reuse them:
+#   - the OpenTelemetry Python SDK (pinned in tests/clients/requirements.txt)
+#   - the OpenTelemetry JS SDK (pinned in tests/clients/package.json)
+#   - the Go OpenTelemetry Collector, built with its builder, as the oracle
+# Each step is skipped when its pinned inputs have not changed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
+mkdir -p "$cache"
+
+stamp_ok() { [[ -f "$1" && "$(cat "$1")" == "$(sha256sum "$2" | cut -d' ' -f1)" ]]; }
+stamp() { sha256sum "$2" | cut -d' ' -f1 > "$1"; }
+
+req="$root/tests/clients/requirements.txt"
+if ! stamp_ok "$cache/venv.sha" "$req" || [[ ! -x "$cache/venv/bin/python" ]]; then
+  echo "installing the OpenTelemetry Python SDK into $cache/venv" >&2
+  rm -rf "$cache/venv"
+  python3 -m venv "$cache/venv"
+  "$cache/venv/bin/python" -m pip install --quiet --cache-dir "$cache/pip" -r "$req"
+  stamp "$cache/venv.sha" "$req"
+fi
+
+pkg="$root/tests/clients/package.json"
+if ! stamp_ok "$cache/node.sha" "$pkg" || [[ ! -d "$cache/node/node_modules/@opentelemetry/sdk-trace-base" ]]; then
+  echo "installing the OpenTelemetry JS SDK into $cache/node" >&2
+  mkdir -p "$cache/node"
+  cp "$pkg" "$cache/node/package.json"
+  (cd "$cache/node" && npm install --silent --no-audit --no-fund --cache "$cache/npm" >&2)
+  stamp "$cache/node.sha" "$pkg"
+fi
+
+echo "building the Go collector oracle (cached)" >&2
+FERROTEL_CACHE="$cache" bash "$root/tests/go-oracle/build.sh" >/dev/null
