@@ -348,7 +348,7 @@ pub fn sample(signal: Signal, seed: u8) -> Telemetry {
         kv("str", V::StringValue(format!("v{seed} \"quoted\" ü"))),
         kv("int", V::IntValue(-(i64::from(seed)) * 1_000_000_007)),
         kv("double", V::DoubleValue(f64::from(seed) + 0.25)),
-        kv("bool", V::BoolValue(seed % 2 == 0)),
+        kv("bool", V::BoolValue(seed.is_multiple_of(2))),
         kv("bytes", V::BytesValue(vec![0, seed, 255])),
         kv(
             "array",
