@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test ferrotel has: installs the peers the end-to-end tests need
-# (cached), checks formatting and lints, builds the binary, runs the tests.
+# (cached), checks formatting and lints, builds the binary, runs the tests,
+# and closes with one summary line over all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FERROTEL_CACHE="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
@@ -8,4 +9,11 @@ bash scripts/install-test-peers.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build --locked -p ferrotel
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"

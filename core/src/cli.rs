@@ -171,7 +171,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
-/// The `components` listing, in the Go collector's YAML shape.
+/// The `components` listing, in the Go collector's YAML shape: sections in
+/// Go's order, signals sorted by name, deprecated aliases not listed.
 pub fn components(build: &BuildInfo, factories: &Factories) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "buildinfo:");
@@ -192,26 +193,27 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
         }
         let _ = writeln!(out, "{}:", kind.section());
         for m in metadata {
-            let names = std::iter::once((m.type_name, false))
-                .chain(m.deprecated_aliases.iter().map(|a| (*a, true)));
-            for (name, deprecated) in names {
-                let _ = writeln!(out, "    - name: {name}");
-                if deprecated {
-                    let _ = writeln!(out, "      deprecated_alias_of: {}", m.type_name);
-                }
-                let _ = writeln!(out, "      stability:");
-                if kind == Kind::Extension {
-                    let _ = writeln!(out, "        extension: {}", m.stability.as_str());
-                }
-                for (signal, stability) in m.signals {
-                    let _ = writeln!(out, "        {}: {}", signal.as_str(), stability.as_str());
-                }
+            let _ = writeln!(out, "    - name: {}", m.type_name);
+            let _ = writeln!(out, "      module: {}", m.module);
+            let _ = writeln!(out, "      stability:");
+            if kind == Kind::Extension {
+                let _ = writeln!(out, "        extension: {}", m.stability.as_str());
+            }
+            let mut signals: Vec<_> = m
+                .signals
+                .iter()
+                .map(|(s, st)| (s.as_str(), st.as_str()))
+                .collect();
+            signals.sort_unstable();
+            for (signal, stability) in signals {
+                let _ = writeln!(out, "        {signal}: {stability}");
             }
         }
     }
     let _ = writeln!(out, "providers:");
     for scheme in ["env", "file", "yaml"] {
         let _ = writeln!(out, "    - scheme: {scheme}");
+        let _ = writeln!(out, "      module: {}", crate::module!());
     }
     out
 }

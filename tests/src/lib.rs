@@ -294,10 +294,12 @@ pub fn read_proto_file(path: &Path, signal: Signal) -> Vec<Telemetry> {
     out
 }
 
-/// Every line the file exporter wrote in `format: json`.
+/// Every complete line the file exporter wrote in `format: json` (a line
+/// still being written is left for the next read).
 pub fn read_json_file(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
         .lines()
         .map(|l| serde_json::from_str(l).expect("valid JSON line"))
         .collect()

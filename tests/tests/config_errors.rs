@@ -50,7 +50,7 @@ fn unknown_key_in_a_component() {
     );
     insta::assert_snapshot!(failing(
         &yaml,
-        "error reading configuration for \"debug\": decoding failed due to the following error(s):\n\n'' has invalid keys: verBosity"
+        "'exporters' error reading configuration for \"debug\": decoding failed due to the following error(s):\n\n'' has invalid keys: verBosity"
     ));
 }
 
@@ -158,7 +158,7 @@ fn component_validation_names_the_component() {
     let yaml = format!("receivers: {{otlp: {{protocols: }}}}\nexporters: {{debug: }}\n{PIPELINE}");
     insta::assert_snapshot!(failing(
         &yaml,
-        "receivers::otlp: must specify at least one protocol when using the OTLP receiver"
+        "receivers::otlp::protocols: must specify at least one protocol when using the OTLP receiver"
     ));
     let yaml = format!(
         "receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: , otlp_grpc: }}\n{PIPELINE}"

@@ -91,7 +91,7 @@ fn bad_input_gets_protocol_errors_and_the_process_keeps_serving() {
     assert_eq!(r.status, 415);
     assert_eq!(
         String::from_utf8_lossy(&r.body),
-        "unsupported media type, supported: [application/json, application/x-protobuf]"
+        "415 unsupported media type, supported: [application/json, application/x-protobuf]"
     );
     // Wrong method: 405.
     assert_eq!(

@@ -104,6 +104,9 @@ impl Stability {
 pub struct Metadata {
     /// The type in config (`otlp_grpc`).
     pub type_name: &'static str,
+    /// The crate and version that provide it, as `components` lists it;
+    /// fill it with [`crate::module!`].
+    pub module: &'static str,
     /// Older names still accepted, with a deprecation warning (`otlp`).
     pub deprecated_aliases: &'static [&'static str],
     /// The signals supported and how stable each is. Extensions list none.
@@ -122,10 +125,18 @@ impl Metadata {
     }
 }
 
+/// `"<crate> <version>"` of the crate that calls it, for [`Metadata::module`].
+#[macro_export]
+macro_rules! module {
+    () => {
+        concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"))
+    };
+}
+
 /// A component's typed configuration.
 pub trait ComponentConfig: DeserializeOwned + Default + Send + Sync + 'static {
-    /// Checks what the types alone cannot; the message names the key.
-    fn validate(&self) -> Result<(), String> {
+    /// Checks what the types alone cannot; the error names the key.
+    fn validate(&self) -> Result<(), crate::config::Invalid> {
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ pub enum DecodeError {
         message: String,
     },
     /// The value decoded, but its `validate` refused it.
-    Invalid(String),
+    Invalid(Invalid),
 }
 
 impl fmt::Display for DecodeError {
@@ -45,12 +45,65 @@ impl fmt::Display for DecodeError {
                 f,
                 "decoding failed due to the following error(s):\n\n'{path}' {message}"
             ),
-            DecodeError::Invalid(message) => f.write_str(message),
+            DecodeError::Invalid(invalid) => write!(f, "{invalid}"),
         }
     }
 }
 
 impl std::error::Error for DecodeError {}
+
+/// A config that decoded but does not make sense, as a component's
+/// `validate` reports it: the key path it concerns (empty for the component
+/// as a whole) and what is wrong. Service errors print it as Go does:
+/// `receivers::otlp::protocols: must specify at least one protocol`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Key path below the component, `::`-separated; may be empty.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Invalid {
+    /// An error about the key at `path`.
+    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Invalid {
+        Invalid {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The message prefixed with `prefix::path:`, Go's form.
+    pub fn under(&self, prefix: &str) -> String {
+        if self.path.is_empty() {
+            format!("{prefix}: {}", self.message)
+        } else {
+            format!("{prefix}::{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(message: String) -> Invalid {
+        Invalid::at("", message)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(message: &str) -> Invalid {
+        Invalid::at("", message)
+    }
+}
 
 /// Decodes a component's raw config. A missing or empty section (`debug:`)
 /// decodes to the type's defaults.

@@ -11,7 +11,7 @@ mod resolve;
 mod telemetry;
 mod units;
 
-pub use decode::{DecodeError, decode_component, decode_strict};
+pub use decode::{DecodeError, Invalid, decode_component, decode_strict};
 pub use resolve::{ResolveError, Source, expand, merge, resolve};
 pub use telemetry::{LogsConfig, MetricsConfig, MetricsLevel, TelemetryConfig};
 pub use units::{ByteSize, GoDuration, format_go_duration, parse_byte_size, parse_go_duration};
@@ -122,14 +122,14 @@ impl fmt::Display for ConfigError {
                 match section {
                     Some(s) => write!(
                         f,
-                        "decoding failed due to the following error(s):\n\nerror decoding '{s}': {message}"
+                        "decoding failed due to the following error(s):\n\n'{s}' {message}"
                     )?,
                     None => f.write_str(message)?,
                 }
                 source
             }
             ConfigError::Invalid { message, source } => {
-                write!(f, "invalid configuration: {message}")?;
+                f.write_str(message)?;
                 source
             }
         };
@@ -251,9 +251,9 @@ pub fn from_value(
                     Kind::Connector => Ok(()),
                 };
                 match checked {
-                    Err(DecodeError::Invalid(message)) => {
+                    Err(DecodeError::Invalid(invalid)) => {
                         pending_invalid.get_or_insert(ConfigError::Invalid {
-                            message: format!("{}::{id}: {message}", kind.section()),
+                            message: invalid.under(&format!("{}::{id}", kind.section())),
                             source: origin(&[kind.section(), &key_str]),
                         });
                     }
@@ -364,7 +364,7 @@ fn validate(
     }
     if config.pipelines.is_empty() {
         return Err(invalid(
-            "service must have at least one pipeline".into(),
+            "service::pipelines: service must have at least one pipeline".into(),
             &["service"],
         ));
     }

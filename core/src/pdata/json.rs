@@ -133,6 +133,21 @@ impl<'a> Obj<'a> {
             each(self.out, item);
         }
     }
+
+    /// Resource, scope and span status are always written, `{}` when
+    /// absent, as the Go collector writes them.
+    fn always_obj<T: Default>(
+        &mut self,
+        name: &str,
+        item: Option<&T>,
+        each: impl FnOnce(&mut String, &T),
+    ) {
+        self.key(name);
+        match item {
+            Some(item) => each(self.out, item),
+            None => each(self.out, &T::default()),
+        }
+    }
 }
 
 fn write_str(out: &mut String, s: &str) {
@@ -245,10 +260,10 @@ fn scope_obj(out: &mut String, s: &common::InstrumentationScope) {
 
 fn resource_spans(out: &mut String, r: &trace::ResourceSpans) {
     let mut o = Obj::open(out);
-    o.obj("resource", r.resource.as_ref(), resource_obj);
+    o.always_obj("resource", r.resource.as_ref(), resource_obj);
     o.arr("scopeSpans", &r.scope_spans, |out, s| {
         let mut o = Obj::open(out);
-        o.obj("scope", s.scope.as_ref(), scope_obj);
+        o.always_obj("scope", s.scope.as_ref(), scope_obj);
         o.arr("spans", &s.spans, span);
         o.str("schemaUrl", &s.schema_url);
         o.close();
@@ -299,7 +314,7 @@ fn span(out: &mut String, s: &trace::Span) {
         o.close();
     });
     o.int("droppedLinksCount", i64::from(s.dropped_links_count));
-    o.obj("status", s.status.as_ref(), |out, st| {
+    o.always_obj("status", s.status.as_ref(), |out, st: &trace::Status| {
         let mut o = Obj::open(out);
         o.str("message", &st.message);
         o.int("code", i64::from(st.code));
@@ -310,10 +325,10 @@ fn span(out: &mut String, s: &trace::Span) {
 
 fn resource_logs(out: &mut String, r: &logs::ResourceLogs) {
     let mut o = Obj::open(out);
-    o.obj("resource", r.resource.as_ref(), resource_obj);
+    o.always_obj("resource", r.resource.as_ref(), resource_obj);
     o.arr("scopeLogs", &r.scope_logs, |out, s| {
         let mut o = Obj::open(out);
-        o.obj("scope", s.scope.as_ref(), scope_obj);
+        o.always_obj("scope", s.scope.as_ref(), scope_obj);
         o.arr("logRecords", &s.log_records, log_record);
         o.str("schemaUrl", &s.schema_url);
         o.close();
@@ -343,10 +358,10 @@ fn log_record(out: &mut String, l: &logs::LogRecord) {
 
 fn resource_metrics(out: &mut String, r: &metrics::ResourceMetrics) {
     let mut o = Obj::open(out);
-    o.obj("resource", r.resource.as_ref(), resource_obj);
+    o.always_obj("resource", r.resource.as_ref(), resource_obj);
     o.arr("scopeMetrics", &r.scope_metrics, |out, s| {
         let mut o = Obj::open(out);
-        o.obj("scope", s.scope.as_ref(), scope_obj);
+        o.always_obj("scope", s.scope.as_ref(), scope_obj);
         o.arr("metrics", &s.metrics, metric);
         o.str("schemaUrl", &s.schema_url);
         o.close();
@@ -483,8 +498,8 @@ fn exp_histogram_point(out: &mut String, p: &metrics::ExponentialHistogramDataPo
     optional_f64(&mut o, "sum", p.sum);
     o.int("scale", i64::from(p.scale));
     o.u64("zeroCount", p.zero_count);
-    o.obj("positive", p.positive.as_ref(), buckets);
-    o.obj("negative", p.negative.as_ref(), buckets);
+    o.always_obj("positive", p.positive.as_ref(), buckets);
+    o.always_obj("negative", p.negative.as_ref(), buckets);
     o.int("flags", i64::from(p.flags));
     o.arr("exemplars", &p.exemplars, exemplar);
     optional_f64(&mut o, "min", p.min);
@@ -659,6 +674,20 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Like [`Fields::object`], but an empty object is `None`: Go writes
+    /// `{}` for an absent resource, scope or status.
+    fn optional_object<T>(
+        self,
+        camel: &str,
+        snake: &str,
+        each: impl FnOnce(Fields<'a>) -> Result<T, JsonError>,
+    ) -> Result<Option<T>, JsonError> {
+        match self.get(camel, snake) {
+            Some(Value::Object(m)) if m.is_empty() => Ok(None),
+            _ => self.object(camel, snake, each),
+        }
+    }
+
     fn object<T>(
         self,
         camel: &str,
@@ -782,10 +811,10 @@ fn decode_scope(f: Fields<'_>) -> Result<common::InstrumentationScope, JsonError
 
 fn decode_resource_spans(f: Fields<'_>) -> Result<trace::ResourceSpans, JsonError> {
     Ok(trace::ResourceSpans {
-        resource: f.object("resource", "resource", decode_resource)?,
+        resource: f.optional_object("resource", "resource", decode_resource)?,
         scope_spans: f.list("scopeSpans", "scope_spans", |f| {
             Ok(trace::ScopeSpans {
-                scope: f.object("scope", "scope", decode_scope)?,
+                scope: f.optional_object("scope", "scope", decode_scope)?,
                 spans: f.list("spans", "spans", decode_span)?,
                 schema_url: f.string("schemaUrl", "schema_url")?,
             })
@@ -844,7 +873,7 @@ fn decode_span(f: Fields<'_>) -> Result<trace::Span, JsonError> {
             })
         })?,
         dropped_links_count: f.u32("droppedLinksCount", "dropped_links_count")?,
-        status: f.object("status", "status", |f| {
+        status: f.optional_object("status", "status", |f| {
             Ok(trace::Status {
                 message: f.string("message", "message")?,
                 code: f.enum_value("code", "code", &STATUS_CODES)?,
@@ -855,10 +884,10 @@ fn decode_span(f: Fields<'_>) -> Result<trace::Span, JsonError> {
 
 fn decode_resource_logs(f: Fields<'_>) -> Result<logs::ResourceLogs, JsonError> {
     Ok(logs::ResourceLogs {
-        resource: f.object("resource", "resource", decode_resource)?,
+        resource: f.optional_object("resource", "resource", decode_resource)?,
         scope_logs: f.list("scopeLogs", "scope_logs", |f| {
             Ok(logs::ScopeLogs {
-                scope: f.object("scope", "scope", decode_scope)?,
+                scope: f.optional_object("scope", "scope", decode_scope)?,
                 log_records: f.list("logRecords", "log_records", decode_log_record)?,
                 schema_url: f.string("schemaUrl", "schema_url")?,
             })
@@ -896,10 +925,10 @@ fn decode_log_record(f: Fields<'_>) -> Result<logs::LogRecord, JsonError> {
 
 fn decode_resource_metrics(f: Fields<'_>) -> Result<metrics::ResourceMetrics, JsonError> {
     Ok(metrics::ResourceMetrics {
-        resource: f.object("resource", "resource", decode_resource)?,
+        resource: f.optional_object("resource", "resource", decode_resource)?,
         scope_metrics: f.list("scopeMetrics", "scope_metrics", |f| {
             Ok(metrics::ScopeMetrics {
-                scope: f.object("scope", "scope", decode_scope)?,
+                scope: f.optional_object("scope", "scope", decode_scope)?,
                 metrics: f.list("metrics", "metrics", decode_metric)?,
                 schema_url: f.string("schemaUrl", "schema_url")?,
             })
@@ -1022,8 +1051,8 @@ fn decode_exp_histogram_point(
         sum: f.opt_f64("sum", "sum")?,
         scale: f.i32("scale", "scale")?,
         zero_count: f.u64("zeroCount", "zero_count")?,
-        positive: f.object("positive", "positive", buckets)?,
-        negative: f.object("negative", "negative", buckets)?,
+        positive: f.optional_object("positive", "positive", buckets)?,
+        negative: f.optional_object("negative", "negative", buckets)?,
         flags: f.u32("flags", "flags")?,
         exemplars: f.list("exemplars", "exemplars", decode_exemplar)?,
         min: f.opt_f64("min", "min")?,

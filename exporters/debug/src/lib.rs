@@ -13,6 +13,7 @@ use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata,
     SharedStage, Stability,
 };
+use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
@@ -63,7 +64,7 @@ impl Default for Config {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.output_paths.iter().any(|p| p != "stdout") {
             return Err("output_paths: only \"stdout\" is supported".into());
         }
@@ -84,13 +85,14 @@ impl ExporterFactory for DebugFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "debug",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &[],
             signals: &[
-                (Signal::Traces, Stability::Development),
-                (Signal::Metrics, Stability::Development),
-                (Signal::Logs, Stability::Development),
+                (Signal::Traces, Stability::Alpha),
+                (Signal::Metrics, Stability::Alpha),
+                (Signal::Logs, Stability::Alpha),
             ],
-            stability: Stability::Development,
+            stability: Stability::Alpha,
         }
     }
 

@@ -13,6 +13,7 @@ use ferrotel_core::component::{
     SharedStage, Stability,
 };
 use ferrotel_core::config::GoDuration;
+use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use ferrotel_core::pdata::{Signal, encode_json};
 use serde::Deserialize;
@@ -53,7 +54,7 @@ pub struct Config {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.path.is_empty() {
             return Err("path must be non-empty".into());
         }
@@ -66,9 +67,9 @@ impl ComponentConfig for Config {
             ("group_by", self.group_by.is_some()),
         ] {
             if set {
-                return Err(format!(
-                    "{key} is not supported by ferrotel's file exporter yet"
-                ));
+                return Err(
+                    format!("{key} is not supported by ferrotel's file exporter yet").into(),
+                );
             }
         }
         Ok(())
@@ -88,6 +89,7 @@ impl ExporterFactory for FileFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "file",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &[],
             signals: &[
                 (Signal::Traces, Stability::Alpha),

@@ -34,6 +34,7 @@ impl ExporterFactory for NopFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "nop",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &[],
             signals: &[
                 (Signal::Traces, Stability::Beta),

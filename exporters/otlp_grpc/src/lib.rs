@@ -13,6 +13,7 @@ use ferrotel_core::component::{
     Stability,
 };
 use ferrotel_core::config::GoDuration;
+use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
@@ -104,7 +105,7 @@ impl Config {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.endpoint.is_empty() {
             return Err("requires a non-empty \"endpoint\"".into());
         }
@@ -118,16 +119,17 @@ impl ComponentConfig for Config {
             other => {
                 return Err(format!(
                     "compression: unsupported value {other:?} (supported: gzip, zstd, none)"
-                ));
+                )
+                .into());
             }
         }
         for key in self.headers.keys() {
             if MetadataKey::<tonic::metadata::Ascii>::from_bytes(key.as_bytes()).is_err() {
-                return Err(format!("headers: invalid header name {key:?}"));
+                return Err(format!("headers: invalid header name {key:?}").into());
             }
         }
         self.retry_on_failure.validate()?;
-        self.sending_queue.validate()
+        Ok(self.sending_queue.validate()?)
     }
 }
 
@@ -144,11 +146,12 @@ impl ExporterFactory for GrpcFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "otlp_grpc",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &["otlp"],
             signals: &[
                 (Signal::Traces, Stability::Stable),
                 (Signal::Metrics, Stability::Stable),
-                (Signal::Logs, Stability::Beta),
+                (Signal::Logs, Stability::Stable),
             ],
             stability: Stability::Stable,
         }

@@ -15,6 +15,7 @@ use ferrotel_core::component::{
     Stability,
 };
 use ferrotel_core::config::GoDuration;
+use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
@@ -119,7 +120,7 @@ impl Config {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if [
             &self.endpoint,
             &self.traces_endpoint,
@@ -144,24 +145,25 @@ impl ComponentConfig for Config {
                 Some("https") => {
                     return Err(format!(
                         "endpoint {url:?}: https is not supported by ferrotel yet"
-                    ));
+                    )
+                    .into());
                 }
-                _ => return Err(format!("endpoint {url:?} must be an http:// URL")),
+                _ => return Err(format!("endpoint {url:?} must be an http:// URL").into()),
             }
         }
         match self.compression.as_str() {
             "gzip" | "zstd" | "zlib" | "deflate" | "none" | "" => {}
-            other => return Err(format!("compression: unsupported value {other:?}")),
+            other => return Err(format!("compression: unsupported value {other:?}").into()),
         }
         for (k, v) in &self.headers {
             if http::HeaderName::try_from(k.as_str()).is_err()
                 || http::HeaderValue::try_from(v.as_str()).is_err()
             {
-                return Err(format!("headers: invalid header {k:?}"));
+                return Err(format!("headers: invalid header {k:?}").into());
             }
         }
         self.retry_on_failure.validate()?;
-        self.sending_queue.validate()
+        Ok(self.sending_queue.validate()?)
     }
 }
 
@@ -178,11 +180,12 @@ impl ExporterFactory for HttpFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "otlp_http",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &["otlphttp"],
             signals: &[
                 (Signal::Traces, Stability::Stable),
                 (Signal::Metrics, Stability::Stable),
-                (Signal::Logs, Stability::Beta),
+                (Signal::Logs, Stability::Stable),
             ],
             stability: Stability::Stable,
         }

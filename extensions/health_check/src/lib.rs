@@ -13,6 +13,7 @@ use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExtensionFactory, Host, Metadata,
     Stability,
 };
+use ferrotel_core::config::Invalid;
 use ferrotel_core::config::format_go_duration;
 use ferrotel_core::http_server::{HttpServer, bind, response};
 use serde::Deserialize;
@@ -55,9 +56,9 @@ impl Default for Config {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if !self.path.starts_with('/') {
-            return Err(format!("path {:?} must start with \"/\"", self.path));
+            return Err(format!("path {:?} must start with \"/\"", self.path).into());
         }
         Ok(())
     }
@@ -76,9 +77,10 @@ impl ExtensionFactory for HealthCheckFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "health_check",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &["healthcheck"],
             signals: &[],
-            stability: Stability::Beta,
+            stability: Stability::Alpha,
         }
     }
 

@@ -18,6 +18,7 @@ use ferrotel_core::component::{
     SharedStage, Stability,
 };
 use ferrotel_core::config::GoDuration;
+use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::pdata::{Signal, Telemetry};
 use ferrotel_core::telemetry::{Counter, Gauge, Histogram};
@@ -57,7 +58,7 @@ impl Default for Config {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.send_batch_max_size > 0 && self.send_batch_max_size < self.send_batch_size {
             return Err("send_batch_max_size must be greater or equal to send_batch_size".into());
         }
@@ -66,7 +67,8 @@ impl ComponentConfig for Config {
             if !seen.insert(key.to_ascii_lowercase()) {
                 return Err(format!(
                     "duplicate entry in metadata_keys: {key:?} (case-insensitive)"
-                ));
+                )
+                .into());
             }
         }
         Ok(())
@@ -86,6 +88,7 @@ impl ProcessorFactory for BatchFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "batch",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &[],
             signals: &[
                 (Signal::Traces, Stability::Beta),

@@ -2,6 +2,7 @@
 
 use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::ByteSize;
+use ferrotel_core::config::Invalid;
 use serde::{Deserialize, Deserializer};
 
 /// `receivers::otlp`.
@@ -121,17 +122,21 @@ impl Default for HttpConfig {
 }
 
 impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         let p = &self.protocols;
         if p.grpc.is_none() && p.http.is_none() {
-            return Err("must specify at least one protocol when using the OTLP receiver".into());
+            return Err(Invalid::at(
+                "protocols",
+                "must specify at least one protocol when using the OTLP receiver",
+            ));
         }
         if let Some(g) = &p.grpc {
             if g.transport != "tcp" {
                 return Err(format!(
                     "protocols::grpc::transport: only \"tcp\" is supported, got {:?}",
                     g.transport
-                ));
+                )
+                .into());
             }
             if g.tls.is_some() || g.auth.is_some() {
                 return Err(
@@ -149,7 +154,8 @@ impl ComponentConfig for Config {
                 if !path.starts_with('/') {
                     return Err(format!(
                         "protocols::http: url path {path:?} must start with \"/\""
-                    ));
+                    )
+                    .into());
                 }
             }
         }

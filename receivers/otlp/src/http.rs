@@ -103,7 +103,7 @@ impl Routes {
                 return response(
                     415,
                     "text/plain",
-                    "unsupported media type, supported: [application/json, application/x-protobuf]",
+                    "415 unsupported media type, supported: [application/json, application/x-protobuf]",
                 );
             }
         };
@@ -218,11 +218,12 @@ fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> String {
         .to_ascii_lowercase()
 }
 
-/// An empty `Export*ServiceResponse`: no `partial_success`, as in Go.
+/// An `Export*ServiceResponse` with an empty `partial_success`, byte for
+/// byte what the Go receiver answers.
 fn success(encoding: Encoding) -> Response<Body> {
     let body = match encoding {
-        Encoding::Proto => Bytes::new(),
-        Encoding::Json => Bytes::from_static(b"{}"),
+        Encoding::Proto => Bytes::from_static(&[0x0a, 0x00]),
+        Encoding::Json => Bytes::from_static(b"{\"partialSuccess\":{}}"),
     };
     response(200, encoding.content_type(), body)
 }

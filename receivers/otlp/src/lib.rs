@@ -39,11 +39,12 @@ impl ReceiverFactory for OtlpFactory {
     fn metadata(&self) -> Metadata {
         Metadata {
             type_name: "otlp",
+            module: ferrotel_core::module!(),
             deprecated_aliases: &[],
             signals: &[
                 (Signal::Traces, Stability::Stable),
                 (Signal::Metrics, Stability::Stable),
-                (Signal::Logs, Stability::Beta),
+                (Signal::Logs, Stability::Stable),
             ],
             stability: Stability::Stable,
         }

@@ -1,0 +1,308 @@
+//! The Go OpenTelemetry Collector as the oracle. The same configs and the
+//! same traffic go through the Go collector (built from the Go module proxy
+//! by `tests/go-oracle/build.sh`, which the README's test command runs) and
+//! through ferrotel; their file-exporter outputs, HTTP answers and
+//! `validate` errors must agree.
+
+use ferrotel_core::pdata::{Signal, encode_json};
+use ferrotel_e2e::{
+    Collector, cache_dir, ferrotel_bin, free_port, http, read_json_file, sample, wait_until,
+};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn oracle_bin() -> PathBuf {
+    let p = cache_dir().join("go-oracle/otelcol-oracle/otelcol-oracle");
+    assert!(
+        p.exists(),
+        "{} is missing: the README's test command builds the Go collector",
+        p.display()
+    );
+    p
+}
+
+struct GoCollector {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for GoCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn config(port: u16, dir: &Path) -> String {
+    format!(
+        "
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: '127.0.0.1:{port}'}}
+exporters:
+  file/traces: {{path: '{d}/traces.json'}}
+  file/metrics: {{path: '{d}/metrics.json'}}
+  file/logs: {{path: '{d}/logs.json'}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [file/traces]}}
+    metrics: {{receivers: [otlp], exporters: [file/metrics]}}
+    logs: {{receivers: [otlp], exporters: [file/logs]}}
+",
+        d = dir.display()
+    )
+}
+
+fn start_go(port: u16) -> (GoCollector, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_path_buf();
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(&cfg, config(port, dir.path())).unwrap();
+    let child = Command::new(oracle_bin())
+        .arg(format!("--config={}", cfg.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    assert!(
+        wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(
+            &addr
+        )
+        .is_ok()),
+        "the Go collector did not start"
+    );
+    (GoCollector { child, _dir: dir }, out)
+}
+
+fn start_ferrotel(port: u16) -> (Collector, PathBuf) {
+    let c = Collector::start(&config(port, Path::new("{dir}")));
+    let out = c.dir.path().to_path_buf();
+    (c, out)
+}
+
+/// The requests both collectors get: every signal, as protobuf and JSON.
+fn traffic() -> Vec<(Signal, &'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    for signal in Signal::ALL {
+        for seed in 0..2u8 {
+            let data = sample(signal, seed);
+            out.push((signal, "application/x-protobuf", data.encode_request()));
+            out.push((signal, "application/json", encode_json(&data).into_bytes()));
+        }
+    }
+    out
+}
+
+fn lines(dir: &Path, signal: Signal) -> Vec<Value> {
+    read_json_file(&dir.join(format!("{signal}.json")))
+}
+
+#[test]
+fn file_exporter_output_and_answers_match_go() {
+    let (go_port, our_port) = (free_port(), free_port());
+    let (_go, go_dir) = start_go(go_port);
+    let (ours, our_dir) = start_ferrotel(our_port);
+    let traffic = traffic();
+    for (signal, content_type, body) in &traffic {
+        let path = format!("/v1/{signal}");
+        let go = http(
+            "POST",
+            &format!("127.0.0.1:{go_port}"),
+            &path,
+            &[("Content-Type", content_type)],
+            body,
+        )
+        .unwrap();
+        let us = http(
+            "POST",
+            &format!("127.0.0.1:{our_port}"),
+            &path,
+            &[("Content-Type", content_type)],
+            body,
+        )
+        .unwrap();
+        assert_eq!(
+            (us.status, &us.body),
+            (go.status, &go.body),
+            "{signal} {content_type}: answers differ"
+        );
+    }
+    for signal in Signal::ALL {
+        let expected = traffic.iter().filter(|(s, _, _)| *s == signal).count();
+        assert!(
+            wait_until(Duration::from_secs(10), || lines(&go_dir, signal).len()
+                == expected),
+            "Go wrote {} lines",
+            lines(&go_dir, signal).len()
+        );
+        assert!(
+            wait_until(Duration::from_secs(10), || lines(&our_dir, signal).len()
+                == expected),
+            "{}",
+            ours.log()
+        );
+        let (go, us) = (lines(&go_dir, signal), lines(&our_dir, signal));
+        for (i, (g, u)) in go.iter().zip(&us).enumerate() {
+            if let Some(diff) = first_difference(u, g, String::new()) {
+                panic!("{signal} request {i}: ferrotel's file output differs from Go's at {diff}");
+            }
+        }
+    }
+}
+
+/// The path of the first place two JSON values differ, with both sides.
+fn first_difference(ours: &Value, go: &Value, path: String) -> Option<String> {
+    match (ours, go) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
+                first_difference(x, y, format!("{path}.{k}"))
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y, format!("{path}[{i}]"))),
+        (a, b) if a == b => None,
+        (a, b) => Some(format!("{path}: ferrotel {a} vs Go {b}")),
+    }
+}
+
+#[test]
+fn http_errors_match_go() {
+    let (go_port, our_port) = (free_port(), free_port());
+    let (_go, _) = start_go(go_port);
+    let (_ours, _) = start_ferrotel(our_port);
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [u8]);
+    let cases: [Case<'_>; 5] = [
+        (
+            "POST",
+            "/v1/traces",
+            &[("Content-Type", "text/plain")],
+            b"x",
+        ),
+        ("GET", "/v1/traces", &[], b""),
+        (
+            "POST",
+            "/v1/nothing",
+            &[("Content-Type", "application/json")],
+            b"{}",
+        ),
+        (
+            "POST",
+            "/v1/logs",
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "br"),
+            ],
+            b"{}",
+        ),
+        (
+            "POST",
+            "/v1/logs",
+            &[("Content-Type", "application/json")],
+            b"{bad",
+        ),
+    ];
+    for (method, path, headers, body) in cases {
+        let go = http(method, &format!("127.0.0.1:{go_port}"), path, headers, body).unwrap();
+        let us = http(
+            method,
+            &format!("127.0.0.1:{our_port}"),
+            path,
+            headers,
+            body,
+        )
+        .unwrap();
+        assert_eq!(us.status, go.status, "{method} {path} {headers:?}");
+        assert_eq!(
+            us.header("content-type"),
+            go.header("content-type"),
+            "{method} {path} {headers:?}"
+        );
+        if go.status != 400 || headers.iter().any(|(k, _)| *k == "Content-Encoding") {
+            // Decoder messages differ by JSON library; everything else must match.
+            assert_eq!(
+                String::from_utf8_lossy(&us.body),
+                String::from_utf8_lossy(&go.body),
+                "{method} {path} {headers:?}"
+            );
+        }
+    }
+}
+
+/// The first line and the most specific (last) line of a `validate` error.
+fn summary(stderr: &str) -> (String, String) {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("20") && !l.starts_with("(in "))
+        .collect();
+    let first = lines.first().copied().unwrap_or_default().to_string();
+    let last = lines.last().copied().unwrap_or_default().to_string();
+    (first, last)
+}
+
+#[test]
+fn validate_errors_match_go() {
+    const PIPELINE: &str =
+        "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n";
+    let cases = [
+        format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: {{verBosity: detailed}}}}\n{PIPELINE}"),
+        format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  telemetry:\n    unknown: 1\n"),
+        format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{logging: }}\n{PIPELINE}"),
+        "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [nop]\n      exporters: [debug]\n".to_string(),
+        format!("receivers: {{otlp: {{protocols: }}}}\nexporters: {{debug: }}\n{PIPELINE}"),
+        "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\nservice:\n  pipelines:\n    traces:\n      exporters: [debug]\n".to_string(),
+        format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: , otlp_grpc: }}\n{PIPELINE}"),
+        format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  extensions: [health_check]\n"),
+        "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\n".to_string(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, yaml) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("case{i}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let run = |bin: &Path| {
+            let out = Command::new(bin)
+                .arg("validate")
+                .arg(format!("--config={}", path.display()))
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (go_ok, go_err) = run(&oracle_bin());
+        let (our_ok, our_err) = run(&ferrotel_bin());
+        assert!(
+            !go_ok && !our_ok,
+            "case {i} should fail in both:\nGo: {go_err}\nferrotel: {our_err}"
+        );
+        let (go_first, go_last) = summary(&go_err);
+        let (our_first, our_last) = summary(&our_err);
+        assert_eq!(our_first, go_first, "case {i}: first line");
+        // Go names the root struct of a component by its Go type
+        // (`'debugexporter.Config' has invalid keys`); ferrotel writes ''.
+        let go_last = match go_last.split_once("' has invalid keys") {
+            Some((root, rest))
+                if root.starts_with('\'') && root.contains('.') && !root.contains("service") =>
+            {
+                format!("'' has invalid keys{rest}")
+            }
+            _ => go_last,
+        };
+        assert_eq!(our_last, go_last, "case {i}: most specific line");
+    }
+}
