@@ -28,7 +28,7 @@ if ! stamp_ok "$cache/node.sha" "$pkg" || [[ ! -d "$cache/node/node_modules/@ope
   echo "installing the OpenTelemetry JS SDK into $cache/node" >&2
   mkdir -p "$cache/node"
   cp "$pkg" "$cache/node/package.json"
-  (cd "$cache/node" && npm install --silent --no-audit --no-fund --cache "$cache/npm" >&2)
+  (cd "$cache/node" && npm install --no-audit --no-fund --loglevel=error --cache "$cache/npm" >&2)
   stamp "$cache/node.sha" "$pkg"
 fi
 
