@@ -156,13 +156,13 @@ impl Collector {
     }
 
     /// SIGTERM, then waits (bounded) for the exit.
-    pub fn stop(self) -> ExitStatus {
+    pub fn stop(mut self) -> ExitStatus {
         self.signal("TERM");
         self.wait_exit()
     }
 
     /// Waits (bounded) for the process to exit by itself.
-    pub fn wait_exit(mut self) -> ExitStatus {
+    pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {

@@ -3,14 +3,16 @@
 //!
 //! Mirrors the Go collector's `batchprocessor` settings (`send_batch_size`
 //! 8192, `timeout` 200ms, `send_batch_max_size`, `metadata_keys`,
-//! `metadata_cardinality_limit`) and metrics. It differs in one way that
-//! matters: Go's processor answers its caller as soon as data is buffered
-//! and drops it if the export later fails (core issue #12443). Here
-//! `consume` returns once the caller's data has been handed downstream, with
-//! the downstream result, so a full exporter queue reaches the client as a
-//! retryable error instead of a silent loss. Callers that fill a batch send
-//! it themselves; a timer task sends batches that wait longer than
-//! `timeout`.
+//! `metadata_cardinality_limit`) and metrics. Like Go's, `consume` returns
+//! as soon as the data is buffered, so clients are not held up for the
+//! batch to fill. Unlike Go's, which drops a batch the next stage refuses
+//! (core issue #12443), it keeps retrying a refused batch with backoff and
+//! holds at most [`BUFFER_BATCHES`] batches' worth of items; once that is
+//! full, `consume` waits, so backpressure reaches the receiver instead of
+//! data being lost. Only permanent errors drop data (logged and counted).
+//!
+//! One flusher task sends full batches, batches older than `timeout`, and
+//! everything at shutdown or when the service stops being ready (reload).
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -26,7 +28,8 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{Notify, oneshot};
+use std::time::Duration;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 /// `batch` processor settings.
@@ -141,12 +144,24 @@ impl ProcessorFactory for BatchFactory {
                 "Number of times the batch was sent due to a timeout trigger",
                 &labels,
             ),
+            dropped: registry.counter(
+                "otelcol_processor_batch_dropped_items",
+                "Number of items dropped because the next stage refused them permanently",
+                &signal_labels,
+            ),
             cardinality: registry.gauge(
                 "otelcol_processor_batch_metadata_cardinality",
                 "Number of distinct metadata value combinations being processed",
                 &labels,
             ),
         };
+        let capacity = BUFFER_BATCHES
+            * config
+                .send_batch_size
+                .max(config.send_batch_max_size)
+                .max(1);
+        let (full, full_rx) = mpsc::unbounded_channel();
+        let (stop, _) = watch::channel(false);
         Ok(Arc::new(BatchProcessor {
             shared: Arc::new(Shared {
                 config,
@@ -154,13 +169,22 @@ impl ProcessorFactory for BatchFactory {
                 next,
                 metrics,
                 partitions: Mutex::new(HashMap::new()),
+                space: Arc::new(Semaphore::new(capacity)),
+                capacity,
+                full,
+                full_rx: Mutex::new(Some(full_rx)),
                 wake: Notify::new(),
                 draining: AtomicBool::new(false),
             }),
-            timer: Mutex::new(None),
+            flusher: Mutex::new(None),
+            stop,
         }))
     }
 }
+
+/// How many batches of `max(send_batch_size, send_batch_max_size)` items the
+/// processor holds (buffered plus being sent) before `consume` waits.
+pub const BUFFER_BATCHES: usize = 4;
 
 struct Metrics {
     incoming: Counter,
@@ -169,17 +193,17 @@ struct Metrics {
     size_trigger: Counter,
     timeout_trigger: Counter,
     cardinality: Gauge,
+    dropped: Counter,
 }
-
-type Waiter = oneshot::Sender<Result<(), ConsumeError>>;
 
 /// Data waiting to be sent for one combination of metadata values.
 struct Pending {
     data: Telemetry,
     items: usize,
     since: Instant,
-    waiters: Vec<Waiter>,
     client: Arc<ClientInfo>,
+    /// Room in the buffer this data holds until it has been sent.
+    space: Option<OwnedSemaphorePermit>,
 }
 
 struct Shared {
@@ -188,14 +212,21 @@ struct Shared {
     next: SharedConsumer,
     metrics: Metrics,
     partitions: Mutex<HashMap<Vec<String>, Pending>>,
+    /// Items that may be buffered or in flight.
+    space: Arc<Semaphore>,
+    capacity: usize,
+    /// Full batches, handed from `consume` to the flusher.
+    full: mpsc::UnboundedSender<Pending>,
+    full_rx: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
     wake: Notify,
-    /// Set once the service starts shutting down: nothing waits any more.
+    /// Set once the service stops: nothing waits for a timeout any more.
     draining: AtomicBool,
 }
 
 struct BatchProcessor {
     shared: Arc<Shared>,
-    timer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    flusher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    stop: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -207,48 +238,80 @@ impl Shared {
             .collect()
     }
 
-    /// Sends `data` downstream in pieces of at most `send_batch_max_size`
-    /// and tells every waiter the worst result.
-    async fn send(&self, mut data: Telemetry, waiters: Vec<Waiter>, client: Arc<ClientInfo>) {
+    fn client_for(&self, client: &ClientInfo) -> Arc<ClientInfo> {
+        if self.config.metadata_keys.is_empty() {
+            return Arc::default();
+        }
+        Arc::new(ClientInfo {
+            addr: None,
+            metadata: self
+                .config
+                .metadata_keys
+                .iter()
+                .flat_map(|k| {
+                    client
+                        .get(k)
+                        .map(move |v| (k.to_ascii_lowercase(), v.to_string()))
+                })
+                .collect(),
+        })
+    }
+
+    /// Sends one pending batch in pieces of at most `send_batch_max_size`,
+    /// retrying refusals until delivered or until `stopping` has lasted
+    /// longer than the shutdown grace period.
+    async fn send(&self, mut pending: Pending, stopping: &watch::Receiver<bool>) {
         let max = match self.config.send_batch_max_size {
             0 => usize::MAX,
             n => n,
         };
-        let mut result = Ok(());
-        while data.item_count() > 0 {
-            let piece = if data.item_count() > max {
-                data.split_off_front(max)
+        while pending.data.item_count() > 0 {
+            let piece = if pending.data.item_count() > max {
+                pending.data.split_off_front(max)
             } else {
-                std::mem::replace(&mut data, Telemetry::empty(self.signal))
+                std::mem::replace(&mut pending.data, Telemetry::empty(self.signal))
             };
-            self.metrics.send_size.observe(piece.item_count() as f64);
-            self.metrics.outgoing.add(piece.item_count() as u64);
-            if let Err(e) = self
-                .next
-                .consume(Batch::with_client(piece, client.clone()))
-                .await
-                && (result.as_ref().is_ok() || e.is_permanent())
-            {
-                result = Err(e);
+            let items = piece.item_count();
+            self.metrics.send_size.observe(items as f64);
+            let batch = Batch::with_client(piece, pending.client.clone());
+            let mut backoff = Duration::from_millis(50);
+            let mut stop_deadline = None;
+            loop {
+                match self.next.consume(batch.clone()).await {
+                    Ok(()) => {
+                        self.metrics.outgoing.add(items as u64);
+                        break;
+                    }
+                    Err(e) if e.is_permanent() => {
+                        self.metrics.dropped.add(items as u64);
+                        tracing::error!(error = %e, dropped_items = items, "batch refused permanently; dropping it");
+                        break;
+                    }
+                    Err(e) => {
+                        if *stopping.borrow() {
+                            let deadline = *stop_deadline
+                                .get_or_insert_with(|| Instant::now() + SHUTDOWN_GRACE);
+                            if Instant::now() >= deadline {
+                                self.metrics.dropped.add(items as u64);
+                                tracing::error!(error = %e, dropped_items = items, "shutting down and the next stage still refuses; dropping the batch");
+                                break;
+                            }
+                        }
+                        tracing::debug!(error = %e, retry_in = ?backoff, "next stage refused the batch; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
             }
         }
-        for w in waiters {
-            let _ = w.send(result.clone());
-        }
+        // Dropping `pending` releases its room in the buffer.
     }
 
-    /// Sends every partition now.
-    async fn flush_all(&self) {
-        let pending: Vec<Pending> = self
-            .partitions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, p)| p)
-            .collect();
-        for p in pending {
-            self.send(p.data, p.waiters, p.client).await;
-        }
+    fn take_all(&self) -> Vec<Pending> {
+        let mut partitions = self.partitions.lock().unwrap_or_else(|p| p.into_inner());
+        let all = partitions.drain().map(|(_, p)| p).collect();
+        self.metrics.cardinality.set(0);
+        all
     }
 
     /// Takes every partition older than `timeout`, and reports when the
@@ -271,12 +334,26 @@ impl Shared {
     }
 }
 
+/// How long shutdown keeps retrying a refused batch before dropping it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 #[async_trait]
 impl Consumer for BatchProcessor {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let shared = &self.shared;
+        let items = batch.data().item_count();
+        if items == 0 {
+            return Ok(());
+        }
+        // Backpressure: wait for room before taking the data.
+        let units = items.min(shared.capacity) as u32;
+        let space = shared
+            .space
+            .clone()
+            .acquire_many_owned(units)
+            .await
+            .map_err(|_| ConsumeError::retryable("batch processor is shut down"))?;
         let key = shared.partition_key(batch.client());
-        let (tx, rx) = oneshot::channel();
         let full = {
             let mut partitions = shared.partitions.lock().unwrap_or_else(|p| p.into_inner());
             if !partitions.contains_key(&key)
@@ -286,57 +363,38 @@ impl Consumer for BatchProcessor {
                     "too many batcher metadata-value combinations".into(),
                 ));
             }
-            let client = if shared.config.metadata_keys.is_empty() {
-                Arc::default()
-            } else {
-                Arc::new(ClientInfo {
-                    addr: None,
-                    metadata: shared
-                        .config
-                        .metadata_keys
-                        .iter()
-                        .flat_map(|k| {
-                            batch
-                                .client()
-                                .get(k)
-                                .map(move |v| (k.to_ascii_lowercase(), v.to_string()))
-                        })
-                        .collect(),
-                })
-            };
-            let items = batch.data().item_count();
             shared.metrics.incoming.add(items as u64);
             let pending = partitions.entry(key.clone()).or_insert_with(|| Pending {
                 data: Telemetry::empty(shared.signal),
                 items: 0,
                 since: Instant::now(),
-                waiters: Vec::new(),
-                client,
+                client: shared.client_for(batch.client()),
+                space: None,
             });
             if pending.items == 0 {
                 pending.since = Instant::now();
             }
             let _ = pending.data.merge(batch.into_data());
             pending.items += items;
-            pending.waiters.push(tx);
-            if pending.items >= shared.config.send_batch_size
-                || shared.config.timeout.0.is_zero()
-                || shared.draining.load(Ordering::Relaxed)
-            {
-                partitions.remove(&key)
-            } else {
-                None
+            match &mut pending.space {
+                Some(held) => held.merge(space),
+                None => pending.space = Some(space),
             }
+            let due = pending.items >= shared.config.send_batch_size
+                || shared.config.timeout.0.is_zero()
+                || shared.draining.load(Ordering::Relaxed);
+            if due { partitions.remove(&key) } else { None }
         };
         match full {
             Some(p) => {
                 shared.metrics.size_trigger.add(1);
-                shared.send(p.data, p.waiters, p.client).await;
+                if shared.full.send(p).is_err() {
+                    return Err(ConsumeError::retryable("batch processor is shut down"));
+                }
             }
             None => shared.wake.notify_one(),
         }
-        rx.await
-            .unwrap_or_else(|_| Err(ConsumeError::retryable("batch processor stopped")))
+        Ok(())
     }
 }
 
@@ -344,24 +402,33 @@ impl Consumer for BatchProcessor {
 impl Component for BatchProcessor {
     async fn start(&self, host: &Host) -> Result<(), ComponentError> {
         let shared = self.shared.clone();
-        // When the service stops being ready (shutdown or reload), callers
-        // waiting on a slow batch would hold up the receivers' shutdown:
-        // send everything now and stop buffering.
+        let Some(mut full) = shared
+            .full_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return Err("batch processor started twice".into());
+        };
         let mut ready = host.ready.clone();
-        let timer = tokio::spawn(async move {
+        let mut stopping = self.stop.subscribe();
+        let flusher = tokio::spawn(async move {
+            let stop_signal = stopping.clone();
             loop {
                 let (expired, next) = shared.take_expired(Instant::now());
                 for p in expired {
                     shared.metrics.timeout_trigger.add(1);
-                    shared.send(p.data, p.waiters, p.client).await;
+                    shared.send(p, &stop_signal).await;
                 }
-                let stopping = async {
+                // When the service stops being ready (shutdown or reload),
+                // send what is buffered instead of waiting for timeouts.
+                let not_ready = async {
                     match ready.as_mut() {
-                        Some(r) => {
+                        Some(r) if !shared.draining.load(Ordering::Relaxed) => {
                             let _ = r.wait_for(|ready| *ready).await;
                             let _ = r.wait_for(|ready| !*ready).await;
                         }
-                        None => std::future::pending().await,
+                        _ => std::future::pending().await,
                     }
                 };
                 let sleep = async {
@@ -371,36 +438,43 @@ impl Component for BatchProcessor {
                     }
                 };
                 tokio::select! {
+                    Some(p) = full.recv() => shared.send(p, &stop_signal).await,
                     _ = sleep => {}
                     _ = shared.wake.notified() => {}
-                    _ = stopping => {
+                    _ = not_ready => {
                         shared.draining.store(true, Ordering::Relaxed);
-                        shared.flush_all().await;
+                        for p in shared.take_all() {
+                            shared.send(p, &stop_signal).await;
+                        }
+                    }
+                    _ = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                        shared.draining.store(true, Ordering::Relaxed);
+                        while let Ok(p) = full.try_recv() {
+                            shared.send(p, &stop_signal).await;
+                        }
+                        for p in shared.take_all() {
+                            shared.send(p, &stop_signal).await;
+                        }
                         return;
                     }
                 }
             }
         });
-        *self.timer.lock().unwrap_or_else(|p| p.into_inner()) = Some(timer);
+        *self.flusher.lock().unwrap_or_else(|p| p.into_inner()) = Some(flusher);
         Ok(())
     }
 
     async fn shutdown(&self) -> Result<(), ComponentError> {
-        if let Some(t) = self.timer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            t.abort();
-        }
-        // Whatever is still buffered goes downstream now; receivers are
-        // already stopped, so nothing new arrives.
-        let pending: Vec<Pending> = self
-            .shared
-            .partitions
+        // Receivers are already stopped, so nothing new arrives: the flusher
+        // sends what it holds and exits.
+        let _ = self.stop.send(true);
+        let flusher = self
+            .flusher
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, p)| p)
-            .collect();
-        for p in pending {
-            self.shared.send(p.data, p.waiters, p.client).await;
+            .take();
+        if let Some(f) = flusher {
+            f.await?;
         }
         Ok(())
     }
@@ -417,11 +491,15 @@ mod tests {
     #[derive(Default)]
     struct Sink {
         batches: Mutex<Vec<usize>>,
+        refuse: AtomicBool,
     }
 
     #[async_trait]
     impl Consumer for Sink {
         async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+            if self.refuse.load(Ordering::SeqCst) {
+                return Err(ConsumeError::retryable("queue full"));
+            }
             self.batches.lock().unwrap().push(batch.data().item_count());
             Ok(())
         }
@@ -445,6 +523,20 @@ mod tests {
         ProcessorFactory::create(&BatchFactory, set, config, Signal::Logs, sink).unwrap()
     }
 
+    async fn wait_for(sink: &Sink, expected: Vec<usize>) {
+        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+            while *sink.batches.lock().unwrap() != expected {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "got {:?}, want {expected:?}",
+            sink.batches.lock().unwrap()
+        );
+    }
+
     #[tokio::test]
     async fn size_trigger_splits_at_max_size() {
         let sink = Arc::new(Sink::default());
@@ -452,13 +544,44 @@ mod tests {
             Config {
                 send_batch_size: 10,
                 send_batch_max_size: 10,
+                timeout: GoDuration(Duration::from_secs(60)),
                 ..Default::default()
             },
             sink.clone(),
         );
         p.start(&Host::default()).await.unwrap();
         p.consume(logs(25)).await.unwrap();
-        assert_eq!(*sink.batches.lock().unwrap(), vec![10, 10, 5]);
+        wait_for(&sink, vec![10, 10, 5]).await;
+    }
+
+    #[tokio::test]
+    async fn refusals_are_retried_and_full_buffers_push_back() {
+        let sink = Arc::new(Sink::default());
+        sink.refuse.store(true, Ordering::SeqCst);
+        let p = processor(
+            Config {
+                send_batch_size: 10,
+                timeout: GoDuration(Duration::from_secs(60)),
+                ..Default::default()
+            },
+            sink.clone(),
+        );
+        p.start(&Host::default()).await.unwrap();
+        // The buffer holds BUFFER_BATCHES batches of 10 items.
+        for _ in 0..BUFFER_BATCHES {
+            p.consume(logs(10)).await.unwrap();
+        }
+        let blocked = tokio::time::timeout(Duration::from_millis(300), p.consume(logs(10))).await;
+        assert!(blocked.is_err(), "a full buffer makes consume wait");
+        sink.refuse.store(false, Ordering::SeqCst);
+        p.consume(logs(10)).await.unwrap();
+        p.shutdown().await.unwrap();
+        let delivered: usize = sink.batches.lock().unwrap().iter().sum();
+        assert_eq!(
+            delivered,
+            10 * (BUFFER_BATCHES + 1),
+            "every accepted item delivered once"
+        );
     }
 
     #[tokio::test]
@@ -472,11 +595,10 @@ mod tests {
             sink.clone(),
         );
         p.start(&Host::default()).await.unwrap();
-        let (a, b, c) = tokio::join!(p.consume(logs(1)), p.consume(logs(2)), p.consume(logs(3)));
-        a.unwrap();
-        b.unwrap();
-        c.unwrap();
-        assert_eq!(*sink.batches.lock().unwrap(), vec![6]);
+        p.consume(logs(1)).await.unwrap();
+        p.consume(logs(2)).await.unwrap();
+        p.consume(logs(3)).await.unwrap();
+        wait_for(&sink, vec![6]).await;
     }
 
     #[test]

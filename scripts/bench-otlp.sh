@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Whole-process OTLP throughput: loadgen -> ferrotel under test (pinned to
+# one core) -> otlp_grpc exporter -> a second ferrotel with the nop
+# exporter. Prints what the load generator saw plus the CPU time and peak
+# RSS of the collector under test.
+#
+# Usage: scripts/bench-otlp.sh [traces|logs] [rate items/s, 0 = flat out] [seconds] [grpc|http]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+signal=${1:-traces} rate=${2:-0} seconds=${3:-10} protocol=${4:-grpc}
+cargo build -q --release -p ferrotel -p ferrotel-loadgen
+bin=target/release/ferrotel
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+
+cat > "$dir/sink.yaml" <<YAML
+receivers: {otlp: {protocols: {grpc: {endpoint: '127.0.0.1:25317', max_recv_msg_size_mib: 64}}}}
+exporters: {nop: }
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [nop]}
+    logs: {receivers: [otlp], exporters: [nop]}
+YAML
+cat > "$dir/under-test.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: '127.0.0.1:24317'}
+      http: {endpoint: '127.0.0.1:24318'}
+processors: {batch: }
+exporters: {otlp_grpc: {endpoint: '127.0.0.1:25317', tls: {insecure: true}}}
+service:
+  telemetry: {metrics: {address: '127.0.0.1:28888'}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [otlp_grpc]}
+    logs: {receivers: [otlp], processors: [batch], exporters: [otlp_grpc]}
+YAML
+taskset -c 0 "$bin" --config="$dir/sink.yaml" 2>"$dir/sink.log" &
+taskset -c 1 "$bin" --config="$dir/under-test.yaml" 2>"$dir/under-test.log" &
+pid=$!
+for _ in $(seq 100); do grep -q "Everything is ready" "$dir/under-test.log" 2>/dev/null && break; sleep 0.1; done
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+before=$(ticks)
+endpoint=127.0.0.1:24317; [[ $protocol == http ]] && endpoint=127.0.0.1:24318
+peak=0
+( while kill -0 $pid 2>/dev/null; do r=$(awk '/VmRSS/ {print $2}' /proc/$pid/status); echo "$r"; sleep 0.2; done ) > "$dir/rss" &
+sampler=$!
+taskset -c 0 target/release/ferrotel-loadgen --endpoint "$endpoint" --protocol "$protocol" --signal "$signal" --rate "$rate" --duration "$seconds"
+after=$(ticks)
+kill $sampler 2>/dev/null || true
+peak=$(sort -n "$dir/rss" | tail -1)
+cpu=$(awk -v t=$((after - before)) -v s="$seconds" 'BEGIN {printf "%.1f", t / 100 / s * 100}')
+sent=$(curl -s 127.0.0.1:28888/metrics | awk -v m="otelcol_exporter_sent_$([[ $signal == traces ]] && echo spans || echo log_records)" '$1 ~ "^"m"\\{" {print $2}')
+echo "collector under test: cpu=${cpu}% of one core, peak_rss=${peak} KiB, exporter_sent=${sent}"
