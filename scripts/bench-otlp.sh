@@ -4,12 +4,17 @@
 # exporter. Prints what the load generator saw plus the CPU time and peak
 # RSS of the collector under test.
 #
-# Usage: scripts/bench-otlp.sh [traces|logs] [rate items/s, 0 = flat out] [seconds] [grpc|http]
+# Usage: scripts/bench-otlp.sh [traces|logs] [rate items/s, 0 = flat out] [seconds] [grpc|http] [gzip|none|nop]
+# The last argument is the otlp_grpc exporter's compression, or `nop` to
+# replace that exporter with the nop exporter (receive -> batch -> drop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-signal=${1:-traces} rate=${2:-0} seconds=${3:-10} protocol=${4:-grpc}
+signal=${1:-traces} rate=${2:-0} seconds=${3:-10} protocol=${4:-grpc} compression=${5:-gzip}
 cargo build -q --release -p ferrotel -p ferrotel-loadgen
 bin=target/release/ferrotel
+# BENCH_COLLECTOR runs another binary as the collector under test (the Go
+# collector built by tests/go-oracle/build.sh takes the same config).
+under_test=${BENCH_COLLECTOR:-$bin}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 
@@ -29,17 +34,20 @@ receivers:
       grpc: {endpoint: '127.0.0.1:24317'}
       http: {endpoint: '127.0.0.1:24318'}
 processors: {batch: }
-exporters: {otlp_grpc: {endpoint: '127.0.0.1:25317', tls: {insecure: true}}}
+exporters:
+  otlp_grpc: {endpoint: '127.0.0.1:25317', tls: {insecure: true}, compression: $([[ $compression == nop ]] && echo none || echo "$compression")}
+  nop:
 service:
-  telemetry: {metrics: {address: '127.0.0.1:28888'}}
+  telemetry: {metrics: {readers: [{pull: {exporter: {prometheus: {host: '127.0.0.1', port: 28888}}}}]}}
   pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [otlp_grpc]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [otlp_grpc]}
+    traces: {receivers: [otlp], processors: [batch], exporters: [$([[ $compression == nop ]] && echo nop || echo otlp_grpc)]}
+    logs: {receivers: [otlp], processors: [batch], exporters: [$([[ $compression == nop ]] && echo nop || echo otlp_grpc)]}
 YAML
 taskset -c 0 "$bin" --config="$dir/sink.yaml" 2>"$dir/sink.log" &
-taskset -c 1 "$bin" --config="$dir/under-test.yaml" 2>"$dir/under-test.log" &
+taskset -c 1 "$under_test" --config="$dir/under-test.yaml" 2>"$dir/under-test.log" &
 pid=$!
 for _ in $(seq 100); do grep -q "Everything is ready" "$dir/under-test.log" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 before=$(ticks)
 endpoint=127.0.0.1:24317; [[ $protocol == http ]] && endpoint=127.0.0.1:24318
@@ -52,4 +60,4 @@ kill $sampler 2>/dev/null || true
 peak=$(sort -n "$dir/rss" | tail -1)
 cpu=$(awk -v t=$((after - before)) -v s="$seconds" 'BEGIN {printf "%.1f", t / 100 / s * 100}')
 sent=$(curl -s 127.0.0.1:28888/metrics | awk -v m="otelcol_exporter_sent_$([[ $signal == traces ]] && echo spans || echo log_records)" '$1 ~ "^"m"\\{" {print $2}')
-echo "collector under test: cpu=${cpu}% of one core, peak_rss=${peak} KiB, exporter_sent=${sent}"
+echo "collector under test: cpu=${cpu}% of one core, peak_rss=${peak} KiB, otlp_grpc_exporter_sent=${sent:-n/a}"

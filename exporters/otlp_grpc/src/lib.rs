@@ -18,17 +18,13 @@ use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
 };
-use ferrotel_core::pdata::{
-    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, Signal,
-    Telemetry,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use bytes::{BufMut, Bytes};
+use ferrotel_core::pdata::{Signal, Telemetry};
+use http::uri::PathAndQuery;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
@@ -199,87 +195,91 @@ struct GrpcSender {
     compression: Option<CompressionEncoding>,
 }
 
-impl GrpcSender {
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut req = tonic::Request::new(message);
-        *req.metadata_mut() = self.headers.clone();
-        req
-    }
-}
-
-macro_rules! compressed {
-    ($client:expr, $compression:expr) => {{
-        let client = $client.max_decoding_message_size(usize::MAX);
-        match $compression {
-            Some(c) => client.send_compressed(c),
-            None => client,
-        }
-    }};
+/// Export method paths of the three OTLP services.
+fn method(signal: Signal) -> PathAndQuery {
+    PathAndQuery::from_static(match signal {
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    })
 }
 
 #[async_trait]
 impl Sender for GrpcSender {
     async fn send(&self, data: &Telemetry) -> Result<(), ConsumeError> {
-        // The client owns its request message, so the batch is copied
-        // once here; the exporter helper keeps the original for retries.
-        let result = match data {
-            Telemetry::Traces(r) => {
-                let mut client = compressed!(
-                    TraceServiceClient::new(self.channel.clone()),
-                    self.compression
-                );
-                client
-                    .export(self.request(ExportTraceServiceRequest {
-                        resource_spans: r.clone(),
-                    }))
-                    .await
-                    .map(|resp| {
-                        resp.into_inner()
-                            .partial_success
-                            .map(|p| (p.rejected_spans, p.error_message))
-                    })
-            }
-            Telemetry::Metrics(r) => {
-                let mut client = compressed!(
-                    MetricsServiceClient::new(self.channel.clone()),
-                    self.compression
-                );
-                client
-                    .export(self.request(ExportMetricsServiceRequest {
-                        resource_metrics: r.clone(),
-                    }))
-                    .await
-                    .map(|resp| {
-                        resp.into_inner()
-                            .partial_success
-                            .map(|p| (p.rejected_data_points, p.error_message))
-                    })
-            }
-            Telemetry::Logs(r) => {
-                let mut client = compressed!(
-                    LogsServiceClient::new(self.channel.clone()),
-                    self.compression
-                );
-                client
-                    .export(self.request(ExportLogsServiceRequest {
-                        resource_logs: r.clone(),
-                    }))
-                    .await
-                    .map(|resp| {
-                        resp.into_inner()
-                            .partial_success
-                            .map(|p| (p.rejected_log_records, p.error_message))
-                    })
-            }
-        };
-        match result {
-            Ok(Some((rejected, message))) if rejected > 0 || !message.is_empty() => {
+        // The request is encoded straight from the batch, without the copy
+        // the generated clients would need to own their message.
+        let body = Bytes::from(data.encode_request());
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(usize::MAX);
+        if let Some(c) = self.compression {
+            grpc = grpc.send_compressed(c);
+        }
+        grpc.ready()
+            .await
+            .map_err(|e| ConsumeError::retryable(format!("connection not ready: {e}")))?;
+        let mut request = tonic::Request::new(body);
+        *request.metadata_mut() = self.headers.clone();
+        let response = grpc.unary(request, method(data.signal()), ExportCodec).await;
+        match response.map(|r| r.into_inner()) {
+            Ok(PartialSuccess { rejected, message }) if rejected > 0 || !message.is_empty() => {
                 tracing::warn!(rejected, message = %message, "Partial success response");
                 Ok(())
             }
             Ok(_) => Ok(()),
             Err(status) => Err(classify(&status)),
         }
+    }
+}
+
+/// The `partial_success` of any `Export*ServiceResponse`: all three put it
+/// at field 1 with the rejected count at field 1 and the message at field 2.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ExportResponse {
+    #[prost(message, optional, tag = "1")]
+    partial_success: Option<PartialSuccess>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct PartialSuccess {
+    #[prost(int64, tag = "1")]
+    rejected: i64,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// Sends an already encoded request; decodes the response's partial success.
+#[derive(Clone, Copy, Default)]
+struct ExportCodec;
+
+impl Codec for ExportCodec {
+    type Encode = Bytes;
+    type Decode = PartialSuccess;
+    type Encoder = ExportCodec;
+    type Decoder = ExportCodec;
+    fn encoder(&mut self) -> ExportCodec {
+        ExportCodec
+    }
+    fn decoder(&mut self) -> ExportCodec {
+        ExportCodec
+    }
+}
+
+impl Encoder for ExportCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for ExportCodec {
+    type Item = PartialSuccess;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<PartialSuccess>, tonic::Status> {
+        let response = <ExportResponse as prost::Message>::decode(src)
+            .map_err(|e| tonic::Status::internal(format!("invalid export response: {e}")))?;
+        Ok(Some(response.partial_success.unwrap_or_default()))
     }
 }
 
