@@ -7,6 +7,7 @@
 //! supported: TLS (an endpoint that would need it is refused at load; set
 //! `tls::insecure: true` or use `http://`), `auth`, snappy compression.
 
+use bytes::{BufMut, Bytes};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
@@ -18,7 +19,6 @@ use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
 };
-use bytes::{BufMut, Bytes};
 use ferrotel_core::pdata::{Signal, Telemetry};
 use http::uri::PathAndQuery;
 use serde::Deserialize;
@@ -210,7 +210,8 @@ impl Sender for GrpcSender {
         // The request is encoded straight from the batch, without the copy
         // the generated clients would need to own their message.
         let body = Bytes::from(data.encode_request());
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(usize::MAX);
+        let mut grpc =
+            tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(usize::MAX);
         if let Some(c) = self.compression {
             grpc = grpc.send_compressed(c);
         }
@@ -219,7 +220,9 @@ impl Sender for GrpcSender {
             .map_err(|e| ConsumeError::retryable(format!("connection not ready: {e}")))?;
         let mut request = tonic::Request::new(body);
         *request.metadata_mut() = self.headers.clone();
-        let response = grpc.unary(request, method(data.signal()), ExportCodec).await;
+        let response = grpc
+            .unary(request, method(data.signal()), ExportCodec)
+            .await;
         match response.map(|r| r.into_inner()) {
             Ok(PartialSuccess { rejected, message }) if rejected > 0 || !message.is_empty() => {
                 tracing::warn!(rejected, message = %message, "Partial success response");
