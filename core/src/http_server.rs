@@ -41,6 +41,21 @@ impl HttpServer {
         F: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response<Body>> + Send + 'static,
     {
+        HttpServer::start_with_tls(listener, None, handler)
+    }
+
+    /// Serves `handler` on `listener`, over TLS when `tls` is given (ALPN
+    /// should offer `h2` and `http/1.1`).
+    pub fn start_with_tls<F, Fut>(
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: F,
+    ) -> HttpServer
+    where
+        F: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response<Body>> + Send + 'static,
+    {
+        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         let local_addr = listener
             .local_addr()
             .unwrap_or_else(|_| ([0, 0, 0, 0], 0).into());
@@ -66,13 +81,46 @@ impl HttpServer {
                     let response = handler(req, peer);
                     async move { Ok::<_, Infallible>(response.await) }
                 });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn.into_owned());
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "http connection ended with an error");
+                match &acceptor {
+                    None => {
+                        let conn =
+                            builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                        let conn = graceful.watch(conn.into_owned());
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!(error = %e, "http connection ended with an error");
+                            }
+                        });
                     }
-                });
+                    Some(acceptor) => {
+                        // The handshake runs in the connection's task so a
+                        // slow client cannot stall the accept loop.
+                        let accepting = acceptor.accept(stream);
+                        let builder = builder.clone();
+                        let watcher = graceful.watcher();
+                        tokio::spawn(async move {
+                            let stream = match tokio::time::timeout(
+                                Duration::from_secs(10),
+                                accepting,
+                            )
+                            .await
+                            {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    return tracing::debug!(error = %e, peer = %peer, "TLS handshake failed");
+                                }
+                                Err(_) => {
+                                    return tracing::debug!(peer = %peer, "TLS handshake timed out");
+                                }
+                            };
+                            let conn = builder
+                                .serve_connection_with_upgrades(TokioIo::new(stream), service);
+                            if let Err(e) = watcher.watch(conn.into_owned()).await {
+                                tracing::debug!(error = %e, "https connection ended with an error");
+                            }
+                        });
+                    }
+                }
             }
             drop(listener);
             // In-flight requests get a bounded time to finish.

@@ -22,5 +22,6 @@ pub mod http_server;
 pub mod pdata;
 pub mod service;
 pub mod telemetry;
+pub mod tls;
 
 pub use async_trait::async_trait;

@@ -3,9 +3,9 @@
 //! Mirrors the Go collector's `otlpexporter`: `endpoint` (required),
 //! `compression` (default gzip), `headers`, `timeout` (default 5s), and the
 //! exporter helper's `retry_on_failure` and `sending_queue`. gRPC codes the
-//! OTLP spec calls retryable are retried; others drop the batch. Not yet
-//! supported: TLS (an endpoint that would need it is refused at load; set
-//! `tls::insecure: true` or use `http://`), `auth`, snappy compression.
+//! OTLP spec calls retryable are retried; others drop the batch. TLS is on
+//! unless `tls::insecure: true` or the endpoint is `http://`, as in Go. Not
+//! yet supported: `auth`, snappy compression.
 
 use bytes::{BufMut, Bytes};
 use ferrotel_core::async_trait;
@@ -20,6 +20,7 @@ use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
 };
 use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_core::tls::TlsClientSettings;
 use http::uri::PathAndQuery;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -27,22 +28,6 @@ use std::sync::Arc;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
-
-/// `tls` settings; only `insecure` is honoured so far.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct TlsConfig {
-    /// Plain-text gRPC.
-    pub insecure: bool,
-    /// Not supported yet.
-    pub insecure_skip_verify: bool,
-    /// Not supported yet.
-    pub ca_file: Option<String>,
-    /// Not supported yet.
-    pub cert_file: Option<String>,
-    /// Not supported yet.
-    pub key_file: Option<String>,
-}
 
 /// `otlp_grpc` exporter settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,8 +41,8 @@ pub struct Config {
     pub headers: BTreeMap<String, String>,
     /// Per-attempt timeout. Default 5s.
     pub timeout: GoDuration,
-    /// TLS settings.
-    pub tls: TlsConfig,
+    /// TLS settings; TLS is on unless `insecure` or an `http://` endpoint.
+    pub tls: TlsClientSettings,
     /// Retries.
     pub retry_on_failure: RetrySettings,
     /// The sending queue.
@@ -79,7 +64,7 @@ impl Default for Config {
             compression: "gzip".into(),
             headers: BTreeMap::new(),
             timeout: GoDuration::secs(5),
-            tls: TlsConfig::default(),
+            tls: TlsClientSettings::default(),
             retry_on_failure: RetrySettings::default(),
             sending_queue: QueueSettings::default(),
             wait_for_ready: false,
@@ -91,12 +76,19 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Plain text when `tls::insecure` or an `http://` endpoint, as in Go.
+    fn plain_text(&self) -> bool {
+        self.endpoint.starts_with("http://")
+            || (self.tls.insecure && !self.endpoint.starts_with("https://"))
+    }
+
     fn uri(&self) -> String {
-        if self.endpoint.contains("://") {
-            self.endpoint.clone()
-        } else {
-            format!("http://{}", self.endpoint)
-        }
+        let host = self
+            .endpoint
+            .split_once("://")
+            .map_or(self.endpoint.as_str(), |(_, rest)| rest);
+        let scheme = if self.plain_text() { "http" } else { "https" };
+        format!("{scheme}://{host}")
     }
 }
 
@@ -105,11 +97,7 @@ impl ComponentConfig for Config {
         if self.endpoint.is_empty() {
             return Err("requires a non-empty \"endpoint\"".into());
         }
-        let plain = self.endpoint.starts_with("http://")
-            || (self.tls.insecure && !self.endpoint.starts_with("https://"));
-        if !plain {
-            return Err("TLS is not supported by ferrotel yet: set tls::insecure: true or use an http:// endpoint".into());
-        }
+        self.tls.validate()?;
         match self.compression.as_str() {
             "gzip" | "zstd" | "none" | "" => {}
             other => {
@@ -154,10 +142,14 @@ impl ExporterFactory for GrpcFactory {
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {
-        let channel = Endpoint::from_shared(config.uri())
+        let endpoint = Endpoint::from_shared(config.uri())
             .map_err(|e| format!("invalid endpoint {:?}: {e}", config.endpoint))?
-            .tcp_nodelay(true)
-            .connect_lazy();
+            .tcp_nodelay(true);
+        let channel = if config.plain_text() {
+            endpoint.connect_lazy()
+        } else {
+            endpoint.connect_with_connector_lazy(config.tls.connector(true, true)?)
+        };
         let mut headers = MetadataMap::new();
         for (k, v) in &config.headers {
             let key =

@@ -6,7 +6,7 @@
 //! `encoding` `proto` (default) or `json`; `compression` gzip (default),
 //! zstd, zlib/deflate or none; `timeout` 30s. Responses 429, 502, 503 and
 //! 504 are retried, honouring `Retry-After`; other errors drop the batch.
-//! Not yet supported: `https://` endpoints (refused at load), `auth`.
+//! `https://` endpoints use the `tls` settings. Not yet supported: `auth`.
 
 use bytes::Bytes;
 use ferrotel_core::async_trait;
@@ -21,9 +21,9 @@ use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
 };
 use ferrotel_core::pdata::{Signal, Telemetry, encode_json};
+use ferrotel_core::tls::{ClientConnector, TlsClientSettings};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -66,8 +66,8 @@ pub struct Config {
     pub retry_on_failure: RetrySettings,
     /// The sending queue.
     pub sending_queue: QueueSettings,
-    /// Accepted; only plain `http://` is supported so far.
-    pub tls: Option<serde_yaml_ng::Value>,
+    /// TLS for `https://` endpoints.
+    pub tls: TlsClientSettings,
     /// Accepted for compatibility.
     pub read_buffer_size: Option<ferrotel_core::config::ByteSize>,
     /// Accepted for compatibility.
@@ -91,7 +91,7 @@ impl Default for Config {
             timeout: GoDuration::secs(30),
             retry_on_failure: RetrySettings::default(),
             sending_queue: QueueSettings::default(),
-            tls: None,
+            tls: TlsClientSettings::default(),
             read_buffer_size: None,
             write_buffer_size: None,
             max_idle_conns: None,
@@ -140,15 +140,8 @@ impl ComponentConfig for Config {
             let uri: http::Uri = url
                 .parse()
                 .map_err(|e| format!("invalid endpoint {url:?}: {e}"))?;
-            match uri.scheme_str() {
-                Some("http") => {}
-                Some("https") => {
-                    return Err(format!(
-                        "endpoint {url:?}: https is not supported by ferrotel yet"
-                    )
-                    .into());
-                }
-                _ => return Err(format!("endpoint {url:?} must be an http:// URL").into()),
+            if !matches!(uri.scheme_str(), Some("http" | "https")) {
+                return Err(format!("endpoint {url:?} must be an http:// or https:// URL").into());
             }
         }
         match self.compression.as_str() {
@@ -162,6 +155,7 @@ impl ComponentConfig for Config {
                 return Err(format!("headers: invalid header {k:?}").into());
             }
         }
+        self.tls.validate()?;
         self.retry_on_failure.validate()?;
         Ok(self.sending_queue.validate()?)
     }
@@ -192,9 +186,11 @@ impl ExporterFactory for HttpFactory {
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let tls_used = Signal::ALL
+            .iter()
+            .any(|s| config.url(*s).starts_with("https://"));
+        let client =
+            Client::builder(TokioExecutor::new()).build(config.tls.connector(false, tls_used)?);
         let sender = HttpSender {
             client,
             urls: Signal::ALL.map(|s| config.url(s)),
@@ -226,7 +222,7 @@ impl ExporterFactory for HttpFactory {
 }
 
 struct HttpSender {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<ClientConnector, Full<Bytes>>,
     urls: [String; 3],
     encoding: Encoding,
     compression: String,

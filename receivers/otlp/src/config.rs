@@ -3,6 +3,7 @@
 use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::ByteSize;
 use ferrotel_core::config::Invalid;
+use ferrotel_core::tls::TlsServerSettings;
 use serde::{Deserialize, Deserializer};
 
 /// `receivers::otlp`.
@@ -52,8 +53,8 @@ pub struct GrpcConfig {
     pub keepalive: Option<serde_yaml_ng::Value>,
     /// Pass gRPC metadata downstream (for `batch::metadata_keys`).
     pub include_metadata: bool,
-    /// Not supported yet: refused at load.
-    pub tls: Option<serde_yaml_ng::Value>,
+    /// TLS; plain text when absent.
+    pub tls: Option<TlsServerSettings>,
     /// Not supported yet: refused at load.
     pub auth: Option<serde_yaml_ng::Value>,
 }
@@ -97,8 +98,8 @@ pub struct HttpConfig {
     pub compression_algorithms: Option<Vec<String>>,
     /// Extra headers on every response.
     pub response_headers: std::collections::BTreeMap<String, String>,
-    /// Not supported yet: refused at load.
-    pub tls: Option<serde_yaml_ng::Value>,
+    /// TLS; plain text when absent.
+    pub tls: Option<TlsServerSettings>,
     /// Not supported yet: refused at load.
     pub auth: Option<serde_yaml_ng::Value>,
 }
@@ -138,17 +139,27 @@ impl ComponentConfig for Config {
                 )
                 .into());
             }
-            if g.tls.is_some() || g.auth.is_some() {
-                return Err(
-                    "protocols::grpc: tls and auth are not supported by ferrotel yet".into(),
-                );
+            if g.auth.is_some() {
+                return Err(Invalid::at(
+                    "protocols::grpc",
+                    "auth is not supported by ferrotel yet",
+                ));
+            }
+            if let Some(tls) = &g.tls {
+                tls.validate()
+                    .map_err(|e| Invalid::at("protocols::grpc", e))?;
             }
         }
         if let Some(h) = &p.http {
-            if h.tls.is_some() || h.auth.is_some() {
-                return Err(
-                    "protocols::http: tls and auth are not supported by ferrotel yet".into(),
-                );
+            if h.auth.is_some() {
+                return Err(Invalid::at(
+                    "protocols::http",
+                    "auth is not supported by ferrotel yet",
+                ));
+            }
+            if let Some(tls) = &h.tls {
+                tls.validate()
+                    .map_err(|e| Invalid::at("protocols::http", e))?;
             }
             for path in [&h.traces_url_path, &h.metrics_url_path, &h.logs_url_path] {
                 if !path.starts_with('/') {

@@ -63,17 +63,28 @@ pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, 
             .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
             .collect(),
     });
-    tracing::info!(endpoint = %cfg.endpoint, "Starting HTTP server");
-    Ok(HttpServer::start(listener, move |req, peer| {
-        let routes = routes.clone();
-        async move {
-            let mut resp = routes.handle(req, peer).await;
-            for (k, v) in &routes.response_headers {
-                resp.headers_mut().insert(k.clone(), v.clone());
+    let tls = match &cfg.tls {
+        Some(tls) => Some(
+            tls.build(&[b"h2", b"http/1.1"])
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
+    tracing::info!(endpoint = %cfg.endpoint, tls = tls.is_some(), "Starting HTTP server");
+    Ok(HttpServer::start_with_tls(
+        listener,
+        tls,
+        move |req, peer| {
+            let routes = routes.clone();
+            async move {
+                let mut resp = routes.handle(req, peer).await;
+                for (k, v) in &routes.response_headers {
+                    resp.headers_mut().insert(k.clone(), v.clone());
+                }
+                resp
             }
-            resp
-        }
-    }))
+        },
+    ))
 }
 
 impl Routes {

@@ -5,8 +5,9 @@
 //! protobuf and OTLP/JSON bodies compressed with gzip, zstd, zlib/deflate
 //! or snappy, the same status codes and `google.rpc.Status` error bodies.
 //! A client's request is answered only after the pipeline took the data,
-//! so an error reaches the client as a retryable status. Not yet
-//! supported (refused at load): TLS and `auth`.
+//! so an error reaches the client as a retryable status. TLS (and mutual
+//! TLS with `client_ca_file`) uses rustls. Not yet supported (refused at
+//! load): `auth`.
 
 mod config;
 mod decompress;
