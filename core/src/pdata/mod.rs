@@ -8,8 +8,10 @@
 
 mod json;
 mod split;
+mod wire;
 
 pub use json::{JsonError, decode_json, encode_json};
+pub use wire::{WireError, scan};
 pub use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
