@@ -11,7 +11,6 @@ mod split;
 mod wire;
 
 pub use json::{JsonError, decode_json, encode_json};
-pub use wire::{WireError, scan};
 pub use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -20,6 +19,7 @@ pub use opentelemetry_proto::tonic::logs::v1 as logs;
 pub use opentelemetry_proto::tonic::metrics::v1 as metrics;
 pub use opentelemetry_proto::tonic::resource::v1 as resource;
 pub use opentelemetry_proto::tonic::trace::v1 as trace;
+pub use wire::{WireError, scan};
 
 use prost::Message;
 use std::fmt;
@@ -177,6 +177,76 @@ impl Telemetry {
             }
             Signal::Logs => Telemetry::Logs(ExportLogsServiceRequest::decode(bytes)?.resource_logs),
         })
+    }
+}
+
+fn attribute(key: &str, value: &str) -> common::KeyValue {
+    common::KeyValue {
+        key: key.into(),
+        value: Some(common::AnyValue {
+            value: Some(common::any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A request shaped like the Go collector's testbed load: `items` small
+/// spans or log records with three attributes under one resource. Used by
+/// the load generator and the benchmarks; metrics are not generated.
+pub fn synthetic_request(signal: Signal, items: usize) -> Telemetry {
+    let resource = Some(resource::Resource {
+        attributes: vec![
+            attribute("service.name", "loadgen"),
+            attribute("host.name", "bench-host"),
+        ],
+        ..Default::default()
+    });
+    let attrs = vec![
+        attribute("http.method", "GET"),
+        attribute("http.route", "/api/v1/items"),
+        attribute("component", "loadgen"),
+    ];
+    match signal {
+        Signal::Traces => Telemetry::Traces(vec![trace::ResourceSpans {
+            resource,
+            scope_spans: vec![trace::ScopeSpans {
+                spans: (0..items)
+                    .map(|i| trace::Span {
+                        trace_id: (i as u128 + 1).to_be_bytes().to_vec(),
+                        span_id: (i as u64 + 1).to_be_bytes().to_vec(),
+                        name: "GET /api/v1/items".into(),
+                        kind: 2,
+                        start_time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
+                        end_time_unix_nano: 1_700_000_000_001_000_000 + i as u64,
+                        attributes: attrs.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]),
+        Signal::Logs | Signal::Metrics => Telemetry::Logs(vec![logs::ResourceLogs {
+            resource,
+            scope_logs: vec![logs::ScopeLogs {
+                log_records: (0..items)
+                    .map(|i| logs::LogRecord {
+                        time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
+                        severity_number: 9,
+                        severity_text: "INFO".into(),
+                        body: Some(common::AnyValue {
+                            value: Some(common::any_value::Value::StringValue(format!(
+                                "2024-01-01T00:00:00Z INFO request {i} served in 12ms by worker-3 path=/api/v1/items status=200"
+                            ))),
+                        }),
+                        attributes: attrs.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]),
     }
 }
 

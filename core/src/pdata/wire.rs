@@ -51,30 +51,78 @@ enum Kind {
     RepeatedVarint,
 }
 
+/// Highest field number in the OTLP messages scanned here.
+const MAX_FIELD: usize = 16;
+
 struct Schema {
-    fields: &'static [(u32, Kind)],
+    /// The kind of each known field, indexed by field number.
+    fields: [Option<Kind>; MAX_FIELD + 1],
     /// The field whose occurrences are the pipeline's items, if any.
     items: Option<u32>,
 }
 
+impl Schema {
+    const fn new(fields: &[(u32, Kind)], items: Option<u32>) -> Schema {
+        let mut table = [None; MAX_FIELD + 1];
+        let mut i = 0;
+        while i < fields.len() {
+            table[fields[i].0 as usize] = Some(fields[i].1);
+            i += 1;
+        }
+        Schema {
+            fields: table,
+            items,
+        }
+    }
+}
+
 use Kind::*;
 
-static ANY_VALUE: Schema = Schema {
-    fields: &[(1, Str), (2, Varint), (3, Varint), (4, Fixed64), (5, Message(&ARRAY_VALUE)), (6, Message(&KEY_VALUE_LIST)), (7, Bytes), (8, Varint)],
-    items: None,
-};
-static ARRAY_VALUE: Schema = Schema { fields: &[(1, Message(&ANY_VALUE))], items: None };
-static KEY_VALUE_LIST: Schema = Schema { fields: &[(1, Message(&KEY_VALUE))], items: None };
-static KEY_VALUE: Schema = Schema { fields: &[(1, Str), (2, Message(&ANY_VALUE)), (3, Varint)], items: None };
-static SCOPE: Schema = Schema { fields: &[(1, Str), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)], items: None };
-static ENTITY_REF: Schema = Schema { fields: &[(1, Str), (2, Str), (3, Str), (4, Str)], items: None };
-static RESOURCE: Schema = Schema { fields: &[(1, Message(&KEY_VALUE)), (2, Varint), (3, Message(&ENTITY_REF))], items: None };
+static ANY_VALUE: Schema = Schema::new(
+    &[
+        (1, Str),
+        (2, Varint),
+        (3, Varint),
+        (4, Fixed64),
+        (5, Message(&ARRAY_VALUE)),
+        (6, Message(&KEY_VALUE_LIST)),
+        (7, Bytes),
+        (8, Varint),
+    ],
+    None,
+);
+static ARRAY_VALUE: Schema = Schema::new(&[(1, Message(&ANY_VALUE))], None);
+static KEY_VALUE_LIST: Schema = Schema::new(&[(1, Message(&KEY_VALUE))], None);
+static KEY_VALUE: Schema = Schema::new(&[(1, Str), (2, Message(&ANY_VALUE)), (3, Varint)], None);
+static SCOPE: Schema = Schema::new(
+    &[(1, Str), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)],
+    None,
+);
+static ENTITY_REF: Schema = Schema::new(&[(1, Str), (2, Str), (3, Str), (4, Str)], None);
+static RESOURCE: Schema = Schema::new(
+    &[
+        (1, Message(&KEY_VALUE)),
+        (2, Varint),
+        (3, Message(&ENTITY_REF)),
+    ],
+    None,
+);
 
-static TRACE_REQUEST: Schema = Schema { fields: &[(1, Message(&RESOURCE_SPANS))], items: None };
-static RESOURCE_SPANS: Schema = Schema { fields: &[(1, Message(&RESOURCE)), (2, Message(&SCOPE_SPANS)), (3, Str)], items: None };
-static SCOPE_SPANS: Schema = Schema { fields: &[(1, Message(&SCOPE)), (2, Message(&SPAN)), (3, Str)], items: Some(2) };
-static SPAN: Schema = Schema {
-    fields: &[
+static TRACE_REQUEST: Schema = Schema::new(&[(1, Message(&RESOURCE_SPANS))], None);
+static RESOURCE_SPANS: Schema = Schema::new(
+    &[
+        (1, Message(&RESOURCE)),
+        (2, Message(&SCOPE_SPANS)),
+        (3, Str),
+    ],
+    None,
+);
+static SCOPE_SPANS: Schema = Schema::new(
+    &[(1, Message(&SCOPE)), (2, Message(&SPAN)), (3, Str)],
+    Some(2),
+);
+static SPAN: Schema = Schema::new(
+    &[
         (1, Bytes),
         (2, Bytes),
         (3, Str),
@@ -92,20 +140,41 @@ static SPAN: Schema = Schema {
         (14, Varint),
         (15, Message(&STATUS)),
     ],
-    items: None,
-};
-static EVENT: Schema = Schema { fields: &[(1, Fixed64), (2, Str), (3, Message(&KEY_VALUE)), (4, Varint)], items: None };
-static LINK: Schema = Schema {
-    fields: &[(1, Bytes), (2, Bytes), (3, Str), (4, Message(&KEY_VALUE)), (5, Varint), (6, Fixed32)],
-    items: None,
-};
-static STATUS: Schema = Schema { fields: &[(2, Str), (3, Varint)], items: None };
+    None,
+);
+static EVENT: Schema = Schema::new(
+    &[
+        (1, Fixed64),
+        (2, Str),
+        (3, Message(&KEY_VALUE)),
+        (4, Varint),
+    ],
+    None,
+);
+static LINK: Schema = Schema::new(
+    &[
+        (1, Bytes),
+        (2, Bytes),
+        (3, Str),
+        (4, Message(&KEY_VALUE)),
+        (5, Varint),
+        (6, Fixed32),
+    ],
+    None,
+);
+static STATUS: Schema = Schema::new(&[(2, Str), (3, Varint)], None);
 
-static LOGS_REQUEST: Schema = Schema { fields: &[(1, Message(&RESOURCE_LOGS))], items: None };
-static RESOURCE_LOGS: Schema = Schema { fields: &[(1, Message(&RESOURCE)), (2, Message(&SCOPE_LOGS)), (3, Str)], items: None };
-static SCOPE_LOGS: Schema = Schema { fields: &[(1, Message(&SCOPE)), (2, Message(&LOG_RECORD)), (3, Str)], items: Some(2) };
-static LOG_RECORD: Schema = Schema {
-    fields: &[
+static LOGS_REQUEST: Schema = Schema::new(&[(1, Message(&RESOURCE_LOGS))], None);
+static RESOURCE_LOGS: Schema = Schema::new(
+    &[(1, Message(&RESOURCE)), (2, Message(&SCOPE_LOGS)), (3, Str)],
+    None,
+);
+static SCOPE_LOGS: Schema = Schema::new(
+    &[(1, Message(&SCOPE)), (2, Message(&LOG_RECORD)), (3, Str)],
+    Some(2),
+);
+static LOG_RECORD: Schema = Schema::new(
+    &[
         (1, Fixed64),
         (11, Fixed64),
         (2, Varint),
@@ -118,14 +187,24 @@ static LOG_RECORD: Schema = Schema {
         (10, Bytes),
         (12, Str),
     ],
-    items: None,
-};
+    None,
+);
 
-static METRICS_REQUEST: Schema = Schema { fields: &[(1, Message(&RESOURCE_METRICS))], items: None };
-static RESOURCE_METRICS: Schema = Schema { fields: &[(1, Message(&RESOURCE)), (2, Message(&SCOPE_METRICS)), (3, Str)], items: None };
-static SCOPE_METRICS: Schema = Schema { fields: &[(1, Message(&SCOPE)), (2, Message(&METRIC)), (3, Str)], items: None };
-static METRIC: Schema = Schema {
-    fields: &[
+static METRICS_REQUEST: Schema = Schema::new(&[(1, Message(&RESOURCE_METRICS))], None);
+static RESOURCE_METRICS: Schema = Schema::new(
+    &[
+        (1, Message(&RESOURCE)),
+        (2, Message(&SCOPE_METRICS)),
+        (3, Str),
+    ],
+    None,
+);
+static SCOPE_METRICS: Schema = Schema::new(
+    &[(1, Message(&SCOPE)), (2, Message(&METRIC)), (3, Str)],
+    None,
+);
+static METRIC: Schema = Schema::new(
+    &[
         (1, Str),
         (2, Str),
         (3, Str),
@@ -136,19 +215,31 @@ static METRIC: Schema = Schema {
         (10, Message(&EXP_HISTOGRAM)),
         (11, Message(&SUMMARY)),
     ],
-    items: None,
-};
-static GAUGE: Schema = Schema { fields: &[(1, Message(&NUMBER_POINT))], items: Some(1) };
-static SUM: Schema = Schema { fields: &[(1, Message(&NUMBER_POINT)), (2, Varint), (3, Varint)], items: Some(1) };
-static HISTOGRAM: Schema = Schema { fields: &[(1, Message(&HISTOGRAM_POINT)), (2, Varint)], items: Some(1) };
-static EXP_HISTOGRAM: Schema = Schema { fields: &[(1, Message(&EXP_HISTOGRAM_POINT)), (2, Varint)], items: Some(1) };
-static SUMMARY: Schema = Schema { fields: &[(1, Message(&SUMMARY_POINT))], items: Some(1) };
-static NUMBER_POINT: Schema = Schema {
-    fields: &[(7, Message(&KEY_VALUE)), (2, Fixed64), (3, Fixed64), (4, Fixed64), (6, Fixed64), (5, Message(&EXEMPLAR)), (8, Varint)],
-    items: None,
-};
-static HISTOGRAM_POINT: Schema = Schema {
-    fields: &[
+    None,
+);
+static GAUGE: Schema = Schema::new(&[(1, Message(&NUMBER_POINT))], Some(1));
+static SUM: Schema = Schema::new(
+    &[(1, Message(&NUMBER_POINT)), (2, Varint), (3, Varint)],
+    Some(1),
+);
+static HISTOGRAM: Schema = Schema::new(&[(1, Message(&HISTOGRAM_POINT)), (2, Varint)], Some(1));
+static EXP_HISTOGRAM: Schema =
+    Schema::new(&[(1, Message(&EXP_HISTOGRAM_POINT)), (2, Varint)], Some(1));
+static SUMMARY: Schema = Schema::new(&[(1, Message(&SUMMARY_POINT))], Some(1));
+static NUMBER_POINT: Schema = Schema::new(
+    &[
+        (7, Message(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (4, Fixed64),
+        (6, Fixed64),
+        (5, Message(&EXEMPLAR)),
+        (8, Varint),
+    ],
+    None,
+);
+static HISTOGRAM_POINT: Schema = Schema::new(
+    &[
         (9, Message(&KEY_VALUE)),
         (2, Fixed64),
         (3, Fixed64),
@@ -161,10 +252,10 @@ static HISTOGRAM_POINT: Schema = Schema {
         (11, Fixed64),
         (12, Fixed64),
     ],
-    items: None,
-};
-static EXP_HISTOGRAM_POINT: Schema = Schema {
-    fields: &[
+    None,
+);
+static EXP_HISTOGRAM_POINT: Schema = Schema::new(
+    &[
         (1, Message(&KEY_VALUE)),
         (2, Fixed64),
         (3, Fixed64),
@@ -180,18 +271,33 @@ static EXP_HISTOGRAM_POINT: Schema = Schema {
         (13, Fixed64),
         (14, Fixed64),
     ],
-    items: None,
-};
-static BUCKETS: Schema = Schema { fields: &[(1, Varint), (2, RepeatedVarint)], items: None };
-static SUMMARY_POINT: Schema = Schema {
-    fields: &[(7, Message(&KEY_VALUE)), (2, Fixed64), (3, Fixed64), (4, Fixed64), (5, Fixed64), (6, Message(&QUANTILE)), (8, Varint)],
-    items: None,
-};
-static QUANTILE: Schema = Schema { fields: &[(1, Fixed64), (2, Fixed64)], items: None };
-static EXEMPLAR: Schema = Schema {
-    fields: &[(7, Message(&KEY_VALUE)), (2, Fixed64), (3, Fixed64), (6, Fixed64), (4, Bytes), (5, Bytes)],
-    items: None,
-};
+    None,
+);
+static BUCKETS: Schema = Schema::new(&[(1, Varint), (2, RepeatedVarint)], None);
+static SUMMARY_POINT: Schema = Schema::new(
+    &[
+        (7, Message(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (4, Fixed64),
+        (5, Fixed64),
+        (6, Message(&QUANTILE)),
+        (8, Varint),
+    ],
+    None,
+);
+static QUANTILE: Schema = Schema::new(&[(1, Fixed64), (2, Fixed64)], None);
+static EXEMPLAR: Schema = Schema::new(
+    &[
+        (7, Message(&KEY_VALUE)),
+        (2, Fixed64),
+        (3, Fixed64),
+        (6, Fixed64),
+        (4, Bytes),
+        (5, Bytes),
+    ],
+    None,
+);
 
 /// prost's default recursion limit.
 const MAX_DEPTH: u32 = 100;
@@ -226,13 +332,21 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
 }
 
 fn take<'a>(buf: &'a [u8], pos: &mut usize, len: usize) -> Result<&'a [u8], WireError> {
-    let end = pos.checked_add(len).filter(|end| *end <= buf.len()).ok_or(WireError::Truncated)?;
+    let end = pos
+        .checked_add(len)
+        .filter(|end| *end <= buf.len())
+        .ok_or(WireError::Truncated)?;
     let slice = &buf[*pos..end];
     *pos = end;
     Ok(slice)
 }
 
-fn scan_message(buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> Result<(), WireError> {
+fn scan_message(
+    buf: &[u8],
+    schema: &Schema,
+    depth: u32,
+    items: &mut usize,
+) -> Result<(), WireError> {
     if depth > MAX_DEPTH {
         return Err(WireError::Depth);
     }
@@ -247,7 +361,7 @@ fn scan_message(buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> R
         if field == 0 {
             return Err(WireError::Tag);
         }
-        let kind = schema.fields.iter().find(|(f, _)| *f == field).map(|(_, k)| *k);
+        let kind = schema.fields.get(field as usize).copied().flatten();
         if schema.items == Some(field) {
             *items += 1;
         }
@@ -262,7 +376,8 @@ fn scan_message(buf: &[u8], schema: &Schema, depth: u32, items: &mut usize) -> R
                 take(buf, &mut pos, 4)?;
             }
             (_, 2) => {
-                let len = usize::try_from(varint(buf, &mut pos)?).map_err(|_| WireError::Truncated)?;
+                let len =
+                    usize::try_from(varint(buf, &mut pos)?).map_err(|_| WireError::Truncated)?;
                 let body = take(buf, &mut pos, len)?;
                 match kind {
                     Some(Str) => {
@@ -307,8 +422,20 @@ mod tests {
             kv("i", V::IntValue(-5)),
             kv("d", V::DoubleValue(0.5)),
             kv("b", V::BytesValue(vec![1, 2])),
-            kv("a", V::ArrayValue(common::ArrayValue { values: vec![common::AnyValue { value: Some(V::BoolValue(true)) }] })),
-            kv("m", V::KvlistValue(common::KeyValueList { values: vec![kv("x", V::IntValue(1))] })),
+            kv(
+                "a",
+                V::ArrayValue(common::ArrayValue {
+                    values: vec![common::AnyValue {
+                        value: Some(V::BoolValue(true)),
+                    }],
+                }),
+            ),
+            kv(
+                "m",
+                V::KvlistValue(common::KeyValueList {
+                    values: vec![kv("x", V::IntValue(1))],
+                }),
+            ),
         ]
     }
 
@@ -322,27 +449,56 @@ mod tests {
             kind: 2,
             start_time_unix_nano: 5,
             attributes: attrs(),
-            events: vec![trace::span::Event { name: "e".into(), attributes: attrs(), ..Default::default() }],
-            links: vec![trace::span::Link { trace_id: vec![3; 16], flags: 1, ..Default::default() }],
-            status: Some(trace::Status { message: "m".into(), code: 2 }),
+            events: vec![trace::span::Event {
+                name: "e".into(),
+                attributes: attrs(),
+                ..Default::default()
+            }],
+            links: vec![trace::span::Link {
+                trace_id: vec![3; 16],
+                flags: 1,
+                ..Default::default()
+            }],
+            status: Some(trace::Status {
+                message: "m".into(),
+                code: 2,
+            }),
             ..Default::default()
         };
         let point = metrics::NumberDataPoint {
             attributes: attrs(),
             value: Some(metrics::number_data_point::Value::AsInt(-3)),
-            exemplars: vec![metrics::Exemplar { trace_id: vec![1; 16], value: Some(metrics::exemplar::Value::AsDouble(1.0)), ..Default::default() }],
+            exemplars: vec![metrics::Exemplar {
+                trace_id: vec![1; 16],
+                value: Some(metrics::exemplar::Value::AsDouble(1.0)),
+                ..Default::default()
+            }],
             ..Default::default()
         };
-        let metric = |data| metrics::Metric { name: "m".into(), data: Some(data), ..Default::default() };
+        let metric = |data| metrics::Metric {
+            name: "m".into(),
+            data: Some(data),
+            ..Default::default()
+        };
         vec![
             Telemetry::Traces(vec![trace::ResourceSpans {
-                scope_spans: vec![trace::ScopeSpans { spans: vec![span.clone(), span.clone(), span], ..Default::default() }],
+                scope_spans: vec![trace::ScopeSpans {
+                    spans: vec![span.clone(), span.clone(), span],
+                    ..Default::default()
+                }],
                 ..Default::default()
             }]),
             Telemetry::Logs(vec![logs::ResourceLogs {
                 scope_logs: vec![logs::ScopeLogs {
                     log_records: vec![
-                        logs::LogRecord { body: Some(common::AnyValue { value: Some(common::any_value::Value::StringValue("x".into())) }), attributes: attrs(), flags: 1, ..Default::default() };
+                        logs::LogRecord {
+                            body: Some(common::AnyValue {
+                                value: Some(common::any_value::Value::StringValue("x".into()))
+                            }),
+                            attributes: attrs(),
+                            flags: 1,
+                            ..Default::default()
+                        };
                         4
                     ],
                     ..Default::default()
@@ -352,23 +508,44 @@ mod tests {
             Telemetry::Metrics(vec![metrics::ResourceMetrics {
                 scope_metrics: vec![metrics::ScopeMetrics {
                     metrics: vec![
-                        metric(Data::Gauge(metrics::Gauge { data_points: vec![point.clone(), point.clone()] })),
-                        metric(Data::Sum(metrics::Sum { data_points: vec![point], aggregation_temporality: 2, is_monotonic: true })),
+                        metric(Data::Gauge(metrics::Gauge {
+                            data_points: vec![point.clone(), point.clone()],
+                        })),
+                        metric(Data::Sum(metrics::Sum {
+                            data_points: vec![point],
+                            aggregation_temporality: 2,
+                            is_monotonic: true,
+                        })),
                         metric(Data::Histogram(metrics::Histogram {
-                            data_points: vec![metrics::HistogramDataPoint { bucket_counts: vec![1, 2], explicit_bounds: vec![0.5], sum: Some(1.0), ..Default::default() }],
+                            data_points: vec![metrics::HistogramDataPoint {
+                                bucket_counts: vec![1, 2],
+                                explicit_bounds: vec![0.5],
+                                sum: Some(1.0),
+                                ..Default::default()
+                            }],
                             aggregation_temporality: 1,
                         })),
                         metric(Data::ExponentialHistogram(metrics::ExponentialHistogram {
                             data_points: vec![metrics::ExponentialHistogramDataPoint {
                                 scale: -2,
-                                positive: Some(metrics::exponential_histogram_data_point::Buckets { offset: -1, bucket_counts: vec![300, 1] }),
+                                positive: Some(
+                                    metrics::exponential_histogram_data_point::Buckets {
+                                        offset: -1,
+                                        bucket_counts: vec![300, 1],
+                                    },
+                                ),
                                 ..Default::default()
                             }],
                             aggregation_temporality: 2,
                         })),
                         metric(Data::Summary(metrics::Summary {
                             data_points: vec![metrics::SummaryDataPoint {
-                                quantile_values: vec![metrics::summary_data_point::ValueAtQuantile { quantile: 0.5, value: 1.0 }],
+                                quantile_values: vec![
+                                    metrics::summary_data_point::ValueAtQuantile {
+                                        quantile: 0.5,
+                                        value: 1.0,
+                                    },
+                                ],
                                 ..Default::default()
                             }],
                         })),
@@ -384,7 +561,12 @@ mod tests {
     fn counts_match_decoded_counts() {
         for t in samples() {
             let bytes = t.encode_request();
-            assert_eq!(scan(t.signal(), &bytes), Ok(t.item_count()), "{:?}", t.signal());
+            assert_eq!(
+                scan(t.signal(), &bytes),
+                Ok(t.item_count()),
+                "{:?}",
+                t.signal()
+            );
         }
     }
 
@@ -424,11 +606,17 @@ mod tests {
                         assert_eq!(d.item_count(), *n, "{signal} count on {bytes:02x?}");
                     }
                     (Err(_), Err(_)) => invalid += 1,
-                    _ => panic!("{signal}: prost {:?} vs scan {scanned:?} on {bytes:02x?}", decoded.as_ref().map(|d| d.item_count())),
+                    _ => panic!(
+                        "{signal}: prost {:?} vs scan {scanned:?} on {bytes:02x?}",
+                        decoded.as_ref().map(|d| d.item_count())
+                    ),
                 }
             }
             // Both outcomes must be well represented for the test to mean anything.
-            assert!(valid > 500 && invalid > 500, "{signal}: {valid} valid, {invalid} invalid");
+            assert!(
+                valid > 500 && invalid > 500,
+                "{signal}: {valid} valid, {invalid} invalid"
+            );
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use bytes::{Buf, BufMut, Bytes};
 use clap::{Parser, ValueEnum};
-use ferrotel_core::pdata::{Telemetry, common, logs, resource, trace};
+use ferrotel_core::pdata::{Signal, synthetic_request};
 use http_body_util::Full;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,75 +53,6 @@ struct Args {
     /// How long to send, in seconds.
     #[arg(long, default_value_t = 10)]
     duration: u64,
-}
-
-fn attribute(key: &str, value: &str) -> common::KeyValue {
-    common::KeyValue {
-        key: key.into(),
-        value: Some(common::AnyValue {
-            value: Some(common::any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-/// A request shaped like the Go testbed's: small items with a few
-/// attributes, one resource.
-fn request(signal: SignalArg, items: usize) -> Telemetry {
-    let resource = Some(resource::Resource {
-        attributes: vec![
-            attribute("service.name", "loadgen"),
-            attribute("host.name", "bench-host"),
-        ],
-        ..Default::default()
-    });
-    let attrs = vec![
-        attribute("http.method", "GET"),
-        attribute("http.route", "/api/v1/items"),
-        attribute("component", "loadgen"),
-    ];
-    match signal {
-        SignalArg::Traces => Telemetry::Traces(vec![trace::ResourceSpans {
-            resource,
-            scope_spans: vec![trace::ScopeSpans {
-                spans: (0..items)
-                    .map(|i| trace::Span {
-                        trace_id: (i as u128 + 1).to_be_bytes().to_vec(),
-                        span_id: (i as u64 + 1).to_be_bytes().to_vec(),
-                        name: "GET /api/v1/items".into(),
-                        kind: 2,
-                        start_time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
-                        end_time_unix_nano: 1_700_000_000_001_000_000 + i as u64,
-                        attributes: attrs.clone(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]),
-        SignalArg::Logs => Telemetry::Logs(vec![logs::ResourceLogs {
-            resource,
-            scope_logs: vec![logs::ScopeLogs {
-                log_records: (0..items)
-                    .map(|i| logs::LogRecord {
-                        time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
-                        severity_number: 9,
-                        severity_text: "INFO".into(),
-                        body: Some(common::AnyValue {
-                            value: Some(common::any_value::Value::StringValue(format!(
-                                "2024-01-01T00:00:00Z INFO request {i} served in 12ms by worker-3 path=/api/v1/items status=200"
-                            ))),
-                        }),
-                        attributes: attrs.clone(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }]),
-    }
 }
 
 /// Sends pre-encoded request bytes and ignores the response body.
@@ -168,7 +99,11 @@ struct Counts {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let body = Bytes::from(request(args.signal, args.items_per_request).encode_request());
+    let signal = match args.signal {
+        SignalArg::Traces => Signal::Traces,
+        SignalArg::Logs => Signal::Logs,
+    };
+    let body = Bytes::from(synthetic_request(signal, args.items_per_request).encode_request());
     let counts = Arc::new(Counts {
         ok_items: AtomicU64::new(0),
         failed_requests: AtomicU64::new(0),
