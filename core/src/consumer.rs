@@ -6,7 +6,7 @@
 //! so that fan-out to several consumers copies nothing, and a consumer that
 //! changes data pays for a copy only when the data is still shared.
 
-use crate::pdata::Telemetry;
+use crate::pdata::{Payload, Signal, Telemetry};
 use async_trait::async_trait;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ impl ClientInfo {
 /// A batch of telemetry on its way through a pipeline.
 #[derive(Clone, Debug)]
 pub struct Batch {
-    data: Arc<Telemetry>,
+    payload: Arc<Payload>,
     client: Arc<ClientInfo>,
 }
 
@@ -47,25 +47,51 @@ impl Batch {
 
     /// A batch from the given client.
     pub fn with_client(data: Telemetry, client: Arc<ClientInfo>) -> Batch {
+        Batch::from_payload(Payload::from(data), client)
+    }
+
+    /// A batch of encoded or decoded data from the given client.
+    pub fn from_payload(payload: Payload, client: Arc<ClientInfo>) -> Batch {
         Batch {
-            data: Arc::new(data),
+            payload: Arc::new(payload),
             client,
         }
     }
 
-    /// The data, read-only.
+    /// Which signal.
+    pub fn signal(&self) -> Signal {
+        self.payload.signal()
+    }
+
+    /// Spans, data points or log records, without decoding.
+    pub fn item_count(&self) -> usize {
+        self.payload.item_count()
+    }
+
+    /// The data, read-only; decoded on first use if it arrived encoded.
     pub fn data(&self) -> &Telemetry {
-        &self.data
+        self.payload.telemetry()
     }
 
     /// The data for changing; copies it first if another consumer shares it.
     pub fn data_mut(&mut self) -> &mut Telemetry {
-        Arc::make_mut(&mut self.data)
+        Arc::make_mut(&mut self.payload).telemetry_mut()
     }
 
     /// Takes the data out, copying only if it is shared.
     pub fn into_data(self) -> Telemetry {
-        Arc::unwrap_or_clone(self.data)
+        self.into_payload().into_telemetry()
+    }
+
+    /// The data in whichever form it is, for stages that can forward
+    /// encoded requests without decoding them.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// Takes the payload out, copying only if it is shared.
+    pub fn into_payload(self) -> Payload {
+        Arc::unwrap_or_clone(self.payload)
     }
 
     /// Who sent it.
@@ -163,7 +189,6 @@ impl Consumer for FanOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdata::Signal;
     use std::sync::Mutex;
 
     #[derive(Default)]

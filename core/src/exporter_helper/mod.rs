@@ -15,7 +15,7 @@ pub use config::{QueueSettings, RetrySettings, Sizer};
 
 use crate::component::{Component, ComponentError, Host};
 use crate::consumer::{Batch, ConsumeError, Consumer};
-use crate::pdata::{Signal, Telemetry};
+use crate::pdata::{Payload, Signal};
 use crate::telemetry::{ExporterMetrics, Gauge, Telemetry as SelfTelemetry};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,8 @@ use tokio::task::JoinHandle;
 #[async_trait]
 pub trait Sender: Send + Sync + 'static {
     /// Sends `data`; a retryable error may carry the server's `Retry-After`.
-    async fn send(&self, data: &Telemetry) -> Result<(), ConsumeError>;
+    /// Encoded payloads can be sent as they are (`Payload::encode_request`).
+    async fn send(&self, data: &Payload) -> Result<(), ConsumeError>;
 }
 
 /// Settings common to every exporter.
@@ -121,8 +122,8 @@ impl<S: Sender> ExporterHelper<S> {
     fn units(&self, batch: &Batch) -> usize {
         match self.shared.settings.queue.sizer {
             Sizer::Requests => 1,
-            Sizer::Items => batch.data().item_count(),
-            Sizer::Bytes => batch.data().encoded_len(),
+            Sizer::Items => batch.item_count(),
+            Sizer::Bytes => batch.payload().encoded_len(),
         }
     }
 }
@@ -134,7 +135,7 @@ fn metrics_for<S>(shared: &Shared<S>, signal: Signal) -> &ExporterMetrics {
 impl<S: Sender> Shared<S> {
     /// Sends with retries until delivered, refused for good, out of time,
     /// or the collector shuts down.
-    async fn send_with_retry(&self, data: &Telemetry) -> Result<(), ConsumeError> {
+    async fn send_with_retry(&self, data: &Payload) -> Result<(), ConsumeError> {
         let items = data.item_count() as u64;
         let metrics = metrics_for(self, data.signal());
         let retry = &self.settings.retry;
@@ -193,7 +194,7 @@ fn jitter(interval: Duration, factor: f64) -> Duration {
 impl<S: Sender> Consumer for ExporterHelper<S> {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let Some(queue) = &self.queue else {
-            return self.shared.send_with_retry(batch.data()).await;
+            return self.shared.send_with_retry(batch.payload()).await;
         };
         let units = self.units(&batch).clamp(1, queue.capacity) as u32;
         let permit = if self.shared.settings.queue.block_on_overflow {
@@ -202,9 +203,9 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
             queue.space.clone().try_acquire_many_owned(units).ok()
         };
         let Some(permit) = permit else {
-            metrics_for(&self.shared, batch.data().signal())
+            metrics_for(&self.shared, batch.signal())
                 .enqueue_failed
-                .add(batch.data().item_count() as u64);
+                .add(batch.item_count() as u64);
             return Err(ConsumeError::retryable("sending queue is full"));
         };
         let (done, result) = if self.shared.settings.queue.wait_for_result {
@@ -259,7 +260,7 @@ impl<S: Sender> Component for ExporterHelper<S> {
                 loop {
                     let next = rx.lock().await.recv().await;
                     let Some(item) = next else { break };
-                    let result = shared.send_with_retry(item.batch.data()).await;
+                    let result = shared.send_with_retry(item.batch.payload()).await;
                     if let Some(done) = item.done {
                         let _ = done.send(result);
                     }
@@ -294,7 +295,7 @@ impl<S: Sender> Component for ExporterHelper<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdata::logs;
+    use crate::pdata::{Telemetry, logs};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct Flaky {
@@ -305,7 +306,7 @@ mod tests {
 
     #[async_trait]
     impl Sender for Flaky {
-        async fn send(&self, _data: &Telemetry) -> Result<(), ConsumeError> {
+        async fn send(&self, _data: &Payload) -> Result<(), ConsumeError> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
             if n < self.fail_first {
                 if self.permanent {

@@ -7,6 +7,7 @@
 //! points and log records.
 
 mod json;
+mod payload;
 mod split;
 mod wire;
 
@@ -19,6 +20,7 @@ pub use opentelemetry_proto::tonic::logs::v1 as logs;
 pub use opentelemetry_proto::tonic::metrics::v1 as metrics;
 pub use opentelemetry_proto::tonic::resource::v1 as resource;
 pub use opentelemetry_proto::tonic::trace::v1 as trace;
+pub use payload::Payload;
 pub use wire::{WireError, scan};
 
 use prost::Message;

@@ -118,15 +118,14 @@ struct FileExporter {
 #[async_trait]
 impl Consumer for FileExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let data = batch.data();
         let bytes = match self.config.format {
             Format::Json => {
-                let mut line = encode_json(data).into_bytes();
+                let mut line = encode_json(batch.data()).into_bytes();
                 line.push(b'\n');
                 line
             }
             Format::Proto => {
-                let body = data.encode_request();
+                let body = batch.payload().encode_request();
                 let mut framed = Vec::with_capacity(body.len() + 4);
                 framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
                 framed.extend_from_slice(&body);

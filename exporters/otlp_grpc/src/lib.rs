@@ -19,7 +19,7 @@ use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
 };
-use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_core::pdata::{Payload, Signal};
 use ferrotel_core::tls::TlsClientSettings;
 use http::uri::PathAndQuery;
 use serde::Deserialize;
@@ -198,10 +198,11 @@ fn method(signal: Signal) -> PathAndQuery {
 
 #[async_trait]
 impl Sender for GrpcSender {
-    async fn send(&self, data: &Telemetry) -> Result<(), ConsumeError> {
-        // The request is encoded straight from the batch, without the copy
-        // the generated clients would need to own their message.
-        let body = Bytes::from(data.encode_request());
+    async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+        // Requests that arrived encoded go out as they came; others are
+        // encoded straight from the batch, without the copy the generated
+        // clients would need to own their message.
+        let body = data.encode_request();
         let mut grpc =
             tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(usize::MAX);
         if let Some(c) = self.compression {

@@ -20,7 +20,7 @@ use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{
     ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
 };
-use ferrotel_core::pdata::{Signal, Telemetry, encode_json};
+use ferrotel_core::pdata::{Payload, Signal, encode_json};
 use ferrotel_core::tls::{ClientConnector, TlsClientSettings};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -229,15 +229,15 @@ struct HttpSender {
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
-fn compress(algorithm: &str, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    match algorithm {
+fn compress(algorithm: &str, body: Bytes) -> std::io::Result<Bytes> {
+    let out = match algorithm {
         "gzip" => {
             let mut e = flate2::write::GzEncoder::new(
                 Vec::with_capacity(body.len() / 4),
                 flate2::Compression::fast(),
             );
             e.write_all(&body)?;
-            e.finish()
+            e.finish()?
         }
         "zlib" | "deflate" => {
             let mut e = flate2::write::ZlibEncoder::new(
@@ -245,20 +245,24 @@ fn compress(algorithm: &str, body: Vec<u8>) -> std::io::Result<Vec<u8>> {
                 flate2::Compression::fast(),
             );
             e.write_all(&body)?;
-            e.finish()
+            e.finish()?
         }
-        "zstd" => zstd::bulk::compress(&body, 1),
-        _ => Ok(body),
-    }
+        "zstd" => zstd::bulk::compress(&body, 1)?,
+        _ => return Ok(body),
+    };
+    Ok(Bytes::from(out))
 }
 
 #[async_trait]
 impl Sender for HttpSender {
-    async fn send(&self, data: &Telemetry) -> Result<(), ConsumeError> {
+    async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
         let url = &self.urls[data.signal() as usize];
         let (body, content_type) = match self.encoding {
             Encoding::Proto => (data.encode_request(), "application/x-protobuf"),
-            Encoding::Json => (encode_json(data).into_bytes(), "application/json"),
+            Encoding::Json => (
+                Bytes::from(encode_json(data.telemetry())),
+                "application/json",
+            ),
         };
         let body = compress(&self.compression, body)
             .map_err(|e| ConsumeError::Permanent(format!("compress: {e}")))?;
@@ -275,7 +279,7 @@ impl Sender for HttpSender {
             req = req.header(k, v);
         }
         let req = req
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(body))
             .map_err(|e| ConsumeError::Permanent(format!("build request: {e}")))?;
         let resp =
             self.client.request(req).await.map_err(|e| {

@@ -22,7 +22,7 @@ use ferrotel_core::component::{
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
-use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_core::pdata::{Payload, Signal};
 use ferrotel_core::telemetry::{Counter, Gauge, Histogram};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -198,7 +198,7 @@ struct Metrics {
 
 /// Data waiting to be sent for one combination of metadata values.
 struct Pending {
-    data: Telemetry,
+    data: Payload,
     items: usize,
     since: Instant,
     client: Arc<ClientInfo>,
@@ -269,11 +269,11 @@ impl Shared {
             let piece = if pending.data.item_count() > max {
                 pending.data.split_off_front(max)
             } else {
-                std::mem::replace(&mut pending.data, Telemetry::empty(self.signal))
+                std::mem::replace(&mut pending.data, Payload::empty(self.signal))
             };
             let items = piece.item_count();
             self.metrics.send_size.observe(items as f64);
-            let batch = Batch::with_client(piece, pending.client.clone());
+            let batch = Batch::from_payload(piece, pending.client.clone());
             let mut backoff = Duration::from_millis(50);
             let mut stop_deadline = None;
             loop {
@@ -341,7 +341,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 impl Consumer for BatchProcessor {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let shared = &self.shared;
-        let items = batch.data().item_count();
+        let items = batch.item_count();
         if items == 0 {
             return Ok(());
         }
@@ -365,7 +365,7 @@ impl Consumer for BatchProcessor {
             }
             shared.metrics.incoming.add(items as u64);
             let pending = partitions.entry(key.clone()).or_insert_with(|| Pending {
-                data: Telemetry::empty(shared.signal),
+                data: Payload::empty(shared.signal),
                 items: 0,
                 since: Instant::now(),
                 client: shared.client_for(batch.client()),
@@ -374,7 +374,7 @@ impl Consumer for BatchProcessor {
             if pending.items == 0 {
                 pending.since = Instant::now();
             }
-            let _ = pending.data.merge(batch.into_data());
+            let _ = pending.data.merge(batch.into_payload());
             pending.items += items;
             match &mut pending.space {
                 Some(held) => held.merge(space),
@@ -484,7 +484,7 @@ impl Component for BatchProcessor {
 mod tests {
     use super::*;
     use ferrotel_core::component::{ComponentId, ProcessorFactory};
-    use ferrotel_core::pdata::logs;
+    use ferrotel_core::pdata::{Telemetry, logs};
     use ferrotel_core::telemetry::Telemetry as SelfTelemetry;
     use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Request body decompression with a hard output limit, so that a small
 //! compressed body cannot expand into gigabytes (a decompression bomb).
 
+use bytes::Bytes;
 use std::io::Read;
 
 /// Why a body could not be read.
@@ -15,36 +16,38 @@ pub(crate) enum BodyError {
 }
 
 /// Decompresses `body` per `Content-Encoding`, failing once the output
-/// would exceed `limit` bytes.
-pub(crate) fn decompress(encoding: &str, body: &[u8], limit: usize) -> Result<Vec<u8>, BodyError> {
+/// would exceed `limit` bytes. An uncompressed body is returned as it is,
+/// without a copy.
+pub(crate) fn decompress(encoding: &str, body: Bytes, limit: usize) -> Result<Bytes, BodyError> {
     let corrupt = |e: std::io::Error| BodyError::Corrupt(e.to_string());
-    match encoding.trim().to_ascii_lowercase().as_str() {
+    let out = match encoding.trim().to_ascii_lowercase().as_str() {
         "" | "identity" => {
             if body.len() > limit {
                 return Err(BodyError::TooLarge);
             }
-            Ok(body.to_vec())
+            return Ok(body);
         }
-        "gzip" | "x-gzip" => read_limited(flate2::read::MultiGzDecoder::new(body), limit),
+        "gzip" | "x-gzip" => read_limited(flate2::read::MultiGzDecoder::new(&body[..]), limit)?,
         // Go's confighttp reads both "zlib" and "deflate" as zlib streams.
-        "zlib" | "deflate" => read_limited(flate2::read::ZlibDecoder::new(body), limit),
+        "zlib" | "deflate" => read_limited(flate2::read::ZlibDecoder::new(&body[..]), limit)?,
         "zstd" => read_limited(
-            zstd::stream::read::Decoder::new(body).map_err(corrupt)?,
+            zstd::stream::read::Decoder::new(&body[..]).map_err(corrupt)?,
             limit,
-        ),
+        )?,
         "snappy" => {
             let claimed =
-                snap::raw::decompress_len(body).map_err(|e| BodyError::Corrupt(e.to_string()))?;
+                snap::raw::decompress_len(&body).map_err(|e| BodyError::Corrupt(e.to_string()))?;
             if claimed > limit {
                 return Err(BodyError::TooLarge);
             }
             snap::raw::Decoder::new()
-                .decompress_vec(body)
-                .map_err(|e| BodyError::Corrupt(e.to_string()))
+                .decompress_vec(&body)
+                .map_err(|e| BodyError::Corrupt(e.to_string()))?
         }
-        "x-snappy-framed" => read_limited(snap::read::FrameDecoder::new(body), limit),
-        other => Err(BodyError::UnsupportedEncoding(other.to_string())),
-    }
+        "x-snappy-framed" => read_limited(snap::read::FrameDecoder::new(&body[..]), limit)?,
+        other => return Err(BodyError::UnsupportedEncoding(other.to_string())),
+    };
+    Ok(Bytes::from(out))
 }
 
 fn read_limited(reader: impl Read, limit: usize) -> Result<Vec<u8>, BodyError> {
@@ -73,18 +76,26 @@ mod tests {
     #[test]
     fn every_encoding_round_trips() {
         let data = b"hello otlp".repeat(100);
-        assert_eq!(decompress("gzip", &gzip(&data), 1 << 20).unwrap(), data);
+        assert_eq!(
+            decompress("gzip", gzip(&data).into(), 1 << 20).unwrap(),
+            data
+        );
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(&data).unwrap();
         let z = z.finish().unwrap();
-        assert_eq!(decompress("deflate", &z, 1 << 20).unwrap(), data);
+        assert_eq!(decompress("deflate", z.into(), 1 << 20).unwrap(), data);
         assert_eq!(
-            decompress("zstd", &zstd::encode_all(&data[..], 1).unwrap(), 1 << 20).unwrap(),
+            decompress(
+                "zstd",
+                zstd::encode_all(&data[..], 1).unwrap().into(),
+                1 << 20
+            )
+            .unwrap(),
             data
         );
         let s = snap::raw::Encoder::new().compress_vec(&data).unwrap();
-        assert_eq!(decompress("snappy", &s, 1 << 20).unwrap(), data);
-        assert_eq!(decompress("", &data, 1 << 20).unwrap(), data);
+        assert_eq!(decompress("snappy", s.into(), 1 << 20).unwrap(), data);
+        assert_eq!(decompress("", data.clone().into(), 1 << 20).unwrap(), data);
     }
 
     #[test]
@@ -92,19 +103,22 @@ mod tests {
         let bomb = gzip(&vec![0u8; 64 << 20]);
         assert!(bomb.len() < 200_000);
         assert_eq!(
-            decompress("gzip", &bomb, 20 << 20),
+            decompress("gzip", bomb.into(), 20 << 20),
             Err(BodyError::TooLarge)
         );
         let s = snap::raw::Encoder::new()
             .compress_vec(&vec![0u8; 4 << 20])
             .unwrap();
-        assert_eq!(decompress("snappy", &s, 1 << 20), Err(BodyError::TooLarge));
+        assert_eq!(
+            decompress("snappy", s.into(), 1 << 20),
+            Err(BodyError::TooLarge)
+        );
         assert!(matches!(
-            decompress("br", b"x", 10),
+            decompress("br", Bytes::from_static(b"x"), 10),
             Err(BodyError::UnsupportedEncoding(_))
         ));
         assert!(matches!(
-            decompress("gzip", b"not gzip", 10),
+            decompress("gzip", Bytes::from_static(b"not gzip"), 10),
             Err(BodyError::Corrupt(_))
         ));
     }

@@ -1,31 +1,27 @@
 //! OTLP over gRPC.
+//!
+//! The three export services are implemented on raw bytes rather than with
+//! the generated prost services: a request is validated and counted by
+//! `pdata::scan` and handed on encoded, so pass-through pipelines never
+//! decode it.
 
 use crate::config::GrpcConfig;
 use crate::{SignalSink, Sinks};
+use bytes::{Buf, BufMut, Bytes};
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::http_server::bind;
-use ferrotel_core::pdata::{
-    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest, Telemetry,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
+use ferrotel_core::pdata::{Payload, Signal, scan};
+use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{
+    Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
+};
+use tonic::server::{NamedService, UnaryService};
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 use tonic::{Request, Response, Status};
 
@@ -35,6 +31,7 @@ pub(crate) struct GrpcServer {
 }
 
 struct Handler {
+    signal: Signal,
     sink: SignalSink,
     include_metadata: bool,
 }
@@ -59,6 +56,19 @@ impl Handler {
             },
         })
     }
+
+    async fn export(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+        let client = self.client(&request);
+        let body = request.into_inner();
+        let items = scan(self.signal, &body)
+            .map_err(|e| Status::invalid_argument(format!("failed to decode request: {e}")))?;
+        self.sink
+            .push(Payload::encoded(self.signal, body, items), client)
+            .await
+            .map_err(to_status)?;
+        // An empty Export*ServiceResponse.
+        Ok(Response::new(Bytes::new()))
+    }
 }
 
 /// The Go receiver's mapping: retryable errors are `Unavailable`, refusals
@@ -71,42 +81,116 @@ fn to_status(e: ConsumeError) -> Status {
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for Handler {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let client = self.client(&request);
-        let data = Telemetry::Traces(request.into_inner().resource_spans);
-        self.sink.push(data, client).await.map_err(to_status)?;
-        Ok(Response::new(ExportTraceServiceResponse::default()))
+/// One OTLP export service (`SIGNAL` is the index in `Signal::ALL`).
+struct ExportService<const SIGNAL: usize> {
+    handler: Arc<Handler>,
+    accept: EnabledCompressionEncodings,
+    max_message: usize,
+}
+
+impl<const SIGNAL: usize> Clone for ExportService<SIGNAL> {
+    fn clone(&self) -> Self {
+        ExportService {
+            handler: self.handler.clone(),
+            accept: self.accept,
+            max_message: self.max_message,
+        }
     }
 }
 
-#[tonic::async_trait]
-impl MetricsService for Handler {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let client = self.client(&request);
-        let data = Telemetry::Metrics(request.into_inner().resource_metrics);
-        self.sink.push(data, client).await.map_err(to_status)?;
-        Ok(Response::new(ExportMetricsServiceResponse::default()))
+impl NamedService for ExportService<0> {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+impl NamedService for ExportService<1> {
+    const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+}
+impl NamedService for ExportService<2> {
+    const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+}
+
+struct Unary(Arc<Handler>);
+
+impl UnaryService<Bytes> for Unary {
+    type Response = Bytes;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Response<Bytes>, Status>> + Send>>;
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        let handler = self.0.clone();
+        Box::pin(async move { handler.export(request).await })
     }
 }
 
-#[tonic::async_trait]
-impl LogsService for Handler {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let client = self.client(&request);
-        let data = Telemetry::Logs(request.into_inner().resource_logs);
-        self.sink.push(data, client).await.map_err(to_status)?;
-        Ok(Response::new(ExportLogsServiceResponse::default()))
+impl<const SIGNAL: usize, B> tower_service::Service<http::Request<B>> for ExportService<SIGNAL>
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().rsplit('/').next() == Some("Export");
+        if !method {
+            return Box::pin(async {
+                let mut response = http::Response::new(tonic::body::Body::default());
+                response.headers_mut().insert(
+                    Status::GRPC_STATUS,
+                    (tonic::Code::Unimplemented as i32).into(),
+                );
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    tonic::metadata::GRPC_CONTENT_TYPE,
+                );
+                Ok(response)
+            });
+        }
+        let mut grpc = tonic::server::Grpc::new(RawCodec)
+            .apply_compression_config(self.accept, EnabledCompressionEncodings::default())
+            .apply_max_message_size_config(Some(self.max_message), None);
+        let unary = Unary(self.handler.clone());
+        Box::pin(async move { Ok(grpc.unary(unary, request).await) })
+    }
+}
+
+/// Requests and responses as bytes; tonic has already framed and
+/// decompressed them.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        let len = src.remaining();
+        Ok(Some(src.copy_to_bytes(len)))
     }
 }
 
@@ -117,10 +201,16 @@ impl GrpcServer {
     ) -> Result<GrpcServer, std::io::Error> {
         let listener = bind(&cfg.endpoint).await?;
         let limit = (cfg.max_recv_msg_size_mib * 1024 * 1024) as usize;
-        let handler = |sink: &Option<SignalSink>| {
-            sink.clone().map(|sink| Handler {
-                sink,
-                include_metadata: cfg.include_metadata,
+        let mut accept = EnabledCompressionEncodings::default();
+        accept.enable(CompressionEncoding::Gzip);
+        accept.enable(CompressionEncoding::Zstd);
+        let handler = |signal: Signal, sink: &Option<SignalSink>| {
+            sink.clone().map(|sink| {
+                Arc::new(Handler {
+                    signal,
+                    sink,
+                    include_metadata: cfg.include_metadata,
+                })
             })
         };
         let mut builder = tonic::transport::Server::builder();
@@ -128,24 +218,26 @@ impl GrpcServer {
             builder = builder.max_concurrent_streams(cfg.max_concurrent_streams);
         }
         let router = builder
-            .add_optional_service(handler(&sinks.traces).map(|h| {
-                TraceServiceServer::new(h)
-                    .accept_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Zstd)
-                    .send_compressed(CompressionEncoding::Gzip)
-                    .max_decoding_message_size(limit)
+            .add_optional_service(handler(Signal::Traces, &sinks.traces).map(|handler| {
+                ExportService::<0> {
+                    handler,
+                    accept,
+                    max_message: limit,
+                }
             }))
-            .add_optional_service(handler(&sinks.metrics).map(|h| {
-                MetricsServiceServer::new(h)
-                    .accept_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Zstd)
-                    .max_decoding_message_size(limit)
+            .add_optional_service(handler(Signal::Metrics, &sinks.metrics).map(|handler| {
+                ExportService::<1> {
+                    handler,
+                    accept,
+                    max_message: limit,
+                }
             }))
-            .add_optional_service(handler(&sinks.logs).map(|h| {
-                LogsServiceServer::new(h)
-                    .accept_compressed(CompressionEncoding::Gzip)
-                    .accept_compressed(CompressionEncoding::Zstd)
-                    .max_decoding_message_size(limit)
+            .add_optional_service(handler(Signal::Logs, &sinks.logs).map(|handler| {
+                ExportService::<2> {
+                    handler,
+                    accept,
+                    max_message: limit,
+                }
             }));
         let (stop, stopped) = oneshot::channel::<()>();
         let endpoint = cfg.endpoint.clone();

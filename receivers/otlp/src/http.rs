@@ -6,7 +6,7 @@ use crate::decompress::{BodyError, decompress};
 use bytes::Bytes;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::http_server::{Body, HttpServer, bind, response};
-use ferrotel_core::pdata::{Signal, Telemetry, decode_json};
+use ferrotel_core::pdata::{Payload, Signal, decode_json, scan};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -155,7 +155,7 @@ impl Routes {
                 );
             }
         };
-        let body = match decompress(&content_encoding, &raw, self.max_body) {
+        let body = match decompress(&content_encoding, raw, self.max_body) {
             Ok(b) => b,
             Err(BodyError::TooLarge) => {
                 return error(
@@ -185,9 +185,14 @@ impl Routes {
                 );
             }
         };
+        // Protobuf is validated and counted, then passed on as received.
         let data = match encoding {
-            Encoding::Proto => Telemetry::decode_request(signal, &body).map_err(|e| e.to_string()),
-            Encoding::Json => decode_json(signal, &body).map_err(|e| e.to_string()),
+            Encoding::Proto => scan(signal, &body)
+                .map(|items| Payload::encoded(signal, body, items))
+                .map_err(|e| e.to_string()),
+            Encoding::Json => decode_json(signal, &body)
+                .map(Payload::from)
+                .map_err(|e| e.to_string()),
         };
         let data = match data {
             Ok(d) => d,

@@ -23,7 +23,7 @@ use ferrotel_core::component::{
 };
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
 use ferrotel_core::http_server::HttpServer;
-use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_core::pdata::{Payload, Signal};
 use ferrotel_core::telemetry::{ReceiverMetrics, Telemetry as SelfTelemetry};
 use std::sync::{Arc, Mutex};
 
@@ -75,11 +75,11 @@ struct SignalSink {
 }
 
 impl SignalSink {
-    async fn push(&self, data: Telemetry, client: Arc<ClientInfo>) -> Result<(), ConsumeError> {
+    async fn push(&self, data: Payload, client: Arc<ClientInfo>) -> Result<(), ConsumeError> {
         let items = data.item_count() as u64;
         let result = self
             .consumer
-            .consume(Batch::with_client(data, client))
+            .consume(Batch::from_payload(data, client))
             .await;
         match &result {
             Ok(()) => self.metrics.accepted.add(items),
