@@ -60,4 +60,5 @@ kill $sampler 2>/dev/null || true
 peak=$(sort -n "$dir/rss" | tail -1)
 cpu=$(awk -v t=$((after - before)) -v s="$seconds" 'BEGIN {printf "%.1f", t / 100 / s * 100}')
 sent=$(curl -s 127.0.0.1:28888/metrics | awk -v m="otelcol_exporter_sent_$([[ $signal == traces ]] && echo spans || echo log_records)" '$1 ~ "^"m"\\{" {print $2}')
-echo "collector under test: cpu=${cpu}% of one core, peak_rss=${peak} KiB, otlp_grpc_exporter_sent=${sent:-n/a}"
+batched=$(curl -s 127.0.0.1:28888/metrics | awk '$1 ~ /^otelcol_processor_outgoing_items\{/ {s += $2} END {printf "%d", s}')
+echo "collector under test: cpu=${cpu}% of one core, peak_rss=${peak} KiB, batch_outgoing_items=${batched}, otlp_grpc_exporter_sent=${sent:-n/a}"

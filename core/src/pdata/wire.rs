@@ -314,7 +314,19 @@ pub fn scan(signal: Signal, buf: &[u8]) -> Result<usize, WireError> {
     Ok(items)
 }
 
+#[inline]
 fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
+    // Tags and most lengths fit in one byte.
+    if let Some(&byte) = buf.get(*pos) {
+        if byte < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(byte));
+        }
+    }
+    varint_slow(buf, pos)
+}
+
+fn varint_slow(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
     let mut value = 0u64;
     for shift in 0..10 {
         let byte = *buf.get(*pos).ok_or(WireError::Truncated)?;
@@ -331,6 +343,7 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
     Err(WireError::Varint)
 }
 
+#[inline]
 fn take<'a>(buf: &'a [u8], pos: &mut usize, len: usize) -> Result<&'a [u8], WireError> {
     let end = pos
         .checked_add(len)
@@ -380,9 +393,12 @@ fn scan_message(
                     usize::try_from(varint(buf, &mut pos)?).map_err(|_| WireError::Truncated)?;
                 let body = take(buf, &mut pos, len)?;
                 match kind {
-                    Some(Str) => {
+                    // ASCII is checked a word at a time; the full UTF-8
+                    // check runs only on strings with other bytes.
+                    Some(Str) if !body.is_ascii() => {
                         std::str::from_utf8(body).map_err(|_| WireError::Utf8)?;
                     }
+                    Some(Str) => {}
                     Some(Message(inner)) => scan_message(body, inner, depth + 1, items)?,
                     Some(RepeatedFixed64) if body.len() % 8 != 0 => return Err(WireError::Packed),
                     Some(RepeatedVarint) => {
