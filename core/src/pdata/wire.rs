@@ -317,11 +317,11 @@ pub fn scan(signal: Signal, buf: &[u8]) -> Result<usize, WireError> {
 #[inline]
 fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, WireError> {
     // Tags and most lengths fit in one byte.
-    if let Some(&byte) = buf.get(*pos) {
-        if byte < 0x80 {
-            *pos += 1;
-            return Ok(u64::from(byte));
-        }
+    if let Some(&byte) = buf.get(*pos)
+        && byte < 0x80
+    {
+        *pos += 1;
+        return Ok(u64::from(byte));
     }
     varint_slow(buf, pos)
 }
