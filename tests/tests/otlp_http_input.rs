@@ -214,3 +214,51 @@ fn zlib_compress(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+#[test]
+fn a_full_exporter_queue_answers_503_with_retry_after() {
+    let (port, dead) = (free_port(), free_port());
+    // The exporter's one worker holds the first request while it retries
+    // against a port nobody listens on; the queue of one is then full.
+    let _c = Collector::start(&format!(
+        "
+receivers: {{otlp: {{protocols: {{http: {{endpoint: '127.0.0.1:{port}'}}}}}}}}
+exporters:
+  otlp_http:
+    endpoint: 'http://127.0.0.1:{dead}'
+    sending_queue: {{queue_size: 1, num_consumers: 1}}
+    retry_on_failure: {{initial_interval: 10s, max_interval: 10s}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [otlp], exporters: [otlp_http]}}
+"
+    ));
+    let addr = format!("127.0.0.1:{port}");
+    let body = sample(Signal::Logs, 1).encode_request();
+    assert_eq!(
+        post(&addr, "/v1/logs", "application/x-protobuf", &body).status,
+        200
+    );
+    let r = post(&addr, "/v1/logs", "application/x-protobuf", &body);
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok()),
+        "{:?}",
+        r.headers
+    );
+    let (code, message) = decode_status(&r.body);
+    assert_eq!(code, 14, "Unavailable");
+    assert!(message.contains("sending queue is full"), "{message}");
+    // JSON clients get the same status as JSON.
+    let r = post(
+        &addr,
+        "/v1/logs",
+        "application/json",
+        encode_json(&sample(Signal::Logs, 2)).as_bytes(),
+    );
+    assert_eq!(r.status, 503);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["code"], 14);
+}

@@ -19,8 +19,8 @@ use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
     SharedStage, Stability,
 };
-use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::Invalid;
+use ferrotel_core::config::{GoDuration, MetricsLevel};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::pdata::{Payload, Signal};
 use ferrotel_core::telemetry::{Counter, Gauge, Histogram};
@@ -134,6 +134,20 @@ impl ProcessorFactory for BatchFactory {
                     50000.0, 100000.0,
                 ],
             ),
+            // Go records sizes in bytes only at the `detailed` level.
+            send_size_bytes: (set.telemetry.level >= MetricsLevel::Detailed).then(|| {
+                let mut bounds = vec![10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0];
+                bounds.extend((1..=9).map(|k| f64::from(k) * 1e3));
+                bounds.extend([1e4, 2e4, 3e4, 5e4]);
+                bounds.extend((1..=9).map(|k| f64::from(k) * 1e5));
+                bounds.extend((1..=9).map(|k| f64::from(k) * 1e6));
+                registry.histogram(
+                    "otelcol_processor_batch_batch_send_size_bytes",
+                    "Number of bytes in batch that was sent",
+                    &labels,
+                    &bounds,
+                )
+            }),
             size_trigger: registry.counter(
                 "otelcol_processor_batch_batch_size_trigger_send",
                 "Number of times the batch was sent due to a size trigger",
@@ -190,6 +204,7 @@ struct Metrics {
     incoming: Counter,
     outgoing: Counter,
     send_size: Histogram,
+    send_size_bytes: Option<Histogram>,
     size_trigger: Counter,
     timeout_trigger: Counter,
     cardinality: Gauge,
@@ -273,6 +288,9 @@ impl Shared {
             };
             let items = piece.item_count();
             self.metrics.send_size.observe(items as f64);
+            if let Some(bytes) = &self.metrics.send_size_bytes {
+                bytes.observe(piece.encoded_len() as f64);
+            }
             let batch = Batch::from_payload(piece, pending.client.clone());
             let mut backoff = Duration::from_millis(50);
             let mut stop_deadline = None;
