@@ -116,6 +116,75 @@ pub struct Metadata {
 }
 
 impl Metadata {
+    /// A component that supports traces, metrics and logs at one level.
+    pub const fn every_signal(
+        type_name: &'static str,
+        module: &'static str,
+        stability: Stability,
+    ) -> Metadata {
+        use Signal::{Logs, Metrics, Traces};
+        let signals: &'static [(Signal, Stability)] = match stability {
+            Stability::Development => &[
+                (Traces, Stability::Development),
+                (Metrics, Stability::Development),
+                (Logs, Stability::Development),
+            ],
+            Stability::Alpha => &[
+                (Traces, Stability::Alpha),
+                (Metrics, Stability::Alpha),
+                (Logs, Stability::Alpha),
+            ],
+            Stability::Beta => &[
+                (Traces, Stability::Beta),
+                (Metrics, Stability::Beta),
+                (Logs, Stability::Beta),
+            ],
+            Stability::Stable => &[
+                (Traces, Stability::Stable),
+                (Metrics, Stability::Stable),
+                (Logs, Stability::Stable),
+            ],
+            Stability::Deprecated => &[
+                (Traces, Stability::Deprecated),
+                (Metrics, Stability::Deprecated),
+                (Logs, Stability::Deprecated),
+            ],
+        };
+        Metadata {
+            type_name,
+            module,
+            deprecated_aliases: &[],
+            signals,
+            stability,
+        }
+    }
+
+    /// An extension.
+    pub const fn extension(
+        type_name: &'static str,
+        module: &'static str,
+        stability: Stability,
+    ) -> Metadata {
+        Metadata {
+            type_name,
+            module,
+            deprecated_aliases: &[],
+            signals: &[],
+            stability,
+        }
+    }
+
+    /// The same, also accepting older type names with a warning.
+    pub const fn with_deprecated_aliases(
+        self,
+        deprecated_aliases: &'static [&'static str],
+    ) -> Metadata {
+        Metadata {
+            deprecated_aliases,
+            ..self
+        }
+    }
+
     /// The stability for a signal, or `None` when it is not supported.
     pub fn signal_stability(&self, signal: Signal) -> Option<Stability> {
         self.signals

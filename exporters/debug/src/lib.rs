@@ -83,17 +83,7 @@ impl ExporterFactory for DebugFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "debug",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &[],
-            signals: &[
-                (Signal::Traces, Stability::Alpha),
-                (Signal::Metrics, Stability::Alpha),
-                (Signal::Logs, Stability::Alpha),
-            ],
-            stability: Stability::Alpha,
-        }
+        Metadata::every_signal("debug", ferrotel_core::module!(), Stability::Alpha)
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

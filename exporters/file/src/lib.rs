@@ -15,7 +15,7 @@ use ferrotel_core::component::{
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
-use ferrotel_core::pdata::{Signal, encode_json};
+use ferrotel_core::pdata::encode_json;
 use serde::Deserialize;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -87,17 +87,7 @@ impl ExporterFactory for FileFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "file",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &[],
-            signals: &[
-                (Signal::Traces, Stability::Alpha),
-                (Signal::Metrics, Stability::Alpha),
-                (Signal::Logs, Stability::Alpha),
-            ],
-            stability: Stability::Alpha,
-        }
+        Metadata::every_signal("file", ferrotel_core::module!(), Stability::Alpha)
     }
 
     fn create(&self, _set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

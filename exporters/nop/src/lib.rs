@@ -9,7 +9,6 @@ use ferrotel_core::component::{
     SharedStage, Stability,
 };
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
-use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -32,17 +31,7 @@ impl ExporterFactory for NopFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "nop",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &[],
-            signals: &[
-                (Signal::Traces, Stability::Beta),
-                (Signal::Metrics, Stability::Beta),
-                (Signal::Logs, Stability::Beta),
-            ],
-            stability: Stability::Beta,
-        }
+        Metadata::every_signal("nop", ferrotel_core::module!(), Stability::Beta)
     }
 
     fn create(&self, _set: CreateSettings, _config: Config) -> Result<SharedStage, ComponentError> {

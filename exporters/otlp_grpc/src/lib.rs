@@ -128,17 +128,8 @@ impl ExporterFactory for GrpcFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "otlp_grpc",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &["otlp"],
-            signals: &[
-                (Signal::Traces, Stability::Stable),
-                (Signal::Metrics, Stability::Stable),
-                (Signal::Logs, Stability::Stable),
-            ],
-            stability: Stability::Stable,
-        }
+        Metadata::every_signal("otlp_grpc", ferrotel_core::module!(), Stability::Stable)
+            .with_deprecated_aliases(&["otlp"])
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

@@ -172,17 +172,8 @@ impl ExporterFactory for HttpFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "otlp_http",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &["otlphttp"],
-            signals: &[
-                (Signal::Traces, Stability::Stable),
-                (Signal::Metrics, Stability::Stable),
-                (Signal::Logs, Stability::Stable),
-            ],
-            stability: Stability::Stable,
-        }
+        Metadata::every_signal("otlp_http", ferrotel_core::module!(), Stability::Stable)
+            .with_deprecated_aliases(&["otlphttp"])
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

@@ -75,13 +75,8 @@ impl ExtensionFactory for HealthCheckFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "health_check",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &["healthcheck"],
-            signals: &[],
-            stability: Stability::Alpha,
-        }
+        Metadata::extension("health_check", ferrotel_core::module!(), Stability::Alpha)
+            .with_deprecated_aliases(&["healthcheck"])
     }
 
     fn create(

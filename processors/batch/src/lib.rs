@@ -89,17 +89,7 @@ impl ProcessorFactory for BatchFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "batch",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &[],
-            signals: &[
-                (Signal::Traces, Stability::Beta),
-                (Signal::Metrics, Stability::Beta),
-                (Signal::Logs, Stability::Beta),
-            ],
-            stability: Stability::Beta,
-        }
+        Metadata::every_signal("batch", ferrotel_core::module!(), Stability::Beta)
     }
 
     fn create(

@@ -38,17 +38,7 @@ impl ReceiverFactory for OtlpFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "otlp",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &[],
-            signals: &[
-                (Signal::Traces, Stability::Stable),
-                (Signal::Metrics, Stability::Stable),
-                (Signal::Logs, Stability::Stable),
-            ],
-            stability: Stability::Stable,
-        }
+        Metadata::every_signal("otlp", ferrotel_core::module!(), Stability::Stable)
     }
 
     fn create(
