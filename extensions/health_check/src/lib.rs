@@ -162,3 +162,57 @@ impl Component for HealthCheck {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrotel_core::component::{ComponentId, ExtensionFactory};
+    use ferrotel_core::telemetry::Telemetry;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(addr: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn answers_503_until_ready_then_200() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let config = Config {
+            endpoint: addr.clone(),
+            ..Default::default()
+        };
+        let set = CreateSettings {
+            id: ComponentId::new("health_check"),
+            telemetry: Telemetry::noop(),
+        };
+        let ext = ExtensionFactory::create(&HealthCheckFactory, set, config).unwrap();
+        let (ready, ready_rx) = tokio::sync::watch::channel(false);
+        ext.start(&Host {
+            ready: Some(ready_rx),
+        })
+        .await
+        .unwrap();
+        let down = get(&addr).await;
+        assert!(down.starts_with("HTTP/1.1 503"), "{down}");
+        assert!(
+            down.contains(r#""status":"Server not available""#),
+            "{down}"
+        );
+        ready.send_replace(true);
+        let up = get(&addr).await;
+        assert!(up.starts_with("HTTP/1.1 200"), "{up}");
+        assert!(up.contains(r#""status":"Server available""#), "{up}");
+        ext.shutdown().await.unwrap();
+    }
+}
