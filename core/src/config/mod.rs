@@ -17,7 +17,6 @@ pub use telemetry::{LogsConfig, MetricsConfig, MetricsLevel, TelemetryConfig};
 pub use units::{ByteSize, GoDuration, format_go_duration, parse_byte_size, parse_go_duration};
 
 use crate::component::{ComponentId, Factories, Kind, PipelineId};
-use crate::pdata::Signal;
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeSet;
@@ -439,9 +438,4 @@ fn origin_of(sources: &[Source], path: &[&str]) -> Option<String> {
             .collect();
         (!files.is_empty()).then(|| files.join(", "))
     })
-}
-
-/// Signals used by a set of pipelines, for components that care.
-pub fn signals_of<'a>(pipelines: impl Iterator<Item = &'a PipelineId>) -> BTreeSet<Signal> {
-    pipelines.map(|p| p.signal).collect()
 }
