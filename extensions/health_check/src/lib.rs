@@ -76,7 +76,6 @@ impl ExtensionFactory for HealthCheckFactory {
 
     fn metadata(&self) -> Metadata {
         Metadata::extension("health_check", ferrotel_core::module!(), Stability::Alpha)
-            .with_deprecated_aliases(&["healthcheck"])
     }
 
     fn create(
