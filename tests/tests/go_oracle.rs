@@ -243,6 +243,19 @@ fn http_errors_match_go() {
     }
 }
 
+/// Runs `bin validate --config=path`: (success, stderr).
+fn validate(bin: &Path, path: &Path) -> (bool, String) {
+    let out = Command::new(bin)
+        .arg("validate")
+        .arg(format!("--config={}", path.display()))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The first line and the most specific (last) line of a `validate` error.
 fn summary(stderr: &str) -> (String, String) {
     let lines: Vec<&str> = stderr
@@ -273,19 +286,8 @@ fn validate_errors_match_go() {
     for (i, yaml) in cases.iter().enumerate() {
         let path = dir.path().join(format!("case{i}.yaml"));
         std::fs::write(&path, yaml).unwrap();
-        let run = |bin: &Path| {
-            let out = Command::new(bin)
-                .arg("validate")
-                .arg(format!("--config={}", path.display()))
-                .output()
-                .unwrap();
-            (
-                out.status.success(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        };
-        let (go_ok, go_err) = run(&oracle_bin());
-        let (our_ok, our_err) = run(&ferrotel_bin());
+        let (go_ok, go_err) = validate(&oracle_bin(), &path);
+        let (our_ok, our_err) = validate(&ferrotel_bin(), &path);
         assert!(
             !go_ok && !our_ok,
             "case {i} should fail in both:\nGo: {go_err}\nferrotel: {our_err}"
@@ -316,19 +318,8 @@ fn documented_configs_validate_the_same_way() {
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
-        let run = |bin: &Path| {
-            let out = Command::new(bin)
-                .arg("validate")
-                .arg(format!("--config={}", path.display()))
-                .output()
-                .unwrap();
-            (
-                out.status.success(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        };
-        let (go_ok, go_err) = run(&oracle_bin());
-        let (our_ok, our_err) = run(&ferrotel_bin());
+        let (go_ok, go_err) = validate(&oracle_bin(), &path);
+        let (our_ok, our_err) = validate(&ferrotel_bin(), &path);
         assert_eq!(
             our_ok,
             go_ok,
