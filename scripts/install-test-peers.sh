@@ -5,11 +5,18 @@
 #   - the OpenTelemetry Python SDK (pinned in tests/clients/requirements.txt)
 #   - the OpenTelemetry JS SDK (pinned in tests/clients/package.json)
 #   - the Go OpenTelemetry Collector, built with its builder, as the oracle
+#   - the openssl command line, when missing, for the TLS tests
 # Each step is skipped when its pinned inputs have not changed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
 mkdir -p "$cache"
+
+# The TLS tests make certificates with the openssl command line.
+if ! command -v openssl >/dev/null; then
+  echo "installing openssl" >&2
+  apt-get update -qq >&2 && apt-get install -y -qq openssl >&2
+fi
 
 stamp_ok() { [[ -f "$1" && "$(cat "$1")" == "$(sha256sum "$2" | cut -d' ' -f1)" ]]; }
 stamp() { sha256sum "$2" | cut -d' ' -f1 > "$1"; }
