@@ -19,6 +19,7 @@ pub mod consumer;
 pub mod exporter_helper;
 pub mod graph;
 pub mod http_server;
+pub mod memory;
 pub mod pdata;
 pub mod service;
 pub mod telemetry;

@@ -47,6 +47,7 @@ pub struct HelperSettings {
 struct Queued {
     batch: Batch,
     _permit: OwnedSemaphorePermit,
+    _held: crate::memory::Held,
     done: Option<oneshot::Sender<Result<(), ConsumeError>>>,
 }
 
@@ -221,6 +222,7 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
             .as_ref()
             .map(|tx| {
                 tx.send(Queued {
+                    _held: crate::memory::Held::new(batch.payload().encoded_len()),
                     batch,
                     _permit: permit,
                     done,

@@ -21,7 +21,7 @@ pub(super) fn register(registry: &Registry) {
         "otelcol_process_memory_rss",
         "Total physical memory (resident set size)",
         "gauge",
-        || rss_bytes().unwrap_or(0) as f64,
+        || crate::memory::rss_bytes().unwrap_or(0) as f64,
     );
 }
 
@@ -39,11 +39,4 @@ fn cpu_seconds() -> f64 {
         f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
     });
     ticks / 100.0
-}
-
-/// Resident set size in bytes, from /proc/self/statm.
-pub(super) fn rss_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
 }

@@ -11,6 +11,7 @@ fn components() -> Factories {
     Factories::new()
         .receiver(ferrotel_receiver_otlp::factory())
         .processor(ferrotel_processor_batch::factory())
+        .processor(ferrotel_processor_memory_limiter::factory())
         .exporter(ferrotel_exporter_debug::factory())
         .exporter(ferrotel_exporter_file::factory())
         .exporter(ferrotel_exporter_nop::factory())

@@ -22,6 +22,7 @@ use ferrotel_core::component::{
 use ferrotel_core::config::Invalid;
 use ferrotel_core::config::{GoDuration, MetricsLevel};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
+use ferrotel_core::memory::Held;
 use ferrotel_core::pdata::{Payload, Signal};
 use ferrotel_core::telemetry::{Counter, Gauge, Histogram};
 use serde::Deserialize;
@@ -209,6 +210,8 @@ struct Pending {
     client: Arc<ClientInfo>,
     /// Room in the buffer this data holds until it has been sent.
     space: Option<OwnedSemaphorePermit>,
+    /// Its bytes, registered for the memory_limiter.
+    held: Held,
 }
 
 struct Shared {
@@ -378,10 +381,14 @@ impl Consumer for BatchProcessor {
                 since: Instant::now(),
                 client: shared.client_for(batch.client()),
                 space: None,
+                held: Held::default(),
             });
             if pending.items == 0 {
                 pending.since = Instant::now();
             }
+            pending
+                .held
+                .absorb(Held::new(batch.payload().encoded_len()));
             let _ = pending.data.merge(batch.into_payload());
             pending.items += items;
             match &mut pending.space {
