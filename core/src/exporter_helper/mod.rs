@@ -120,11 +120,11 @@ impl<S: Sender> ExporterHelper<S> {
         }
     }
 
-    fn units(&self, batch: &Batch) -> usize {
+    fn units(&self, batch: &Batch, bytes: usize) -> usize {
         match self.shared.settings.queue.sizer {
             Sizer::Requests => 1,
             Sizer::Items => batch.item_count(),
-            Sizer::Bytes => batch.payload().encoded_len(),
+            Sizer::Bytes => bytes,
         }
     }
 }
@@ -197,7 +197,10 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
         let Some(queue) = &self.queue else {
             return self.shared.send_with_retry(batch.payload()).await;
         };
-        let units = self.units(&batch).clamp(1, queue.capacity) as u32;
+        // Measured once: it sizes the queue entry and is registered with
+        // `core::memory` while queued.
+        let bytes = batch.payload().encoded_len();
+        let units = self.units(&batch, bytes).clamp(1, queue.capacity) as u32;
         let permit = if self.shared.settings.queue.block_on_overflow {
             queue.space.clone().acquire_many_owned(units).await.ok()
         } else {
@@ -222,7 +225,7 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
             .as_ref()
             .map(|tx| {
                 tx.send(Queued {
-                    _held: crate::memory::Held::new(batch.payload().encoded_len()),
+                    _held: crate::memory::Held::new(bytes),
                     batch,
                     _permit: permit,
                     done,
