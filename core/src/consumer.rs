@@ -6,6 +6,7 @@
 //! so that fan-out to several consumers copies nothing, and a consumer that
 //! changes data pays for a copy only when the data is still shared.
 
+use crate::ack::Acks;
 use crate::pdata::{Payload, Signal, Telemetry};
 use async_trait::async_trait;
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ impl ClientInfo {
 pub struct Batch {
     payload: Arc<Payload>,
     client: Arc<ClientInfo>,
+    acks: Acks,
 }
 
 impl Batch {
@@ -55,7 +57,20 @@ impl Batch {
         Batch {
             payload: Arc::new(payload),
             client,
+            acks: Acks::none(),
         }
+    }
+
+    /// The same batch, carrying `acks` (replacing any it had).
+    pub fn with_acks(mut self, acks: Acks) -> Batch {
+        self.acks = acks;
+        self
+    }
+
+    /// The acknowledgement tokens, for stages that hold data past
+    /// `consume` (queues, buffers) and settle the tokens themselves.
+    pub fn take_acks(&mut self) -> Acks {
+        std::mem::take(&mut self.acks)
     }
 
     /// Which signal.
@@ -89,7 +104,8 @@ impl Batch {
         &self.payload
     }
 
-    /// Takes the payload out, copying only if it is shared.
+    /// Takes the payload out, copying only if it is shared. Any tokens
+    /// still carried are let go: take them first to keep them.
     pub fn into_payload(self) -> Payload {
         Arc::unwrap_or_clone(self.payload)
     }
@@ -133,7 +149,7 @@ impl ConsumeError {
         matches!(self, ConsumeError::Permanent(_))
     }
 
-    fn severity(&self) -> u8 {
+    pub(crate) fn severity(&self) -> u8 {
         match self {
             ConsumeError::ResourceExhausted(_) => 0,
             ConsumeError::Retryable { .. } => 1,

@@ -9,7 +9,8 @@
 //! before what is downstream of it runs; shutdown is the reverse.
 
 use crate::component::{
-    Component, ComponentError, ComponentId, CreateSettings, Factories, Host, Kind, SharedStage,
+    Component, ComponentError, ComponentId, CreateSettings, Extension, Factories, Host, Kind,
+    SharedStage,
     SignalConsumers,
 };
 use crate::config::Config;
@@ -32,7 +33,7 @@ pub struct GraphError {
 
 /// The running (or ready to run) components of one config.
 pub struct Graph {
-    extensions: Vec<(ComponentId, Box<dyn Component>)>,
+    extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
     exporters: Vec<(ComponentId, SharedStage)>,
     processors: Vec<(String, SharedStage)>,
     receivers: Vec<(ComponentId, Box<dyn Component>)>,
@@ -150,6 +151,10 @@ impl Graph {
     /// Starts extensions, exporters, processors, then receivers. On failure
     /// what was started is shut down again.
     pub async fn start(&self, host: &Host) -> Result<(), GraphError> {
+        let host = &Host {
+            ready: host.ready.clone(),
+            extensions: self.extensions.clone(),
+        };
         let mut started: Vec<&dyn Component> = Vec::new();
         let steps = self
             .extensions
@@ -217,7 +222,7 @@ impl Graph {
                 self.extensions
                     .into_iter()
                     .rev()
-                    .map(|(id, c)| (id.to_string(), Arc::<dyn Component>::from(c))),
+                    .map(|(id, c)| (id.to_string(), c as Arc<dyn Component>)),
             );
         for (id, component) in steps {
             match tokio::time::timeout_at(deadline, component.shutdown()).await {
@@ -245,7 +250,7 @@ fn warn_unused(
     exporters: &[(ComponentId, SharedStage)],
     processors: &[(String, SharedStage)],
     receivers: &[(ComponentId, Box<dyn Component>)],
-    extensions: &[(ComponentId, Box<dyn Component>)],
+    extensions: &[(ComponentId, Arc<dyn Extension>)],
 ) {
     let used_processors: Vec<&ComponentId> = config
         .processors

@@ -2,7 +2,9 @@
 //!
 //! It holds what every component and distribution shares: signal data
 //! ([`pdata`]), the component API and factory registry ([`component`]),
-//! the links between components ([`consumer`]), config loading with the Go
+//! the links between components ([`consumer`]) and the acknowledgements
+//! that travel with batches ([`ack`]), the storage API ([`storage`]),
+//! config loading with the Go
 //! collector's semantics and error wording ([`config`]), the pipeline graph
 //! ([`graph`]), the exporter helper with queue and retry
 //! ([`exporter_helper`]), self-metrics ([`telemetry`]), the service runtime
@@ -12,6 +14,7 @@
 //! fan-out, reload that keeps running on a bad config, warnings for unused
 //! components), the module docs say so.
 
+pub mod ack;
 pub mod cli;
 pub mod component;
 pub mod config;
@@ -22,6 +25,7 @@ pub mod http_server;
 pub mod memory;
 pub mod pdata;
 pub mod service;
+pub mod storage;
 pub mod telemetry;
 pub mod tls;
 

@@ -73,6 +73,7 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let (ready_tx, ready_rx) = watch::channel(false);
     let host = Host {
         ready: Some(ready_rx),
+        extensions: Vec::new(),
     };
     let mut running = start(&settings.factories, &config, &telemetry, &host).await?;
     let mut current = config;

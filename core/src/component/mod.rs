@@ -17,6 +17,7 @@ pub use registry::{
 
 use crate::consumer::{Consumer, SharedConsumer};
 use crate::pdata::Signal;
+use crate::storage::Storage;
 use crate::telemetry::Telemetry;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -224,6 +225,32 @@ pub struct CreateSettings {
 pub struct Host {
     /// Flips to true when every pipeline is running, and back at shutdown.
     pub ready: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The running extensions, started before anything that uses them.
+    pub extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
+}
+
+impl Host {
+    /// The storage extension with this id, worded as the Go collector
+    /// words a missing or wrong one.
+    pub fn storage(&self, id: &ComponentId) -> Result<&dyn Storage, ComponentError> {
+        let (_, extension) = self
+            .extensions
+            .iter()
+            .find(|(ext, _)| ext == id)
+            .ok_or_else(|| format!("storage extension {id:?} not found: no storage client extension found"))?;
+        extension
+            .storage()
+            .ok_or_else(|| format!("extension {id:?}: requested extension is not a storage extension").into())
+    }
+}
+
+/// An extension: a component that other components may use through the
+/// [`Host`].
+pub trait Extension: Component {
+    /// The storage it offers, when it is a storage extension.
+    fn storage(&self) -> Option<&dyn Storage> {
+        None
+    }
 }
 
 /// Start and stop, shared by every component.
@@ -335,5 +362,5 @@ pub trait ExtensionFactory: Send + Sync + 'static {
         &self,
         set: CreateSettings,
         config: Self::Config,
-    ) -> Result<Box<dyn Component>, ComponentError>;
+    ) -> Result<Arc<dyn Extension>, ComponentError>;
 }

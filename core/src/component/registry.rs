@@ -2,7 +2,7 @@
 
 use super::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, ExtensionFactory,
-    Kind, Metadata, ProcessorFactory, ReceiverFactory, SharedStage, SignalConsumers,
+    Extension, Kind, Metadata, ProcessorFactory, ReceiverFactory, SharedStage, SignalConsumers,
 };
 use crate::config::{DecodeError, decode_component};
 use crate::consumer::SharedConsumer;
@@ -116,7 +116,7 @@ pub trait AnyExtensionFactory: Send + Sync {
         &self,
         set: CreateSettings,
         raw: &Value,
-    ) -> Result<Box<dyn Component>, ComponentError>;
+    ) -> Result<Arc<dyn Extension>, ComponentError>;
 }
 
 impl<F: ExtensionFactory> AnyExtensionFactory for F {
@@ -130,7 +130,7 @@ impl<F: ExtensionFactory> AnyExtensionFactory for F {
         &self,
         set: CreateSettings,
         raw: &Value,
-    ) -> Result<Box<dyn Component>, ComponentError> {
+    ) -> Result<Arc<dyn Extension>, ComponentError> {
         ExtensionFactory::create(self, set, decode(raw)?)
     }
 }

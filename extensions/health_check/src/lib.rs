@@ -10,14 +10,14 @@
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
-    Component, ComponentConfig, ComponentError, CreateSettings, ExtensionFactory, Host, Metadata,
-    Stability,
+    Component, ComponentConfig, ComponentError, CreateSettings, Extension, ExtensionFactory, Host,
+    Metadata, Stability,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::config::format_go_duration;
 use ferrotel_core::http_server::{HttpServer, bind, response};
 use serde::Deserialize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 /// `response_body`: custom bodies for each state.
@@ -82,8 +82,8 @@ impl ExtensionFactory for HealthCheckFactory {
         &self,
         _set: CreateSettings,
         config: Config,
-    ) -> Result<Box<dyn Component>, ComponentError> {
-        Ok(Box::new(HealthCheck {
+    ) -> Result<Arc<dyn Extension>, ComponentError> {
+        Ok(Arc::new(HealthCheck {
             config,
             server: Mutex::new(None),
         }))
@@ -94,6 +94,8 @@ struct HealthCheck {
     config: Config,
     server: Mutex<Option<HttpServer>>,
 }
+
+impl Extension for HealthCheck {}
 
 /// RFC 3339 in UTC with nanoseconds, as Go's `time.Time` marshals.
 fn rfc3339(t: SystemTime) -> String {
@@ -199,6 +201,7 @@ mod tests {
         let (ready, ready_rx) = tokio::sync::watch::channel(false);
         ext.start(&Host {
             ready: Some(ready_rx),
+            ..Host::default()
         })
         .await
         .unwrap();
