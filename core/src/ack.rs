@@ -40,8 +40,17 @@ struct State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        let worst = self.worst.get_mut().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(done) = self.done.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+        let worst = self
+            .worst
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(done) = self
+            .done
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             // The receiver may have stopped waiting; that is fine.
             let _ = done.send(worst.map_or(Ok(()), Err));
         }

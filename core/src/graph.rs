@@ -10,8 +10,7 @@
 
 use crate::component::{
     Component, ComponentError, ComponentId, CreateSettings, Extension, Factories, Host, Kind,
-    SharedStage,
-    SignalConsumers,
+    SharedStage, SignalConsumers,
 };
 use crate::config::Config;
 use crate::consumer::{FanOut, SharedConsumer};

@@ -135,10 +135,10 @@ mod tests {
             store_name(Kind::Receiver, &id, ""),
             "receiver_file_log_pods"
         );
-        let id = ComponentId::parse("otlp_http/a b").unwrap();
+        let id = ComponentId::parse("otlp_http/café").unwrap();
         assert_eq!(
             store_name(Kind::Exporter, &id, "queue"),
-            "exporter_otlp_http_a~0020b_queue"
+            "exporter_otlp_http_caf~00E9_queue"
         );
     }
 }

@@ -237,10 +237,12 @@ impl Host {
             .extensions
             .iter()
             .find(|(ext, _)| ext == id)
-            .ok_or_else(|| format!("storage extension {id:?} not found: no storage client extension found"))?;
-        extension
-            .storage()
-            .ok_or_else(|| format!("extension {id:?}: requested extension is not a storage extension").into())
+            .ok_or_else(|| {
+                format!("storage extension {id:?} not found: no storage client extension found")
+            })?;
+        extension.storage().ok_or_else(|| {
+            format!("extension {id:?}: requested extension is not a storage extension").into()
+        })
     }
 }
 

@@ -1,8 +1,9 @@
 //! Type-erased factories and the registry a distribution fills.
 
 use super::{
-    Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, ExtensionFactory,
-    Extension, Kind, Metadata, ProcessorFactory, ReceiverFactory, SharedStage, SignalConsumers,
+    Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Extension,
+    ExtensionFactory, Kind, Metadata, ProcessorFactory, ReceiverFactory, SharedStage,
+    SignalConsumers,
 };
 use crate::config::{DecodeError, decode_component};
 use crate::consumer::SharedConsumer;

@@ -115,9 +115,6 @@ impl QueueSettings {
         if self.queue_size == 0 {
             return Err("'queue_size' must be positive".into());
         }
-        if self.storage.is_some() {
-            return Err("'storage': persistent sending queues are not supported yet".into());
-        }
         if self.batch.is_some() {
             return Err("'batch': batching inside the sending queue is not supported yet; use the batch processor".into());
         }

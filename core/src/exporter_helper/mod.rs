@@ -10,15 +10,18 @@
 //! back off instead of the collector growing.
 
 mod config;
+mod disk_queue;
 
 pub use config::{QueueSettings, RetrySettings, Sizer};
 
-use crate::component::{Component, ComponentError, Host};
+use crate::ack::{Acks, Guarantee};
+use crate::component::{Component, ComponentError, ComponentId, Host, Kind};
 use crate::consumer::{Batch, ConsumeError, Consumer};
 use crate::pdata::{Payload, Signal};
-use crate::telemetry::{ExporterMetrics, Gauge, Telemetry as SelfTelemetry};
+use crate::telemetry::{Counter, ExporterMetrics, Gauge, Telemetry as SelfTelemetry};
 use async_trait::async_trait;
-use std::sync::{Arc, Mutex};
+use disk_queue::{DiskQueue, DiskQueueSettings, PushError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -34,8 +37,8 @@ pub trait Sender: Send + Sync + 'static {
 /// Settings common to every exporter.
 #[derive(Clone, Debug)]
 pub struct HelperSettings {
-    /// The exporter id, for metrics and logs.
-    pub id: String,
+    /// The exporter id, for metrics, logs and its persistent queue's store.
+    pub id: ComponentId,
     /// Longest time for one attempt.
     pub timeout: Duration,
     /// `retry_on_failure`.
@@ -44,8 +47,17 @@ pub struct HelperSettings {
     pub queue: QueueSettings,
 }
 
+/// Why a send with retries ended without delivering.
+struct Failure {
+    error: ConsumeError,
+    /// The collector is stopping: the data was not given up on.
+    interrupted: bool,
+}
+
 struct Queued {
     batch: Batch,
+    /// Tokens of receivers waiting for delivery, not just acceptance.
+    acks: Acks,
     _permit: OwnedSemaphorePermit,
     _held: crate::memory::Held,
     done: Option<oneshot::Sender<Result<(), ConsumeError>>>,
@@ -54,25 +66,45 @@ struct Queued {
 struct Shared<S> {
     sender: S,
     settings: HelperSettings,
+    /// `settings.id` as metrics and logs spell it.
+    name: String,
     metrics: [ExporterMetrics; 3],
+    queue_size: Gauge,
+    in_flight: Gauge,
     shutdown: watch::Receiver<bool>,
+    /// When a persistent queue last logged a write failure.
+    last_write_error: Mutex<Option<Instant>>,
 }
 
 /// Queue, retry and metrics around a [`Sender`].
 pub struct ExporterHelper<S: Sender> {
     shared: Arc<Shared<S>>,
-    queue: Option<QueueParts>,
+    queue: Queue,
     stop: watch::Sender<bool>,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
-struct QueueParts {
+enum Queue {
+    /// `sending_queue.enabled: false`: `consume` sends inline.
+    Off,
+    Memory(MemoryQueue),
+    /// Opened at start, once the storage extension runs.
+    Persistent {
+        disk: OnceLock<Arc<DiskQueue>>,
+        damaged: Counter,
+    },
+}
+
+struct MemoryQueue {
     space: Arc<Semaphore>,
     capacity: usize,
     tx: Mutex<Option<mpsc::UnboundedSender<Queued>>>,
     rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Queued>>>,
-    size: Gauge,
 }
+
+/// Segment size of a persistent queue; smaller for small byte-sized
+/// queues so that finished segments free their space soon.
+const SEGMENT_BYTES: u64 = 8 << 20;
 
 impl<S: Sender> ExporterHelper<S> {
     /// Wraps `sender` with the given settings and registers its metrics.
@@ -81,38 +113,60 @@ impl<S: Sender> ExporterHelper<S> {
         settings: HelperSettings,
         telemetry: &SelfTelemetry,
     ) -> ExporterHelper<S> {
-        let metrics = Signal::ALL.map(|s| ExporterMetrics::new(telemetry, &settings.id, s));
+        let name = settings.id.to_string();
+        let metrics = Signal::ALL.map(|s| ExporterMetrics::new(telemetry, &name, s));
         let (stop, shutdown) = watch::channel(false);
-        let queue = settings.queue.enabled.then(|| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let capacity = settings.queue.queue_size;
-            let labels = [("exporter", settings.id.as_str())];
-            telemetry
-                .registry
+        let labels = [("exporter", name.as_str())];
+        let registry = &telemetry.registry;
+        let queue = if !settings.queue.enabled {
+            Queue::Off
+        } else {
+            registry
                 .gauge(
                     "otelcol_exporter_queue_capacity",
                     "Fixed capacity of the retry queue (in batches).",
                     &labels,
                 )
-                .set(capacity as i64);
-            QueueParts {
-                space: Arc::new(Semaphore::new(capacity)),
-                capacity,
-                tx: Mutex::new(Some(tx)),
-                rx: Arc::new(tokio::sync::Mutex::new(rx)),
-                size: telemetry.registry.gauge(
-                    "otelcol_exporter_queue_size",
-                    "Current size of the retry queue (in batches).",
-                    &labels,
-                ),
+                .set(settings.queue.queue_size as i64);
+            if settings.queue.storage.is_some() {
+                Queue::Persistent {
+                    disk: OnceLock::new(),
+                    damaged: registry.counter(
+                        "otelcol_exporter_queue_damaged_records",
+                        "Number of damaged or truncated records the persistent queue skipped.",
+                        &labels,
+                    ),
+                }
+            } else {
+                let (tx, rx) = mpsc::unbounded_channel();
+                Queue::Memory(MemoryQueue {
+                    space: Arc::new(Semaphore::new(settings.queue.queue_size)),
+                    capacity: settings.queue.queue_size,
+                    tx: Mutex::new(Some(tx)),
+                    rx: Arc::new(tokio::sync::Mutex::new(rx)),
+                })
             }
-        });
+        };
+        let queue_size = registry.gauge(
+            "otelcol_exporter_queue_size",
+            "Current size of the retry queue (in batches).",
+            &labels,
+        );
+        let in_flight = registry.gauge(
+            "otelcol_exporter_in_flight_requests",
+            "Number of requests being sent.",
+            &labels,
+        );
         ExporterHelper {
             shared: Arc::new(Shared {
                 sender,
                 settings,
+                name,
                 metrics,
+                queue_size,
+                in_flight,
                 shutdown,
+                last_write_error: Mutex::new(None),
             }),
             queue,
             stop,
@@ -127,16 +181,250 @@ impl<S: Sender> ExporterHelper<S> {
             Sizer::Bytes => bytes,
         }
     }
+
+    async fn enqueue_in_memory(
+        &self,
+        queue: &MemoryQueue,
+        mut batch: Batch,
+    ) -> Result<(), ConsumeError> {
+        // Measured once: it sizes the queue entry and is registered with
+        // `core::memory` while queued.
+        let bytes = batch.payload().encoded_len();
+        let units = self.units(&batch, bytes).clamp(1, queue.capacity) as u32;
+        let permit = if self.shared.settings.queue.block_on_overflow {
+            queue.space.clone().acquire_many_owned(units).await.ok()
+        } else {
+            queue.space.clone().try_acquire_many_owned(units).ok()
+        };
+        let Some(permit) = permit else {
+            return Err(self.shared.queue_full(&batch));
+        };
+        let (done, result) = if self.shared.settings.queue.wait_for_result {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        // Receivers that only need acceptance are answered once queued;
+        // the others wait for the send.
+        let mut acks = batch.take_acks();
+        let accepted = acks.split_off(Guarantee::Accepted);
+        let sent = queue
+            .tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|tx| {
+                tx.send(Queued {
+                    _held: crate::memory::Held::new(bytes),
+                    batch,
+                    acks,
+                    _permit: permit,
+                    done,
+                })
+            });
+        match sent {
+            Some(Ok(())) => {
+                drop(accepted);
+                self.shared
+                    .queue_size
+                    .set((queue.capacity - queue.space.available_permits()) as i64);
+            }
+            _ => return Err(ConsumeError::retryable("exporter is shutting down")),
+        }
+        match result {
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err(ConsumeError::retryable("exporter stopped"))),
+            None => Ok(()),
+        }
+    }
+
+    async fn enqueue_on_disk(
+        &self,
+        disk: &Arc<DiskQueue>,
+        mut batch: Batch,
+    ) -> Result<(), ConsumeError> {
+        // Every receiver is answered once the record is written: it then
+        // survives a crash, which is what both guarantees ask for.
+        let acks = batch.take_acks();
+        let signal = batch.signal();
+        let items = batch.item_count();
+        let request = batch.payload().encode_request();
+        loop {
+            let room = disk.room();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            let pushed = if disk.fsync_every_write() {
+                let (disk, request) = (disk.clone(), request.clone());
+                tokio::task::spawn_blocking(move || disk.push(signal, items, &request))
+                    .await
+                    .unwrap_or(Err(PushError::Closed))
+            } else {
+                disk.push(signal, items, &request)
+            };
+            match pushed {
+                Ok(()) => {
+                    drop(acks);
+                    self.shared.queue_size.set(disk.size() as i64);
+                    return Ok(());
+                }
+                Err(PushError::Full) if self.shared.settings.queue.block_on_overflow => {
+                    room.await;
+                }
+                Err(PushError::Full) => return Err(self.shared.queue_full(&batch)),
+                Err(PushError::Closed) => {
+                    return Err(ConsumeError::retryable("exporter is shutting down"));
+                }
+                Err(e) => {
+                    self.shared.log_write_error(&e);
+                    return Err(ConsumeError::retryable(e.to_string()));
+                }
+            }
+        }
+    }
+
+    fn spawn_memory_workers(&self, queue: &MemoryQueue, workers: &mut Vec<JoinHandle<()>>) {
+        for _ in 0..self.shared.settings.queue.num_consumers {
+            let rx = queue.rx.clone();
+            let shared = self.shared.clone();
+            let space = queue.space.clone();
+            let capacity = queue.capacity;
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let next = rx.lock().await.recv().await;
+                    let Some(item) = next else { break };
+                    let result = shared
+                        .send_with_retry(item.batch.payload())
+                        .await
+                        .map_err(|f| f.error);
+                    item.acks.settle(&result);
+                    if let Some(done) = item.done {
+                        let _ = done.send(result);
+                    }
+                    drop(item._permit);
+                    shared
+                        .queue_size
+                        .set((capacity - space.available_permits()) as i64);
+                }
+            }));
+        }
+    }
+
+    async fn open_disk_queue(
+        &self,
+        host: &Host,
+        damaged: &Counter,
+    ) -> Result<Arc<DiskQueue>, ComponentError> {
+        let queue = &self.shared.settings.queue;
+        let storage_id = queue.storage.as_deref().unwrap_or_default();
+        let storage_id =
+            ComponentId::parse(storage_id).map_err(|e| format!("sending_queue::storage: {e}"))?;
+        let directory = host.storage(&storage_id)?.directory(
+            Kind::Exporter,
+            &self.shared.settings.id,
+            "queue",
+        )?;
+        let segment_bytes = match queue.sizer {
+            Sizer::Bytes => (queue.queue_size as u64 / 8).clamp(64 << 10, SEGMENT_BYTES),
+            _ => SEGMENT_BYTES,
+        };
+        let settings = DiskQueueSettings {
+            capacity: queue.queue_size as u64,
+            sizer: queue.sizer,
+            segment_bytes,
+            fsync_every_write: directory.fsync_every_write,
+            damaged: damaged.clone(),
+        };
+        let path = directory.path.clone();
+        let (disk, recovered) =
+            tokio::task::spawn_blocking(move || DiskQueue::open(&path, settings))
+                .await?
+                .map_err(|e| {
+                    format!(
+                        "cannot open the persistent queue in {}: {e}",
+                        directory.path.display()
+                    )
+                })?;
+        if recovered.records > 0 {
+            tracing::info!(exporter = %self.shared.name, records = recovered.records, "persistent queue: resuming what an earlier run had not delivered");
+        }
+        if recovered.damaged > 0 {
+            tracing::warn!(exporter = %self.shared.name, damaged = recovered.damaged, "persistent queue: found damaged records; they will be skipped");
+        }
+        let disk = Arc::new(disk);
+        self.shared.queue_size.set(disk.size() as i64);
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..queue.num_consumers {
+            let shared = self.shared.clone();
+            let disk = disk.clone();
+            workers.push(tokio::spawn(async move {
+                while let Some(record) = disk.pop().await {
+                    let position = record.position;
+                    let payload = Payload::encoded(record.signal, record.request, record.items);
+                    match shared.send_with_retry(&payload).await {
+                        // Left on disk, to be sent after the restart.
+                        Err(Failure {
+                            interrupted: true, ..
+                        }) => break,
+                        // Delivered, or given up on for good.
+                        _ => disk.ack(position),
+                    }
+                    shared.queue_size.set(disk.size() as i64);
+                }
+            }));
+        }
+        if !directory.fsync_every_write {
+            let disk = disk.clone();
+            let mut stop = self.stop.subscribe();
+            let interval = directory.fsync_interval;
+            let name = self.shared.name.clone();
+            workers.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(interval) => {}
+                        _ = stop.wait_for(|s| *s) => break,
+                    }
+                    let disk = disk.clone();
+                    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || disk.sync()).await {
+                        tracing::warn!(exporter = %name, error = %e, "persistent queue: fsync failed");
+                    }
+                }
+            }));
+        }
+        Ok(disk)
+    }
 }
 
 fn metrics_for<S>(shared: &Shared<S>, signal: Signal) -> &ExporterMetrics {
     &shared.metrics[signal as usize]
 }
 
+/// How often a persistent queue that cannot write logs it.
+const WRITE_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
 impl<S: Sender> Shared<S> {
+    fn queue_full(&self, batch: &Batch) -> ConsumeError {
+        metrics_for(self, batch.signal())
+            .enqueue_failed
+            .add(batch.item_count() as u64);
+        ConsumeError::retryable("sending queue is full")
+    }
+
+    fn log_write_error(&self, error: &PushError) {
+        let mut last = self
+            .last_write_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= WRITE_ERROR_LOG_INTERVAL) {
+            *last = Some(Instant::now());
+            tracing::error!(exporter = %self.name, error = %error, "refusing data: the persistent queue cannot store it (logged at most every 10s)");
+        }
+    }
+
     /// Sends with retries until delivered, refused for good, out of time,
     /// or the collector shuts down.
-    async fn send_with_retry(&self, data: &Payload) -> Result<(), ConsumeError> {
+    async fn send_with_retry(&self, data: &Payload) -> Result<(), Failure> {
         let items = data.item_count() as u64;
         let metrics = metrics_for(self, data.signal());
         let retry = &self.settings.retry;
@@ -144,7 +432,9 @@ impl<S: Sender> Shared<S> {
         let mut interval = retry.initial_interval.0;
         let mut shutdown = self.shutdown.clone();
         loop {
+            self.in_flight.add(1);
             let attempt = tokio::time::timeout(self.settings.timeout, self.sender.send(data)).await;
+            self.in_flight.add(-1);
             let error = match attempt {
                 Ok(Ok(())) => {
                     metrics.sent.add(items);
@@ -158,8 +448,11 @@ impl<S: Sender> Shared<S> {
             };
             let give_up = |error: ConsumeError, why: &str| {
                 metrics.send_failed.add(items);
-                tracing::error!(exporter = %self.settings.id, error = %error, dropped_items = items, "Exporting failed. {why}");
-                Err(error)
+                tracing::error!(exporter = %self.name, error = %error, dropped_items = items, "Exporting failed. {why}");
+                Err(Failure {
+                    error,
+                    interrupted: false,
+                })
             };
             if error.is_permanent() || !retry.enabled {
                 return give_up(error, "Dropping data.");
@@ -173,11 +466,11 @@ impl<S: Sender> Shared<S> {
             if !max_elapsed.is_zero() && started.elapsed() + wait > max_elapsed {
                 return give_up(error, "No more retries left. Dropping data.");
             }
-            tracing::info!(exporter = %self.settings.id, error = %error, interval = ?wait, "Exporting failed. Will retry the request after interval.");
+            tracing::info!(exporter = %self.name, error = %error, interval = ?wait, "Exporting failed. Will retry the request after interval.");
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait_for(|stopped| *stopped) => {
-                    return give_up(error, "Collector is shutting down; dropping data.");
+                    return Err(Failure { error, interrupted: true });
                 }
             }
             interval = (interval.mul_f64(retry.multiplier)).min(retry.max_interval.0);
@@ -194,94 +487,56 @@ fn jitter(interval: Duration, factor: f64) -> Duration {
 #[async_trait]
 impl<S: Sender> Consumer for ExporterHelper<S> {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let Some(queue) = &self.queue else {
-            return self.shared.send_with_retry(batch.payload()).await;
-        };
-        // Measured once: it sizes the queue entry and is registered with
-        // `core::memory` while queued.
-        let bytes = batch.payload().encoded_len();
-        let units = self.units(&batch, bytes).clamp(1, queue.capacity) as u32;
-        let permit = if self.shared.settings.queue.block_on_overflow {
-            queue.space.clone().acquire_many_owned(units).await.ok()
-        } else {
-            queue.space.clone().try_acquire_many_owned(units).ok()
-        };
-        let Some(permit) = permit else {
-            metrics_for(&self.shared, batch.signal())
-                .enqueue_failed
-                .add(batch.item_count() as u64);
-            return Err(ConsumeError::retryable("sending queue is full"));
-        };
-        let (done, result) = if self.shared.settings.queue.wait_for_result {
-            let (tx, rx) = oneshot::channel();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
-        let sent = queue
-            .tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|tx| {
-                tx.send(Queued {
-                    _held: crate::memory::Held::new(bytes),
-                    batch,
-                    _permit: permit,
-                    done,
-                })
-            });
-        match sent {
-            Some(Ok(())) => {
-                queue
-                    .size
-                    .set((queue.capacity - queue.space.available_permits()) as i64);
-            }
-            _ => return Err(ConsumeError::retryable("exporter is shutting down")),
-        }
-        match result {
-            Some(rx) => rx
+        match &self.queue {
+            Queue::Off => self
+                .shared
+                .send_with_retry(batch.payload())
                 .await
-                .unwrap_or_else(|_| Err(ConsumeError::retryable("exporter stopped"))),
-            None => Ok(()),
+                .map_err(|f| f.error),
+            Queue::Memory(queue) => self.enqueue_in_memory(queue, batch).await,
+            Queue::Persistent { disk, .. } => match disk.get() {
+                Some(disk) => self.enqueue_on_disk(disk, batch).await,
+                None => Err(ConsumeError::retryable("exporter is not running")),
+            },
         }
     }
 }
 
 #[async_trait]
 impl<S: Sender> Component for ExporterHelper<S> {
-    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
-        let Some(queue) = &self.queue else {
-            return Ok(());
-        };
-        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
-        for _ in 0..self.shared.settings.queue.num_consumers {
-            let rx = queue.rx.clone();
-            let shared = self.shared.clone();
-            let space = queue.space.clone();
-            let size = queue.size.clone();
-            let capacity = queue.capacity;
-            workers.push(tokio::spawn(async move {
-                loop {
-                    let next = rx.lock().await.recv().await;
-                    let Some(item) = next else { break };
-                    let result = shared.send_with_retry(item.batch.payload()).await;
-                    if let Some(done) = item.done {
-                        let _ = done.send(result);
-                    }
-                    drop(item._permit);
-                    size.set((capacity - space.available_permits()) as i64);
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
+        match &self.queue {
+            Queue::Off => {}
+            Queue::Memory(queue) => {
+                let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+                self.spawn_memory_workers(queue, &mut workers);
+            }
+            Queue::Persistent { disk, damaged } => {
+                if self.shared.settings.queue.wait_for_result {
+                    tracing::warn!(exporter = %self.shared.name, "sending_queue::wait_for_result has no effect with a persistent queue: clients are answered once their data is written to disk");
                 }
-            }));
+                let opened = self.open_disk_queue(host, damaged).await?;
+                let _ = disk.set(opened);
+            }
         }
         Ok(())
     }
 
     async fn shutdown(&self) -> Result<(), ComponentError> {
-        // Close the queue so workers finish what is in it and then exit;
-        // retries in progress get one more attempt each and stop.
-        if let Some(queue) = &self.queue {
-            queue.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // A memory queue is closed so workers finish what is in it and
+        // exit; retries in progress get one more attempt each and stop. A
+        // persistent queue stops handing out records: what is left stays on
+        // disk for the next run.
+        match &self.queue {
+            Queue::Off => {}
+            Queue::Memory(queue) => {
+                queue.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+            }
+            Queue::Persistent { disk, .. } => {
+                if let Some(disk) = disk.get() {
+                    disk.close();
+                }
+            }
         }
         let _ = self.stop.send(true);
         let workers: Vec<_> = self
@@ -292,6 +547,11 @@ impl<S: Sender> Component for ExporterHelper<S> {
             .collect();
         for w in workers {
             let _ = w.await;
+        }
+        if let Queue::Persistent { disk, .. } = &self.queue
+            && let Some(disk) = disk.get().cloned()
+        {
+            tokio::task::spawn_blocking(move || disk.sync()).await??;
         }
         Ok(())
     }
@@ -338,7 +598,7 @@ mod tests {
 
     fn settings(queue: bool) -> HelperSettings {
         HelperSettings {
-            id: "test".into(),
+            id: ComponentId::new("test"),
             timeout: Duration::from_secs(1),
             retry: RetrySettings::default(),
             queue: QueueSettings {

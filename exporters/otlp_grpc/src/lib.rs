@@ -159,7 +159,7 @@ impl ExporterFactory for GrpcFactory {
             compression,
         };
         let settings = HelperSettings {
-            id: set.id.to_string(),
+            id: set.id.clone(),
             timeout: config.timeout.0,
             retry: config.retry_on_failure,
             queue: config.sending_queue,

@@ -199,7 +199,7 @@ impl ExporterFactory for HttpFactory {
                 .collect(),
         };
         let settings = HelperSettings {
-            id: set.id.to_string(),
+            id: set.id.clone(),
             timeout: config.timeout.0,
             retry: config.retry_on_failure,
             queue: config.sending_queue,

@@ -10,10 +10,14 @@
 //! holds at most [`BUFFER_BATCHES`] batches' worth of items; once that is
 //! full, `consume` waits, so backpressure reaches the receiver instead of
 //! data being lost. Only permanent errors drop data (logged and counted).
+//! Acknowledgement tokens of merged batches travel with the merged batch,
+//! so a receiver that waits for them hears back only once the exporters
+//! took the data.
 //!
 //! One flusher task sends full batches, batches older than `timeout`, and
 //! everything at shutdown or when the service stops being ready (reload).
 
+use ferrotel_core::ack::Acks;
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
@@ -212,6 +216,8 @@ struct Pending {
     space: Option<OwnedSemaphorePermit>,
     /// Its bytes, registered for the memory_limiter.
     held: Held,
+    /// The acknowledgement tokens of every batch merged into it.
+    acks: Acks,
 }
 
 struct Shared {
@@ -284,7 +290,10 @@ impl Shared {
             if let Some(bytes) = &self.metrics.send_size_bytes {
                 bytes.observe(piece.encoded_len() as f64);
             }
-            let batch = Batch::from_payload(piece, pending.client.clone());
+            // Each piece carries every token: a receiver is answered once
+            // all pieces its data may be in are taken.
+            let batch =
+                Batch::from_payload(piece, pending.client.clone()).with_acks(pending.acks.clone());
             let mut backoff = Duration::from_millis(50);
             let mut stop_deadline = None;
             loop {
@@ -295,6 +304,7 @@ impl Shared {
                     }
                     Err(e) if e.is_permanent() => {
                         self.metrics.dropped.add(items as u64);
+                        pending.acks.clone().settle(&Err(e.clone()));
                         tracing::error!(error = %e, dropped_items = items, "batch refused permanently; dropping it");
                         break;
                     }
@@ -304,6 +314,7 @@ impl Shared {
                                 .get_or_insert_with(|| Instant::now() + SHUTDOWN_GRACE);
                             if Instant::now() >= deadline {
                                 self.metrics.dropped.add(items as u64);
+                                pending.acks.clone().settle(&Err(e.clone()));
                                 tracing::error!(error = %e, dropped_items = items, "shutting down and the next stage still refuses; dropping the batch");
                                 break;
                             }
@@ -350,7 +361,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Consumer for BatchProcessor {
-    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
+    async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
         let shared = &self.shared;
         let items = batch.item_count();
         if items == 0 {
@@ -382,6 +393,7 @@ impl Consumer for BatchProcessor {
                 client: shared.client_for(batch.client()),
                 space: None,
                 held: Held::default(),
+                acks: Acks::none(),
             });
             if pending.items == 0 {
                 pending.since = Instant::now();
@@ -389,6 +401,7 @@ impl Consumer for BatchProcessor {
             pending
                 .held
                 .absorb(Held::new(batch.payload().encoded_len()));
+            pending.acks.absorb(batch.take_acks());
             let _ = pending.data.merge(batch.into_payload());
             pending.items += items;
             match &mut pending.space {

@@ -4,8 +4,11 @@
 //! HTTP on `localhost:4318` with `/v1/traces`, `/v1/metrics`, `/v1/logs`,
 //! protobuf and OTLP/JSON bodies compressed with gzip, zstd, zlib/deflate
 //! or snappy, the same status codes and `google.rpc.Status` error bodies.
-//! A client's request is answered only after the pipeline took the data,
-//! so an error reaches the client as a retryable status. TLS (and mutual
+//! A client's request is answered only after every exporter took the data
+//! (its sending queue accepted it, or wrote it to disk), through the
+//! acknowledgement token the request carries past the batch processor; an
+//! error reaches the client as a retryable status, so the client's retry
+//! covers everything that was not yet safe. TLS (and mutual
 //! TLS with `client_ca_file`) uses rustls. Not yet supported (refused at
 //! load): `auth`.
 
@@ -16,6 +19,7 @@ mod http;
 
 pub use config::{Config, GrpcConfig, HttpConfig, Protocols};
 
+use ferrotel_core::ack::{AckToken, Acks, Guarantee};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentError, CreateSettings, Host, Metadata, ReceiverFactory, SignalConsumers,
@@ -65,12 +69,16 @@ struct SignalSink {
 }
 
 impl SignalSink {
+    /// Hands the data on and waits until every exporter has taken it, so
+    /// the client is told "done" only when its data is safe from then on.
     async fn push(&self, data: Payload, client: Arc<ClientInfo>) -> Result<(), ConsumeError> {
         let items = data.item_count() as u64;
-        let result = self
-            .consumer
-            .consume(Batch::from_payload(data, client))
-            .await;
+        let (token, receipt) = AckToken::new(Guarantee::Accepted);
+        let batch = Batch::from_payload(data, client).with_acks(Acks::one(token));
+        let result = match self.consumer.consume(batch).await {
+            Ok(()) => receipt.outcome().await,
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(()) => self.metrics.accepted.add(items),
             Err(_) => self.metrics.refused.add(items),
