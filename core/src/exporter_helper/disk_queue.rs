@@ -34,13 +34,14 @@ use tokio::sync::Notify;
 use crate::pdata::Signal;
 use crate::telemetry::Counter;
 
-const SEGMENT_MAGIC: &[u8; 8] = b"FTQSEG01";
 const RECORD_MAGIC: u32 = 0x3143_4552; // "REC1"
 const FRAME: usize = 12;
 const BODY_HEADER: usize = 5;
 const ACK_ENTRY: usize = 20;
 /// Reads from a segment in pieces of this size (or one record, if larger).
 const READ_CHUNK: usize = 1 << 20;
+/// A drained head segment at least this big is replaced by a new one.
+const RECLAIM_BYTES: u64 = 64 << 10;
 /// Rewrite `acks.log` once it is this big and mostly about deleted segments.
 const ACK_LOG_COMPACT_BYTES: u64 = 4 << 20;
 
@@ -152,14 +153,14 @@ fn segment_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:016x}.seg"))
 }
 
+/// A new, empty segment. It has no header, so creating one needs no free
+/// data block: a full disk can still start a segment and so reclaim one.
 fn create_segment(dir: &Path, seq: u64) -> io::Result<File> {
-    let mut file = OpenOptions::new()
+    OpenOptions::new()
         .create_new(true)
         .append(true)
         .read(true)
-        .open(segment_path(dir, seq))?;
-    file.write_all(SEGMENT_MAGIC)?;
-    Ok(file)
+        .open(segment_path(dir, seq))
 }
 
 /// One step of parsing a segment's bytes.
@@ -313,7 +314,7 @@ impl DiskQueue {
             let bytes = std::fs::read(&path)?;
             let acked = acked.get(&seq).cloned().unwrap_or_default();
             let mut left = 0u64;
-            let mut at = SEGMENT_MAGIC.len().min(bytes.len());
+            let mut at = 0;
             while at < bytes.len() {
                 match parse_at(&bytes, at) {
                     Parsed::Record { items, next, .. } => {
@@ -353,12 +354,11 @@ impl DiskQueue {
         }
         let head_seq = seqs.last().map_or(0, |s| s + 1);
         let head_file = create_segment(dir, head_seq)?;
-        disk_bytes += SEGMENT_MAGIC.len() as u64;
         segments.insert(
             head_seq,
             Segment {
                 path: segment_path(dir, head_seq),
-                len: SEGMENT_MAGIC.len() as u64,
+                len: 0,
                 closed: false,
                 read_through: false,
                 handed_out: 0,
@@ -376,7 +376,7 @@ impl DiskQueue {
             },
             cursor: Cursor {
                 segment: first,
-                chunk_start: SEGMENT_MAGIC.len() as u64,
+                chunk_start: 0,
                 chunk: Bytes::new(),
                 file: None,
             },
@@ -454,9 +454,7 @@ impl DiskQueue {
                 source,
             };
             let head_len = state.segments[&state.head.segment].len;
-            if head_len > SEGMENT_MAGIC.len() as u64
-                && head_len + frame_len as u64 > self.settings.segment_bytes
-            {
+            if head_len > 0 && head_len + frame_len as u64 > self.settings.segment_bytes {
                 self.roll(&mut state).map_err(io_error)?;
             }
             let state = &mut *state;
@@ -471,25 +469,24 @@ impl DiskQueue {
             scratch.extend_from_slice(request);
             let crc = crc32fast::hash(&scratch[FRAME..]);
             scratch[8..12].copy_from_slice(&crc.to_le_bytes());
-            let head = state
-                .segments
-                .get_mut(&state.head.segment)
-                .expect("the head segment is listed");
-            if let Err(e) = state.head.file.write_all(scratch) {
-                // Cut off a partial record so the file stays well formed.
-                let _ = state.head.file.set_len(head.len);
-                return Err(io_error(e));
+            if let Err(e) = Self::append(state) {
+                // A full disk may be full of data already sent: free the
+                // head segment if so, and try once more.
+                if !self.head_drained(state) {
+                    return Err(io_error(e));
+                }
+                self.reclaim_head(state).map_err(io_error)?;
+                Self::append(state).map_err(io_error)?;
             }
-            head.len += frame_len as u64;
             state.pending_units += record_units;
             state.disk_bytes += frame_len as u64;
             if self.settings.fsync_every_write {
                 state.head.file.try_clone().ok()
             } else {
-                if state.unsynced.is_empty() {
-                    if let Ok(f) = state.head.file.try_clone() {
-                        state.unsynced.push(f);
-                    }
+                if state.unsynced.is_empty()
+                    && let Ok(f) = state.head.file.try_clone()
+                {
+                    state.unsynced.push(f);
                 }
                 None
             }
@@ -504,6 +501,41 @@ impl DiskQueue {
         Ok(())
     }
 
+    /// Writes the record in `scratch` at the end of the head segment.
+    fn append(state: &mut State) -> io::Result<()> {
+        let head = state
+            .segments
+            .get_mut(&state.head.segment)
+            .expect("the head segment is listed");
+        if let Err(e) = state.head.file.write_all(&state.scratch) {
+            // Cut off a partial record so the file stays well formed.
+            let _ = state.head.file.set_len(head.len);
+            return Err(e);
+        }
+        head.len += state.scratch.len() as u64;
+        Ok(())
+    }
+
+    /// True when every record written to the head segment has been sent
+    /// and acknowledged.
+    fn head_drained(&self, state: &State) -> bool {
+        let head = &state.segments[&state.head.segment];
+        head.len > 0
+            && state.cursor.segment == state.head.segment
+            && state.cursor.chunk.is_empty()
+            && state.cursor.chunk_start == head.len
+            && head.done >= head.handed_out
+    }
+
+    /// Starts a new head and deletes the drained old one, so a queue that
+    /// keeps up with its traffic does not keep a growing file.
+    fn reclaim_head(&self, state: &mut State) -> io::Result<()> {
+        let old = state.head.segment;
+        self.roll(state)?;
+        self.finish_reading(state, old);
+        Ok(())
+    }
+
     /// Closes the head segment and starts the next one.
     fn roll(&self, state: &mut State) -> io::Result<()> {
         let next = state.head.segment + 1;
@@ -515,7 +547,6 @@ impl DiskQueue {
                 file,
             },
         );
-        state.disk_bytes += SEGMENT_MAGIC.len() as u64;
         if let Some(seg) = state.segments.get_mut(&old.segment) {
             seg.closed = true;
         }
@@ -523,7 +554,7 @@ impl DiskQueue {
             next,
             Segment {
                 path: segment_path(&self.dir, next),
-                len: SEGMENT_MAGIC.len() as u64,
+                len: 0,
                 closed: false,
                 read_through: false,
                 handed_out: 0,
@@ -704,7 +735,7 @@ impl DiskQueue {
             .next()
             .map_or(state.head.segment, |(s, _)| *s);
         state.cursor.segment = next;
-        state.cursor.chunk_start = SEGMENT_MAGIC.len() as u64;
+        state.cursor.chunk_start = 0;
         state.cursor.chunk = Bytes::new();
         self.delete_if_done(state, seq);
     }
@@ -730,6 +761,12 @@ impl DiskQueue {
             ),
         }
         self.delete_if_done(state, position.segment);
+        if state.segments[&state.head.segment].len >= RECLAIM_BYTES
+            && self.head_drained(state)
+            && let Err(e) = self.reclaim_head(state)
+        {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "persistent queue: cannot start a new segment");
+        }
         self.room.notify_waiters();
     }
 
@@ -874,7 +911,7 @@ mod tests {
         let seg = segments(dir.path())[0].clone();
         let mut bytes = std::fs::read(&seg).unwrap();
         let record = FRAME + BODY_HEADER + 20;
-        bytes[8 + record + FRAME + 7] ^= 0xff; // record 1's body
+        bytes[record + FRAME + 7] ^= 0xff; // record 1's body
         bytes.truncate(bytes.len() - 3); // record 4 torn
         std::fs::write(&seg, &bytes).unwrap();
         let s = settings(100);
@@ -890,6 +927,23 @@ mod tests {
         let got = drain(&q, true).await;
         assert_eq!(got, [0u8, 2, 3].map(|i| vec![i; 20]).to_vec());
         assert_eq!(damaged.get(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_drained_head_segment_is_replaced_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = settings(100);
+        s.segment_bytes = 8 << 20;
+        let (q, _) = DiskQueue::open(dir.path(), s).unwrap();
+        let first = segments(dir.path());
+        for _ in 0..3 {
+            q.push(Signal::Logs, 1, &[7; 30_000]).unwrap();
+        }
+        assert_eq!(drain(&q, true).await.len(), 3);
+        let now = segments(dir.path());
+        assert_eq!(now.len(), 1);
+        assert_ne!(now, first, "the 90 KB head was replaced");
+        assert_eq!(q.size(), 0);
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ fn components() -> Factories {
         .exporter(ferrotel_exporter_otlp_grpc::factory())
         .exporter(ferrotel_exporter_otlp_http::factory())
         .extension(ferrotel_extension_health_check::factory())
+        .extension(ferrotel_extension_file_storage::factory())
 }
 
 fn main() -> ExitCode {
