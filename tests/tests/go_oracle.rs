@@ -348,12 +348,21 @@ fn documented_configs_validate_the_same_way() {
             path.display()
         );
         if !go_ok {
-            // Go reports the first unknown type in map order, which varies
-            // between runs; the rest of the line must match.
+            // Go reports the first unknown type, and lists the valid ones,
+            // in map order, which varies between runs; ferrotel sorts them.
+            // The rest of the line must match.
             let normalize = |(first, last): (String, String)| {
-                let last = match (last.find("unknown type: "), last.find(" (valid values")) {
+                let last = match (last.find("unknown type: "), last.find(" (valid values: [")) {
                     (Some(a), Some(b)) => {
-                        format!("{}unknown type: <type>{}", &last[..a], &last[b..])
+                        let list = &last[b + " (valid values: [".len()..];
+                        let list = list.strip_suffix("])").unwrap_or(list);
+                        let mut valid: Vec<&str> = list.split(' ').collect();
+                        valid.sort_unstable();
+                        format!(
+                            "{}unknown type: <type> (valid values: [{}])",
+                            &last[..a],
+                            valid.join(" ")
+                        )
                     }
                     _ => last,
                 };
