@@ -287,6 +287,8 @@ fn validate_errors_match_go() {
         format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: , otlp_grpc: }}\n{PIPELINE}"),
         format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  extensions: [health_check]\n"),
         "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\n".to_string(),
+        format!("extensions: {{file_storage: {{directory: /nonexistent/ferrotel}}}}\nreceivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  extensions: [file_storage]\n"),
+        format!("extensions: {{file_storage: {{directory: /etc/passwd}}}}\nreceivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  extensions: [file_storage]\n"),
     ];
     let limiter = |settings: &str| {
         format!(

@@ -100,25 +100,22 @@ impl Default for Config {
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
         match std::fs::metadata(&self.directory) {
-            Ok(meta) if !meta.is_dir() => Err(Invalid::at(
-                "directory",
-                format!("{} is not a directory", self.directory.display()),
-            )),
+            Ok(meta) if !meta.is_dir() => Err(Invalid::from(format!(
+                "{} is not a directory",
+                self.directory.display()
+            ))),
             Ok(_) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.create_directory => {
-                Err(Invalid::at(
-                    "directory",
-                    format!(
-                        "directory must exist: stat {}: no such file or directory. You can enable the create_directory option to automatically create it",
-                        self.directory.display()
-                    ),
-                ))
+                Err(Invalid::from(format!(
+                    "directory must exist: stat {}: no such file or directory. You can enable the create_directory option to automatically create it",
+                    self.directory.display()
+                )))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Invalid::at(
-                "directory",
-                format!("cannot use {}: {e}", self.directory.display()),
-            )),
+            Err(e) => Err(Invalid::from(format!(
+                "cannot use {}: {e}",
+                self.directory.display()
+            ))),
         }?;
         if self.compaction.max_transaction_size < 0 {
             return Err(Invalid::at(
@@ -341,7 +338,6 @@ mod tests {
             ..Config::default()
         };
         let err = config.validate().unwrap_err();
-        assert_eq!(err.path, "directory");
         assert!(err.message.contains("create_directory"), "{}", err.message);
         let config = Config {
             create_directory: true,
