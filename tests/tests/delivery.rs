@@ -96,15 +96,28 @@ struct Front {
     metrics: u16,
     back: u16,
     storage: PathBuf,
-    batch: bool,
+    batching: Batching,
+}
+
+/// Where the front merges requests.
+#[derive(Clone, Copy, PartialEq)]
+enum Batching {
+    None,
+    /// The batch processor (its tokens travel to the queue).
+    Processor,
+    /// `sending_queue::batch` (records are merged when read from disk).
+    Queue,
 }
 
 impl Front {
     fn config(&self) -> String {
-        let (processors, batch) = if self.batch {
-            ("[batch]", "batch: {timeout: 20ms}")
-        } else {
-            ("[]", "")
+        let (processors, batch) = match self.batching {
+            Batching::Processor => ("[batch]", "batch: {timeout: 20ms}"),
+            _ => ("[]", ""),
+        };
+        let queue_batch = match self.batching {
+            Batching::Queue => ", batch: {flush_timeout: 50ms, min_size: 1000}",
+            _ => "",
         };
         format!(
             "
@@ -121,7 +134,7 @@ exporters:
     endpoint: http://127.0.0.1:{back}
     compression: none
     retry_on_failure: {{initial_interval: 50ms, max_interval: 300ms, max_elapsed_time: 0}}
-    sending_queue: {{storage: file_storage, queue_size: 100000}}
+    sending_queue: {{storage: file_storage, queue_size: 100000{queue_batch}}}
 service:
   extensions: [file_storage]
   telemetry: {{metrics: {{address: '127.0.0.1:{metrics}'}}}}
@@ -144,13 +157,13 @@ service:
     }
 }
 
-fn front(back: u16, storage: &Path, batch: bool) -> Front {
+fn front(back: u16, storage: &Path, batching: Batching) -> Front {
     Front {
         port: free_port(),
         metrics: free_port(),
         back,
         storage: storage.to_path_buf(),
-        batch,
+        batching,
     }
 }
 
@@ -218,7 +231,7 @@ fn backend_outage_and_a_crash_during_it_lose_nothing() {
     let storage = tempfile::tempdir().unwrap();
     let back_port = free_port();
     let back1 = back(back_port);
-    let f = front(back_port, storage.path(), true);
+    let f = front(back_port, storage.path(), Batching::Queue);
     let mut front1 = f.start();
     let batch = 100;
     let total = 3000u64;
@@ -265,7 +278,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let storage = tempfile::tempdir().unwrap();
     let back_port = free_port();
     let back = back(back_port);
-    let f = front(back_port, storage.path(), true);
+    let f = front(back_port, storage.path(), Batching::Processor);
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(AtomicBool::new(false));
     // Four clients, each with its own ids, sending as fast as answered.
@@ -346,7 +359,7 @@ fn damaged_queue_records_are_skipped_counted_and_the_rest_delivered() {
     let storage = tempfile::tempdir().unwrap();
     let back_port = free_port();
     // No back end yet: everything stays queued.
-    let f = front(back_port, storage.path(), false);
+    let f = front(back_port, storage.path(), Batching::None);
     let front1 = f.start();
     for request in 0..20u64 {
         send_until_acked(
@@ -420,7 +433,7 @@ impl Drop for Tmpfs {
 fn a_full_disk_is_refused_clearly_and_recovers_when_space_returns() {
     let tmpfs = Tmpfs::mount("1m");
     let back_port = free_port();
-    let f = front(back_port, tmpfs.0.path(), false);
+    let f = front(back_port, tmpfs.0.path(), Batching::None);
     let c = f.start();
     // 64 KB requests until the 1 MiB file system is full.
     let mut acked = BTreeSet::new();

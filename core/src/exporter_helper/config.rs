@@ -84,8 +84,8 @@ pub struct QueueSettings {
     pub wait_for_result: bool,
     /// A storage extension for a persistent queue.
     pub storage: Option<String>,
-    /// Batching inside the queue.
-    pub batch: Option<serde_yaml_ng::Value>,
+    /// Batching inside the queue: senders merge queued requests.
+    pub batch: Option<QueueBatchSettings>,
 }
 
 impl Default for QueueSettings {
@@ -115,9 +115,64 @@ impl QueueSettings {
         if self.queue_size == 0 {
             return Err("'queue_size' must be positive".into());
         }
-        if self.batch.is_some() {
-            return Err("'batch': batching inside the sending queue is not supported yet; use the batch processor".into());
+        if let Some(batch) = &self.batch {
+            batch.validate()?;
         }
         Ok(())
+    }
+}
+
+/// `sending_queue::batch`: each sender takes queued requests until it has
+/// `min_size` or the first has waited `flush_timeout`, and sends them as
+/// one, in pieces of at most `max_size`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct QueueBatchSettings {
+    /// Longest the first request of a batch waits. Default 200ms.
+    pub flush_timeout: GoDuration,
+    /// Size that triggers a send. Default 8192.
+    pub min_size: usize,
+    /// Largest batch sent; 0 (default) means no cap.
+    pub max_size: usize,
+    /// What the sizes count: `items` (default) or `bytes`.
+    pub sizer: Sizer,
+}
+
+impl Default for QueueBatchSettings {
+    fn default() -> Self {
+        QueueBatchSettings {
+            flush_timeout: GoDuration::millis(200),
+            min_size: 8192,
+            max_size: 0,
+            sizer: Sizer::Items,
+        }
+    }
+}
+
+impl QueueBatchSettings {
+    fn validate(&self) -> Result<(), String> {
+        if self.sizer == Sizer::Requests {
+            return Err(
+                "'batch::sizer': `requests` is not supported for batching; use `items` or `bytes`"
+                    .into(),
+            );
+        }
+        if self.max_size > 0 && self.max_size < self.min_size {
+            return Err(
+                "'batch::max_size' must be greater than or equal to 'batch::min_size'".into(),
+            );
+        }
+        if self.max_size > 0 && self.sizer == Sizer::Bytes {
+            return Err("'batch::max_size' with the `bytes` sizer is not supported yet; use the `items` sizer to cap batches".into());
+        }
+        Ok(())
+    }
+
+    /// The size of `payload` in this batch's unit.
+    pub(crate) fn size_of(&self, payload: &crate::pdata::Payload) -> usize {
+        match self.sizer {
+            Sizer::Bytes => payload.encoded_len(),
+            _ => payload.item_count(),
+        }
     }
 }

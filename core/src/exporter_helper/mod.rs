@@ -12,7 +12,7 @@
 mod config;
 mod disk_queue;
 
-pub use config::{QueueSettings, RetrySettings, Sizer};
+pub use config::{QueueBatchSettings, QueueSettings, RetrySettings, Sizer};
 
 use crate::ack::{Acks, Guarantee};
 use crate::component::{Component, ComponentError, ComponentId, Host, Kind};
@@ -20,7 +20,7 @@ use crate::consumer::{Batch, ConsumeError, Consumer};
 use crate::pdata::{Payload, Signal};
 use crate::telemetry::{Counter, ExporterMetrics, Gauge, Telemetry as SelfTelemetry};
 use async_trait::async_trait;
-use disk_queue::{DiskQueue, DiskQueueSettings, PushError};
+use disk_queue::{DiskQueue, DiskQueueSettings, Position, PushError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -291,18 +291,27 @@ impl<S: Sender> ExporterHelper<S> {
             let space = queue.space.clone();
             let capacity = queue.capacity;
             workers.push(tokio::spawn(async move {
+                let mut carry = None;
                 loop {
-                    let next = rx.lock().await.recv().await;
-                    let Some(item) = next else { break };
-                    let result = shared
-                        .send_with_retry(item.batch.payload())
-                        .await
-                        .map_err(|f| f.error);
-                    item.acks.settle(&result);
-                    if let Some(done) = item.done {
-                        let _ = done.send(result);
+                    let group = {
+                        let mut rx = rx.lock().await;
+                        let first = match carry.take() {
+                            Some(item) => item,
+                            None => match rx.recv().await {
+                                Some(item) => item,
+                                None => break,
+                            },
+                        };
+                        shared.gather(first, &mut carry, &mut *rx).await
+                    };
+                    let payloads = group.iter().map(|q| q.batch.payload().clone()).collect();
+                    let result = shared.send_merged(payloads).await.map_err(|f| f.error);
+                    for item in group {
+                        item.acks.settle(&result);
+                        if let Some(done) = item.done {
+                            let _ = done.send(result.clone());
+                        }
                     }
-                    drop(item._permit);
                     shared
                         .queue_size
                         .set((capacity - space.available_permits()) as i64);
@@ -359,16 +368,24 @@ impl<S: Sender> ExporterHelper<S> {
             let shared = self.shared.clone();
             let disk = disk.clone();
             workers.push(tokio::spawn(async move {
-                while let Some(record) = disk.pop().await {
-                    let position = record.position;
-                    let payload = Payload::encoded(record.signal, record.request, record.items);
-                    match shared.send_with_retry(&payload).await {
+                let mut carry = None;
+                loop {
+                    let first = match carry.take() {
+                        Some(record) => record,
+                        None => match DiskEntries(&disk).next().await {
+                            Some(entry) => entry,
+                            None => break,
+                        },
+                    };
+                    let group = shared.gather(first, &mut carry, DiskEntries(&disk)).await;
+                    let (positions, payloads): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+                    match shared.send_merged(payloads).await {
                         // Left on disk, to be sent after the restart.
                         Err(Failure {
                             interrupted: true, ..
                         }) => break,
                         // Delivered, or given up on for good.
-                        _ => disk.ack(position),
+                        _ => positions.into_iter().for_each(|p| disk.ack(p)),
                     }
                     shared.queue_size.set(disk.size() as i64);
                 }
@@ -400,10 +417,116 @@ fn metrics_for<S>(shared: &Shared<S>, signal: Signal) -> &ExporterMetrics {
     &shared.metrics[signal as usize]
 }
 
+/// Where batching senders take queued entries from.
+trait QueueEntries: Send {
+    type Entry: Send;
+    fn payload(entry: &Self::Entry) -> &Payload;
+    fn next(&mut self) -> impl Future<Output = Option<Self::Entry>> + Send;
+}
+
+impl QueueEntries for &mut mpsc::UnboundedReceiver<Queued> {
+    type Entry = Queued;
+    fn payload(entry: &Queued) -> &Payload {
+        entry.batch.payload()
+    }
+    fn next(&mut self) -> impl Future<Output = Option<Queued>> + Send {
+        self.recv()
+    }
+}
+
+struct DiskEntries<'a>(&'a DiskQueue);
+
+impl QueueEntries for DiskEntries<'_> {
+    type Entry = (Position, Payload);
+    fn payload(entry: &(Position, Payload)) -> &Payload {
+        &entry.1
+    }
+    async fn next(&mut self) -> Option<(Position, Payload)> {
+        let r = self.0.pop().await?;
+        Some((r.position, Payload::encoded(r.signal, r.request, r.items)))
+    }
+}
+
 /// How often a persistent queue that cannot write logs it.
 const WRITE_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 impl<S: Sender> Shared<S> {
+    /// With `sending_queue::batch`, takes more entries after `first` until
+    /// the batch is big enough or `flush_timeout` passes; an entry of
+    /// another signal ends the batch and is left in `carry` for the next.
+    async fn gather<Q: QueueEntries>(
+        &self,
+        first: Q::Entry,
+        carry: &mut Option<Q::Entry>,
+        mut queue: Q,
+    ) -> Vec<Q::Entry> {
+        let payload = Q::payload;
+        let Some(batch) = &self.settings.queue.batch else {
+            return vec![first];
+        };
+        let signal = payload(&first).signal();
+        let mut size = batch.size_of(payload(&first));
+        let mut group = vec![first];
+        let deadline = tokio::time::Instant::now() + batch.flush_timeout.0;
+        while size < batch.min_size {
+            match tokio::time::timeout_at(deadline, queue.next()).await {
+                Ok(Some(entry)) if payload(&entry).signal() == signal => {
+                    size += batch.size_of(payload(&entry));
+                    group.push(entry);
+                }
+                Ok(Some(entry)) => {
+                    *carry = Some(entry);
+                    break;
+                }
+                // Out of time, or the queue is closing.
+                _ => break,
+            }
+        }
+        group
+    }
+
+    /// Sends payloads of one signal as one request, or in pieces of at
+    /// most `batch::max_size` items; the worst outcome of the pieces.
+    async fn send_merged(&self, payloads: Vec<Payload>) -> Result<(), Failure> {
+        let mut payloads = payloads.into_iter();
+        let Some(mut merged) = payloads.next() else {
+            return Ok(());
+        };
+        for p in payloads {
+            // The same signal by construction (`gather`).
+            let _ = merged.merge(p);
+        }
+        let max = match &self.settings.queue.batch {
+            Some(b) if b.max_size > 0 => b.max_size,
+            _ => return self.send_with_retry(&merged).await,
+        };
+        let signal = merged.signal();
+        let mut worst: Result<(), Failure> = Ok(());
+        while merged.item_count() > 0 {
+            let piece = if merged.item_count() > max {
+                merged.split_off_front(max)
+            } else {
+                std::mem::replace(&mut merged, Payload::empty(signal))
+            };
+            if let Err(f) = self.send_with_retry(&piece).await {
+                let interrupted = f.interrupted;
+                let replace = match &worst {
+                    Ok(()) => true,
+                    Err(w) => {
+                        !w.interrupted && (interrupted || f.error.severity() > w.error.severity())
+                    }
+                };
+                if replace {
+                    worst = Err(f);
+                }
+                if interrupted {
+                    break;
+                }
+            }
+        }
+        worst
+    }
+
     fn queue_full(&self, batch: &Batch) -> ConsumeError {
         metrics_for(self, batch.signal())
             .enqueue_failed
@@ -675,5 +798,52 @@ mod tests {
         helper.start(&Host::default()).await.unwrap();
         helper.shutdown().await.unwrap();
         assert_eq!(helper.shared.metrics[Signal::Logs as usize].sent.get(), 2);
+    }
+
+    struct Recording(Mutex<Vec<usize>>);
+
+    #[async_trait]
+    impl Sender for Recording {
+        async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+            self.0.lock().unwrap().push(data.item_count());
+            Ok(())
+        }
+    }
+
+    fn logs(n: usize) -> Batch {
+        Batch::new(Telemetry::Logs(vec![logs::ResourceLogs {
+            scope_logs: vec![logs::ScopeLogs {
+                log_records: vec![logs::LogRecord::default(); n],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }]))
+    }
+
+    #[tokio::test]
+    async fn queue_batching_merges_up_to_min_size_and_splits_at_max_size() {
+        let t = SelfTelemetry::noop();
+        let mut s = settings(true);
+        s.queue.queue_size = 100;
+        s.queue.batch = Some(QueueBatchSettings {
+            flush_timeout: crate::config::GoDuration(Duration::from_millis(50)),
+            min_size: 10,
+            max_size: 8,
+            sizer: Sizer::Items,
+        });
+        let helper = ExporterHelper::new(Recording(Mutex::new(Vec::new())), s, &t);
+        for _ in 0..5 {
+            helper.consume(logs(3)).await.unwrap();
+        }
+        helper.start(&Host::default()).await.unwrap();
+        let sent = |h: &ExporterHelper<Recording>| h.shared.sender.0.lock().unwrap().clone();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sent(&helper).iter().sum::<usize>() < 15 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // 3+3+3+3 = 12 reaches min_size and goes out as 8 + 4; the last 3
+        // waits for flush_timeout.
+        assert_eq!(sent(&helper), vec![8, 4, 3]);
+        helper.shutdown().await.unwrap();
     }
 }
