@@ -12,6 +12,13 @@ cd "$(dirname "$0")/.."
 signal=${1:-traces} rate=${2:-0} seconds=${3:-10} protocol=${4:-grpc} compression=${5:-gzip}
 cargo build -q --release -p ferrotel -p ferrotel-loadgen
 bin=target/release/ferrotel
+# BENCH_QUEUE=persistent gives the otlp_grpc exporter a persistent sending
+# queue (file_storage in a scratch directory) instead of the memory queue.
+queue=${BENCH_QUEUE:-memory}
+# BENCH_BATCH=queue batches in the exporter's sending queue instead of the
+# batch processor (what a persistent queue wants: requests are written as
+# they come and merged when read back).
+batching=${BENCH_BATCH:-processor}
 # BENCH_COLLECTOR runs another binary as the collector under test (the Go
 # collector built by tests/go-oracle/build.sh takes the same config).
 under_test=${BENCH_COLLECTOR:-$bin}
@@ -27,7 +34,22 @@ service:
     traces: {receivers: [otlp], exporters: [nop]}
     logs: {receivers: [otlp], exporters: [nop]}
 YAML
+storage_ext="" storage_queue="" service_ext=""
+if [[ $queue == persistent ]]; then
+  mkdir -p "$dir/storage"
+  storage_ext="extensions: {file_storage: {directory: '$dir/storage'}}"
+  storage_queue=", sending_queue: {storage: file_storage}"
+  service_ext="extensions: [file_storage]"
+fi
+processors="[batch]"
+if [[ $batching == queue ]]; then
+  processors="[]"
+  storage=""
+  if [[ $queue == persistent ]]; then storage="storage: file_storage, "; fi
+  storage_queue=", sending_queue: {${storage}batch: {}}"
+fi
 cat > "$dir/under-test.yaml" <<YAML
+$storage_ext
 receivers:
   otlp:
     protocols:
@@ -35,13 +57,14 @@ receivers:
       http: {endpoint: '127.0.0.1:24318'}
 processors: {batch: }
 exporters:
-  otlp_grpc: {endpoint: '127.0.0.1:25317', tls: {insecure: true}, compression: $([[ $compression == nop ]] && echo none || echo "$compression")}
+  otlp_grpc: {endpoint: '127.0.0.1:25317', tls: {insecure: true}, compression: $([[ $compression == nop ]] && echo none || echo "$compression")$storage_queue}
   nop:
 service:
+  $service_ext
   telemetry: {metrics: {readers: [{pull: {exporter: {prometheus: {host: '127.0.0.1', port: 28888}}}}]}}
   pipelines:
-    traces: {receivers: [otlp], processors: [batch], exporters: [$([[ $compression == nop ]] && echo nop || echo otlp_grpc)]}
-    logs: {receivers: [otlp], processors: [batch], exporters: [$([[ $compression == nop ]] && echo nop || echo otlp_grpc)]}
+    traces: {receivers: [otlp], processors: $processors, exporters: [$([[ $compression == nop ]] && echo nop || echo otlp_grpc)]}
+    logs: {receivers: [otlp], processors: $processors, exporters: [$([[ $compression == nop ]] && echo nop || echo otlp_grpc)]}
 YAML
 taskset -c 0 "$bin" --config="$dir/sink.yaml" 2>"$dir/sink.log" &
 taskset -c 1 "$under_test" --config="$dir/under-test.yaml" 2>"$dir/under-test.log" &

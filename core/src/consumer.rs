@@ -163,6 +163,16 @@ impl ConsumeError {
 pub trait Consumer: Send + Sync {
     /// Takes responsibility for a batch, or says why not.
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError>;
+
+    /// True when a stage from here on writes data to disk before it lets go
+    /// of acknowledgement tokens, so a buffer upstream must carry the
+    /// tokens of receivers that only need acceptance instead of letting go
+    /// once buffered. `true` is the safe answer and the default; processors
+    /// ask the stage after them, and exporters that only hold data in
+    /// memory say `false`.
+    fn persists_before_ack(&self) -> bool {
+        true
+    }
 }
 
 /// A consumer shared between the stages that feed it.
@@ -190,6 +200,10 @@ impl FanOut {
 
 #[async_trait]
 impl Consumer for FanOut {
+    fn persists_before_ack(&self) -> bool {
+        self.consumers.iter().any(|c| c.persists_before_ack())
+    }
+
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let results =
             futures_util::future::join_all(self.consumers.iter().map(|c| c.consume(batch.clone())))

@@ -609,6 +609,10 @@ fn jitter(interval: Duration, factor: f64) -> Duration {
 
 #[async_trait]
 impl<S: Sender> Consumer for ExporterHelper<S> {
+    fn persists_before_ack(&self) -> bool {
+        matches!(self.queue, Queue::Persistent { .. })
+    }
+
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         match &self.queue {
             Queue::Off => self

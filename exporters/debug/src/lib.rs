@@ -127,6 +127,10 @@ impl DebugExporter {
 
 #[async_trait]
 impl Consumer for DebugExporter {
+    fn persists_before_ack(&self) -> bool {
+        false
+    }
+
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         if !self.sampled() {
             return Ok(());

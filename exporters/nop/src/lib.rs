@@ -41,6 +41,10 @@ impl ExporterFactory for NopFactory {
 
 #[async_trait]
 impl Consumer for Nop {
+    fn persists_before_ack(&self) -> bool {
+        false
+    }
+
     async fn consume(&self, _batch: Batch) -> Result<(), ConsumeError> {
         Ok(())
     }

@@ -12,12 +12,16 @@
 //! data being lost. Only permanent errors drop data (logged and counted).
 //! Acknowledgement tokens of merged batches travel with the merged batch,
 //! so a receiver that waits for them hears back only once the exporters
-//! took the data.
+//! took the data. When every exporter after it queues in memory, the
+//! buffer is as safe as those queues (bounded, retried, drained at
+//! shutdown), so receivers that need only acceptance are let go at once
+//! and their clients are not held up for the batch to fill; when one
+//! writes to disk first, they wait for that.
 //!
 //! One flusher task sends full batches, batches older than `timeout`, and
 //! everything at shutdown or when the service stops being ready (reload).
 
-use ferrotel_core::ack::Acks;
+use ferrotel_core::ack::{Acks, Guarantee};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
@@ -169,6 +173,7 @@ impl ProcessorFactory for BatchFactory {
                 .send_batch_size
                 .max(config.send_batch_max_size)
                 .max(1);
+        let carry_accepted = next.persists_before_ack();
         let (full, full_rx) = mpsc::unbounded_channel();
         let (stop, _) = watch::channel(false);
         Ok(Arc::new(BatchProcessor {
@@ -183,6 +188,7 @@ impl ProcessorFactory for BatchFactory {
                 full,
                 full_rx: Mutex::new(Some(full_rx)),
                 wake: Notify::new(),
+                carry_accepted,
                 draining: AtomicBool::new(false),
             }),
             flusher: Mutex::new(None),
@@ -233,6 +239,9 @@ struct Shared {
     full: mpsc::UnboundedSender<Pending>,
     full_rx: Mutex<Option<mpsc::UnboundedReceiver<Pending>>>,
     wake: Notify,
+    /// Whether receivers that need only acceptance wait for the exporters:
+    /// only when one of them writes to disk first.
+    carry_accepted: bool,
     /// Set once the service stops: nothing waits for a timeout any more.
     draining: AtomicBool,
 }
@@ -361,6 +370,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Consumer for BatchProcessor {
+    fn persists_before_ack(&self) -> bool {
+        self.shared.next.persists_before_ack()
+    }
+
     async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
         let shared = &self.shared;
         let items = batch.item_count();
@@ -401,7 +414,12 @@ impl Consumer for BatchProcessor {
             pending
                 .held
                 .absorb(Held::new(batch.payload().encoded_len()));
-            pending.acks.absorb(batch.take_acks());
+            let mut acks = batch.take_acks();
+            if !shared.carry_accepted {
+                // The buffer is as safe as the memory queues after it.
+                drop(acks.split_off(Guarantee::Accepted));
+            }
+            pending.acks.absorb(acks);
             let _ = pending.data.merge(batch.into_payload());
             pending.items += items;
             match &mut pending.space {

@@ -217,6 +217,10 @@ struct MemoryLimiter {
 
 #[async_trait]
 impl Consumer for MemoryLimiter {
+    fn persists_before_ack(&self) -> bool {
+        self.next.persists_before_ack()
+    }
+
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
         let items = batch.item_count() as u64;
         let estimate = self.state.estimate();
