@@ -106,8 +106,10 @@ fn sigterm_drains_buffered_batches_before_exit() {
         ) == Some(2.0)
     });
     assert!(buffered, "{}", c.log());
-    assert_eq!(client.join().unwrap(), 200);
+    // The file exporter writes before it lets go, so the client is still
+    // waiting for its answer: it gets it once shutdown flushed the batch.
     c.signal("TERM");
+    assert_eq!(client.join().unwrap(), 200, "{}", c.log());
     assert!(c.wait_exit().success());
     let written = read_proto_file(&c.path("out.pb"), Signal::Logs);
     assert_eq!(
