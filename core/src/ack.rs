@@ -125,11 +125,6 @@ impl Acks {
         Acks(vec![token])
     }
 
-    /// True when nobody waits.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Takes over the tokens of a batch merged into this one.
     pub fn absorb(&mut self, other: Acks) {
         if self.0.is_empty() {

@@ -9,7 +9,7 @@
 //! collector names its files, so two components never share one.
 
 use crate::component::{ComponentId, Kind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,11 +29,6 @@ impl StorageError {
             context: context.into(),
             source,
         }
-    }
-
-    /// The underlying I/O error.
-    pub fn io_error(&self) -> &std::io::Error {
-        &self.source
     }
 }
 
@@ -97,6 +92,25 @@ pub trait Storage: Send + Sync {
         id: &ComponentId,
         name: &str,
     ) -> Result<StorageDirectory, StorageError>;
+}
+
+/// Replaces the file at `path` with `contents` so that after a crash it
+/// holds either the old or the new contents: writes a temporary file
+/// beside it, flushes it, renames it over `path` and flushes the
+/// directory. Returns the new file opened for appending.
+pub fn replace_file(path: &Path, contents: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(contents)?;
+    f.sync_data()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    std::fs::OpenOptions::new().append(true).open(path)
 }
 
 /// The file name the Go collector's `file_storage` gives a component's

@@ -44,6 +44,20 @@ fn logs_request(ids: Range<u64>, body_len: usize) -> Vec<u8> {
     .encode_request()
 }
 
+/// The id in a record's body (`id-<n> ...`).
+fn record_id(record: &logs::LogRecord) -> u64 {
+    match &record.body {
+        Some(common::AnyValue {
+            value: Some(common::any_value::Value::StringValue(body)),
+        }) => body
+            .strip_prefix("id-")
+            .and_then(|b| b.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("an id in every body"),
+        other => panic!("a body without an id: {other:?}"),
+    }
+}
+
 /// How often each id was written by the given back ends.
 fn received(backs: &[&Collector]) -> BTreeMap<u64, usize> {
     let mut seen = BTreeMap::new();
@@ -57,17 +71,7 @@ fn received(backs: &[&Collector]) -> BTreeMap<u64, usize> {
                 .flat_map(|r| &r.scope_logs)
                 .flat_map(|s| &s.log_records)
             {
-                if let Some(common::AnyValue {
-                    value: Some(common::any_value::Value::StringValue(body)),
-                }) = &record.body
-                {
-                    let id = body
-                        .strip_prefix("id-")
-                        .and_then(|b| b.split(' ').next())
-                        .and_then(|n| n.parse().ok())
-                        .expect("an id in every body");
-                    *seen.entry(id).or_insert(0) += 1;
-                }
+                *seen.entry(record_id(record)).or_insert(0) += 1;
             }
         }
     }
@@ -511,13 +515,7 @@ impl SlowSink {
                         .flat_map(|r| &r.scope_logs)
                         .flat_map(|s| &s.log_records)
                     {
-                        if let Some(common::AnyValue {
-                            value: Some(common::any_value::Value::StringValue(b)),
-                        }) = &r.body
-                        {
-                            let id = b[3..b.find(' ').unwrap()].parse().unwrap();
-                            *seen.entry(id).or_insert(0) += 1;
-                        }
+                        *seen.entry(record_id(r)).or_insert(0) += 1;
                     }
                     response(200, "application/x-protobuf", Vec::new())
                 }

@@ -267,21 +267,13 @@ fn ack_entry(segment: u64, offset: u64) -> [u8; ACK_ENTRY] {
 
 /// Writes `acks.log` afresh with only the entries of live segments.
 fn write_ack_log(dir: &Path, segments: &BTreeMap<u64, Segment>) -> io::Result<(File, u64)> {
-    let tmp = dir.join("acks.log.tmp");
     let mut out = Vec::new();
     for (seq, seg) in segments {
         for offset in &seg.acked {
             out.extend_from_slice(&ack_entry(*seq, *offset));
         }
     }
-    let mut f = File::create(&tmp)?;
-    f.write_all(&out)?;
-    f.sync_data()?;
-    std::fs::rename(&tmp, dir.join("acks.log"))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    let f = OpenOptions::new().append(true).open(dir.join("acks.log"))?;
+    let f = crate::storage::replace_file(&dir.join("acks.log"), &out)?;
     Ok((f, out.len() as u64))
 }
 

@@ -8,7 +8,7 @@
 //! history, it is rewritten with only the live keys (to a temporary file,
 //! then renamed).
 
-use ferrotel_core::storage::{Operation, StorageClient, StorageError};
+use ferrotel_core::storage::{Operation, StorageClient, StorageError, replace_file};
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -111,7 +111,6 @@ fn apply_to(live: &mut HashMap<String, Vec<u8>>, live_bytes: &mut u64, ops: Vec<
 }
 
 fn rewrite(path: &Path, live: &HashMap<String, Vec<u8>>) -> io::Result<(File, u64)> {
-    let tmp = path.with_extension("compacting");
     let mut out = MAGIC.to_vec();
     if !live.is_empty() {
         let ops: Vec<Operation> = live
@@ -120,14 +119,7 @@ fn rewrite(path: &Path, live: &HashMap<String, Vec<u8>>) -> io::Result<(File, u6
             .collect();
         out.extend_from_slice(&encode(&ops));
     }
-    let mut f = File::create(&tmp)?;
-    f.write_all(&out)?;
-    f.sync_data()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
-    }
-    let file = OpenOptions::new().append(true).open(path)?;
+    let file = replace_file(path, &out)?;
     Ok((file, out.len() as u64))
 }
 
