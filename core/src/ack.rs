@@ -108,6 +108,18 @@ impl Receipt {
             .await
             .unwrap_or_else(|_| Err(ConsumeError::retryable("acknowledgement lost")))
     }
+
+    /// The outcome if it is known already, without waiting; for receivers
+    /// that check many receipts in a loop of their own.
+    pub fn try_outcome(&mut self) -> Option<Outcome> {
+        match self.0.try_recv() {
+            Ok(outcome) => Some(outcome),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                Some(Err(ConsumeError::retryable("acknowledgement lost")))
+            }
+        }
+    }
 }
 
 /// The tokens a batch carries.

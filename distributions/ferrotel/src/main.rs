@@ -10,6 +10,7 @@ use std::process::ExitCode;
 fn components() -> Factories {
     Factories::new()
         .receiver(ferrotel_receiver_otlp::factory())
+        .receiver(ferrotel_receiver_file_log::factory())
         .processor(ferrotel_processor_batch::factory())
         .processor(ferrotel_processor_memory_limiter::factory())
         .exporter(ferrotel_exporter_debug::factory())
