@@ -320,7 +320,21 @@ impl Tailer {
             }
             self.settle_acks();
             self.save_checkpoint(false);
-            let timeout = next_walk.saturating_duration_since(Instant::now());
+            // Files left mid-way by their turn limit go on at once.
+            let behind = !paused && self.files.values().any(|t| !t.at_eof && t.file.is_some());
+            if behind {
+                urgent.extend(
+                    self.files
+                        .values()
+                        .filter(|t| !t.at_eof && t.file.is_some())
+                        .map(|t| t.path.clone()),
+                );
+            }
+            let timeout = if behind {
+                Duration::ZERO
+            } else {
+                next_walk.saturating_duration_since(Instant::now())
+            };
             let first = match wake.recv_timeout(timeout) {
                 Ok(w) => Some(w),
                 Err(RecvTimeoutError::Timeout) => None,
