@@ -43,7 +43,7 @@ service:
   pipelines:
     logs: {receivers: [file_log], processors: [batch], exporters: [${output}]}
 YAML
-taskset -c "$core" "$bin" --config="$dir/c.yaml" > "$dir/log" 2>&1 &
+${PERF:-} taskset -c "$core" "$bin" --config="$dir/c.yaml" > "$dir/log" 2>&1 &
 pid=$!
 until grep -q "Everything is ready" "$dir/log"; do sleep 0.01; kill -0 $pid || { cat "$dir/log"; exit 1; }; done
 start=$(date +%s%N)
