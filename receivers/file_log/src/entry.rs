@@ -70,25 +70,64 @@ impl Value {
             Y::Tagged(t) => Value::from_yaml(&t.value),
         }
     }
+}
 
-    /// A value from parsed JSON.
-    pub(crate) fn from_json(v: serde_json::Value) -> Value {
-        use serde_json::Value as J;
-        match v {
-            J::Null => Value::Null,
-            J::Bool(b) => Value::Bool(b),
-            J::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
-                None => Value::Double(n.as_f64().unwrap_or(0.0)),
-            },
-            J::String(s) => Value::Str(s),
-            J::Array(items) => Value::Array(items.into_iter().map(Value::from_json).collect()),
-            J::Object(m) => Value::Map(
-                m.into_iter()
-                    .map(|(k, v)| (k, Value::from_json(v)))
-                    .collect(),
-            ),
+impl<'de> serde::Deserialize<'de> for Value {
+    /// Parses JSON (or YAML) straight into a value, without an
+    /// intermediate tree.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+                Ok(Value::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+                Ok(i64::try_from(v).map_or(Value::Double(v as f64), Value::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+                Ok(Value::Double(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::Str(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Value, E> {
+                Ok(Value::Str(v))
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element()? {
+                    items.push(v);
+                }
+                Ok(Value::Array(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Value, A::Error> {
+                let mut out = Map::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    out.push((k, v));
+                }
+                Ok(Value::Map(out))
+            }
         }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -156,22 +195,6 @@ impl fmt::Display for Field {
 }
 
 impl Field {
-    /// `body`.
-    pub(crate) fn body() -> Field {
-        Field {
-            root: Root::Body,
-            keys: Vec::new(),
-        }
-    }
-
-    /// `attributes`.
-    pub(crate) fn attributes() -> Field {
-        Field {
-            root: Root::Attributes,
-            keys: Vec::new(),
-        }
-    }
-
     /// Parses `attributes.a.b`, `attributes["a.b"]`, `body`, `resource.x`.
     pub(crate) fn parse(s: &str) -> Result<Field, String> {
         let s = s.trim();
@@ -262,8 +285,15 @@ impl Field {
             Root::Resource => &mut e.resource,
         };
         if self.is_whole_map() {
+            // As in stanza, a map set on `attributes` or `resource` is
+            // merged into what is there.
             if let Value::Map(m) = value {
-                *map = m;
+                for (k, v) in m {
+                    match map.iter_mut().find(|(key, _)| *key == k) {
+                        Some(slot) => slot.1 = v,
+                        None => map.push((k, v)),
+                    }
+                }
             }
             return;
         }
@@ -366,10 +396,10 @@ mod tests {
         assert_eq!(f.get(&e), Some(&Value::Int(1)));
         let body = Field::parse("body.msg").unwrap();
         body.set(&mut e, Value::Str("hi".into()));
-        assert_eq!(
-            Field::body().get(&e).map(|v| matches!(v, Value::Map(_))),
-            Some(true)
-        );
+        assert!(matches!(
+            Field::parse("body").unwrap().get(&e),
+            Some(Value::Map(_))
+        ));
         assert_eq!(f.delete(&mut e), Some(Value::Int(1)));
         assert_eq!(f.get(&e), None);
         assert_eq!(body.delete(&mut e), Some(Value::Str("hi".into())));

@@ -302,6 +302,7 @@ impl Tailer {
                 self.walk();
                 if !paused {
                     self.read_all();
+                    self.flush_operators();
                 }
                 last_walk = now;
                 next_walk = now + self.s.poll_interval;
@@ -787,19 +788,38 @@ impl Tailer {
                 s.chain.process(entry, &mut entries);
             }
         });
-        if flush {
-            s.chain.flush(&mut entries);
-        }
-        let mut last_resource: Option<Map> = None;
-        for entry in &entries {
-            if last_resource.as_ref() != Some(&entry.resource) {
-                writer.set_resource(&encode_resource(&entry.resource));
-                last_resource = Some(entry.resource.clone());
-            }
-            writer.push_entry(entry);
-        }
+        write_entries(writer, &entries);
         t.records = records;
         used
+    }
+
+    /// Sends what operators held past their flush period (a partial
+    /// container line whose end never came, a recombine batch). Those
+    /// entries belong to no one request, so nothing waits for them.
+    fn flush_operators(&mut self) {
+        let mut entries = Vec::new();
+        self.s.chain.flush(false, &mut entries);
+        if entries.is_empty() {
+            return;
+        }
+        let mut writer = RequestWriter::default();
+        write_entries(&mut writer, &entries);
+        let (bytes, items) = writer.finish();
+        let batch = Batch::from_payload(
+            Payload::encoded(Signal::Logs, bytes, items),
+            self.client.clone(),
+        );
+        let next = self.next.clone();
+        match self
+            .runtime
+            .block_on(async move { next.consume(batch).await })
+        {
+            Ok(()) => self.metrics.receiver.accepted.add(items as u64),
+            Err(e) => {
+                self.metrics.receiver.refused.add(items as u64);
+                warn!(items, error = %e, "held entries refused and dropped");
+            }
+        }
     }
 
     /// Hands a request on; false when it was refused and the reader went
@@ -1043,6 +1063,17 @@ impl Tailer {
             self.settle_acks();
         }
         self.save_checkpoint(true);
+    }
+}
+
+fn write_entries(writer: &mut RequestWriter, entries: &[Entry]) {
+    let mut last_resource: Option<&Map> = None;
+    for entry in entries {
+        if last_resource != Some(&entry.resource) {
+            writer.set_resource(&encode_resource(&entry.resource));
+            last_resource = Some(&entry.resource);
+        }
+        writer.push_entry(entry);
     }
 }
 

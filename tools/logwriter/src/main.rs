@@ -140,12 +140,16 @@ fn entry(format: Format, seq: u64, line_bytes: usize, out: &mut Vec<u8>) {
         Format::Cri => {
             // Every tenth message is long and split, as the runtime does at 16 KiB.
             let msg = format!("seq={seq} container says hello");
-            if seq % 10 == 0 {
+            if seq.is_multiple_of(10) {
                 let _ = writeln!(out, "{ts} stdout P {msg} part-one ");
                 let _ = writeln!(out, "{ts} stdout P part-two ");
                 let _ = writeln!(out, "{ts} stdout F part-three");
             } else {
-                let stream = if seq % 3 == 0 { "stderr" } else { "stdout" };
+                let stream = if seq.is_multiple_of(3) {
+                    "stderr"
+                } else {
+                    "stdout"
+                };
                 let _ = writeln!(out, "{ts} {stream} F {msg}");
             }
         }
