@@ -598,6 +598,16 @@ impl Tailer {
         if t.file.is_none() {
             t.file = reopen(&t);
         }
+        // Catch truncation before reading, not only at the next walk: an
+        // event-driven read must not read new content from an old offset.
+        if let Some(meta) = t.file.as_ref().and_then(|f| f.metadata().ok()) {
+            let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
+            if meta.len() != t.size || mtime != t.mtime {
+                t.size = meta.len();
+                t.mtime = mtime;
+                check_content(&mut t, self.s.fingerprint_size, &mut self.history);
+            }
+        }
         let got_data = if t.file.is_none() {
             false
         } else if t.gzip {
