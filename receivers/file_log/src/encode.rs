@@ -213,6 +213,11 @@ impl RequestWriter {
         }
     }
 
+    /// Makes room for `additional` more bytes of records.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.records.reserve(additional);
+    }
+
     /// Records written so far.
     pub(crate) fn items(&self) -> usize {
         self.items

@@ -626,24 +626,32 @@ impl Tailer {
         let Some(file) = t.file.take() else {
             return false;
         };
-        let mut writer = RequestWriter::with_capacity(REQUEST_BYTES + READ_BLOCK);
+        let mut writer = RequestWriter::default();
         let mut batch_start = (t.consumed(), t.records);
         let mut read_this_turn = 0u64;
         let mut got_data = false;
         let mut refused = false;
         loop {
-            self.buf.clear();
-            self.buf.extend_from_slice(&t.carry);
-            let carried = self.buf.len();
-            self.buf.resize(carried + READ_BLOCK, 0);
-            let n = match file.read_at(&mut self.buf[carried..], t.offset) {
-                Ok(n) => n,
-                Err(e) => {
-                    warn!(path = %t.path.display(), error = %e, "read failed");
-                    0
+            // The buffer only grows, so it is zeroed once, not per read.
+            let carried = t.carry.len();
+            if self.buf.len() < carried + READ_BLOCK {
+                self.buf.resize(carried + READ_BLOCK, 0);
+            }
+            self.buf[..carried].copy_from_slice(&t.carry);
+            // The size was just taken with fstat: a file with nothing new
+            // costs no read.
+            let n = if t.size <= t.offset && read_this_turn == 0 {
+                0
+            } else {
+                match file.read_at(&mut self.buf[carried..carried + READ_BLOCK], t.offset) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        warn!(path = %t.path.display(), error = %e, "read failed");
+                        0
+                    }
                 }
             };
-            self.buf.truncate(carried + n);
+            let filled = carried + n;
             let now = Instant::now();
             if n > 0 {
                 t.offset += n as u64;
@@ -661,15 +669,13 @@ impl Tailer {
             }
             let observed = now_nanos();
             let buf = std::mem::take(&mut self.buf);
-            let used = self.cut(&buf, flush, t, &mut writer, observed);
+            writer.reserve(filled + filled / 4 + 1024);
+            let used = self.cut(&buf[..filled], flush, t, &mut writer, observed);
             t.carry.clear();
-            t.carry.extend_from_slice(&buf[used..]);
+            t.carry.extend_from_slice(&buf[used..filled]);
             self.buf = buf;
             if writer.len() >= REQUEST_BYTES || (flush && writer.items() > 0) {
-                let w = std::mem::replace(
-                    &mut writer,
-                    RequestWriter::with_capacity(REQUEST_BYTES + READ_BLOCK),
-                );
+                let w = std::mem::take(&mut writer);
                 if !self.emit(t, w, batch_start) {
                     refused = true;
                     break;
