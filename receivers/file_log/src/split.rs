@@ -155,15 +155,7 @@ impl Splitter {
                 line = line.max(entry);
             }
         }
-        if data.len() - entry >= self.max_log_size {
-            self.emit_entry(re, &data[entry..entry + self.max_log_size], true, emit);
-            entry += self.max_log_size;
-        }
-        if flush && entry < data.len() {
-            self.emit_entry(re, &data[entry..], true, emit);
-            entry = data.len();
-        }
-        entry
+        self.finish_multiline(re, data, entry, flush, true, emit)
     }
 
     fn split_line_end(
@@ -187,12 +179,26 @@ impl Splitter {
                 line = line.max(entry);
             }
         }
+        self.finish_multiline(re, data, entry, flush, false, emit)
+    }
+
+    /// The end of a multi-line pass: an unfinished entry is cut at
+    /// `max_log_size`, and sent whole when flushing; returns the bytes used.
+    fn finish_multiline(
+        &self,
+        re: &Regex,
+        data: &[u8],
+        mut entry: usize,
+        flush: bool,
+        at_start: bool,
+        emit: &mut impl FnMut(&[u8]),
+    ) -> usize {
         if data.len() - entry >= self.max_log_size {
-            self.emit_entry(re, &data[entry..entry + self.max_log_size], false, emit);
+            self.emit_entry(re, &data[entry..entry + self.max_log_size], at_start, emit);
             entry += self.max_log_size;
         }
         if flush && entry < data.len() {
-            self.emit_entry(re, &data[entry..], false, emit);
+            self.emit_entry(re, &data[entry..], at_start, emit);
             entry = data.len();
         }
         entry

@@ -213,6 +213,8 @@ pub(crate) struct Tailer {
     backoff: Option<Backoff>,
     watcher: Option<notify::RecommendedWatcher>,
     watched: BTreeSet<PathBuf>,
+    /// The configured resource, encoded once for the no-operator path.
+    encoded_resource: Vec<u8>,
 }
 
 fn now_nanos() -> u64 {
@@ -264,6 +266,7 @@ impl Tailer {
             }
         }
         Tailer {
+            encoded_resource: encode_resource(&s.resource),
             s,
             next,
             client: Arc::default(),
@@ -757,7 +760,7 @@ impl Tailer {
         let mut records = t.records;
         let mut entries = Vec::new();
         if s.chain.is_empty() {
-            writer.set_resource(&encode_resource(&s.resource));
+            writer.set_resource(&self.encoded_resource);
         }
         let used = s.splitter.split(data, flush, |token| {
             records += 1;
