@@ -26,7 +26,8 @@ target/release/ferrotel-logwriter --path "$dir/app.log" --format "$format" --ent
 bytes=$(stat -c %s "$dir/app.log")
 cat "$dir/app.log" > /dev/null  # into the page cache
 multiline=""
-[[ -n "${MULTILINE:-}" ]] && multiline="multiline: {line_start_pattern: '${MULTILINE}'}"
+[[ -n "${MULTILINE:-}" ]] && multiline="multiline: {line_start_pattern: '${MULTILINE}'}
+    force_flush_period: 20ms"
 exporter="nop: "
 [[ "$output" == file ]] && exporter="file: {path: '$dir/out.json'}"
 cat > "$dir/c.yaml" <<YAML

@@ -22,6 +22,7 @@ mod finder;
 mod operator;
 mod split;
 mod tail;
+mod watch;
 
 pub use config::{Config, MultilineConfig, RetryConfig, StartAt};
 
@@ -139,10 +140,13 @@ impl Component for FileLogReceiver {
         };
         let settings = self.settings()?;
         let (wake_tx, wake_rx) = mpsc::channel();
-        let events = wake_tx.clone();
-        let watcher = match notify::recommended_watcher(move |e| {
-            let _ = events.send(tail::Wake::Fs(e));
-        }) {
+        let runtime = tokio::runtime::Handle::current();
+        let watcher = match watch::DirWatcher::start(
+            &runtime,
+            settings.poll_interval,
+            wake_tx.clone(),
+            tail::Wake::Fs,
+        ) {
             Ok(w) => Some(w),
             Err(e) => {
                 warn!(error = %e, "no file-system notifications; relying on polling");
@@ -167,7 +171,7 @@ impl Component for FileLogReceiver {
         let tailer = tail::Tailer::new(
             settings,
             self.next.clone(),
-            tokio::runtime::Handle::current(),
+            runtime,
             store,
             metrics,
             watcher,

@@ -18,8 +18,51 @@ use regex::bytes::Regex;
 enum Mode {
     Line,
     /// Anchored at the line start.
-    LineStart(Regex),
+    LineStart(Box<StartPattern>),
     LineEnd(Regex),
+}
+
+/// A `line_start_pattern`, anchored, with the bytes a line can begin with
+/// and still match: most lines of a multi-line entry (`\tat ...`) are
+/// turned away by one table lookup instead of a regex search.
+#[derive(Debug, Clone)]
+struct StartPattern {
+    re: Regex,
+    first_bytes: [bool; 256],
+}
+
+impl StartPattern {
+    fn starts(&self, line: &[u8]) -> bool {
+        line.first().is_none_or(|b| self.first_bytes[*b as usize]) && self.re.is_match(line)
+    }
+}
+
+/// For an anchored pattern, which first bytes do not rule a match out:
+/// those that do not lead the pattern's DFA from its start into the dead
+/// state. Anything the lazy DFA cannot decide counts as possible.
+fn first_bytes(anchored: &str) -> [bool; 256] {
+    use regex_automata::hybrid::dfa::DFA;
+    use regex_automata::{Anchored, Input, nfa::thompson};
+    let all = [true; 256];
+    let Ok(dfa) = DFA::builder()
+        .thompson(thompson::Config::new().utf8(false))
+        .build(anchored)
+    else {
+        return all;
+    };
+    let mut cache = dfa.create_cache();
+    let Ok(start) =
+        dfa.start_state_forward(&mut cache, &Input::new(&[][..]).anchored(Anchored::Yes))
+    else {
+        return all;
+    };
+    let mut possible = [false; 256];
+    for (b, slot) in possible.iter_mut().enumerate() {
+        *slot = dfa
+            .next_state(&mut cache, start, b as u8)
+            .map_or(true, |next| !next.is_dead());
+    }
+    possible
 }
 
 /// Splits bytes into entries; holds no state between calls, so a reader
@@ -38,9 +81,13 @@ impl Splitter {
     /// From a validated config.
     pub(crate) fn new(config: &Config) -> Splitter {
         let mode = match &config.multiline {
-            Some(m) if !m.line_start_pattern.is_empty() => Mode::LineStart(
-                Regex::new(&format!("^(?:{})", m.line_start_pattern)).expect("validated"),
-            ),
+            Some(m) if !m.line_start_pattern.is_empty() => {
+                let anchored = format!("^(?:{})", m.line_start_pattern);
+                Mode::LineStart(Box::new(StartPattern {
+                    first_bytes: first_bytes(&anchored),
+                    re: Regex::new(&anchored).expect("validated"),
+                }))
+            }
             Some(m) => Mode::LineEnd(Regex::new(&m.line_end_pattern).expect("validated")),
             None => Mode::Line,
         };
@@ -67,7 +114,7 @@ impl Splitter {
         };
         match &self.mode {
             Mode::Line => self.split_lines(data, flush, &mut emit_trimmed),
-            Mode::LineStart(re) => self.split_line_start(re, data, flush, &mut emit_trimmed),
+            Mode::LineStart(p) => self.split_line_start(p, data, flush, &mut emit_trimmed),
             Mode::LineEnd(re) => self.split_line_end(re, data, flush, &mut emit_trimmed),
         }
     }
@@ -134,17 +181,18 @@ impl Splitter {
 
     fn split_line_start(
         &self,
-        re: &Regex,
+        pattern: &StartPattern,
         data: &[u8],
         flush: bool,
         emit: &mut impl FnMut(&[u8]),
     ) -> usize {
+        let re = &pattern.re;
         // `entry` is where the entry being gathered starts; lines before the
         // first match form an entry of their own, as in Go.
         let mut entry = 0;
         let mut line = 0;
         while let Some(len) = self.next_line(&data[line..]) {
-            if line > entry && re.is_match(&data[line..line + len]) {
+            if line > entry && pattern.starts(&data[line..line + len]) {
                 self.emit_entry(re, &data[entry..line], true, emit);
                 entry = line;
             }
@@ -281,6 +329,32 @@ impl Splitter {
 mod tests {
     use super::*;
     use crate::config::MultilineConfig;
+
+    fn allowed(pattern: &str) -> Vec<u8> {
+        let table = first_bytes(&format!("^(?:{pattern})"));
+        (0..=255u8).filter(|b| table[*b as usize]).collect()
+    }
+
+    #[test]
+    fn first_bytes_rule_out_only_impossible_starts() {
+        assert_eq!(
+            allowed(r"[0-9]{4}-[0-9]{2}"),
+            (b'0'..=b'9').collect::<Vec<_>>()
+        );
+        // Unicode digits begin with more than ASCII ones, never with letters.
+        let digits = allowed(r"\d{4}");
+        assert!(digits.starts_with(b"0123456789") && !digits.contains(&b'a'));
+        assert_eq!(allowed(r"\[|ERROR"), vec![b'E', b'[']);
+        // Multi-byte UTF-8: only its lead byte.
+        assert_eq!(allowed("é"), vec![0xC3]);
+        // A pattern that matches the empty string matches every line.
+        assert_eq!(allowed("a*").len(), 256);
+        let spaced = allowed(r"\s*x");
+        for b in [b' ', b'\t', b'x', 0xC2] {
+            assert!(spaced.contains(&b), "{b:#x}");
+        }
+        assert!(!spaced.contains(&b'y'));
+    }
 
     fn split_all(config: &Config, data: &[u8], flush: bool) -> (Vec<String>, usize) {
         let s = Splitter::new(config);

@@ -36,6 +36,7 @@ use crate::entry::{Entry, Map, Value};
 use crate::finder::Finder;
 use crate::operator::Chain;
 use crate::split::Splitter;
+use crate::watch::{DirWatcher, News, Notice};
 use ferrotel_core::ack::{AckToken, Acks, Guarantee, Receipt};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
 use ferrotel_core::pdata::{Payload, Signal};
@@ -97,8 +98,8 @@ pub(crate) struct Settings {
 
 /// Messages to the tailer thread.
 pub(crate) enum Wake {
-    /// Something changed on disk.
-    Fs(notify::Result<notify::Event>),
+    /// Something changed in a watched directory.
+    Fs(Vec<Notice>),
     /// Stop reading.
     Stop,
 }
@@ -211,8 +212,7 @@ pub(crate) struct Tailer {
     checkpoint_dirty: bool,
     last_checkpoint: Instant,
     backoff: Option<Backoff>,
-    watcher: Option<notify::RecommendedWatcher>,
-    watched: BTreeSet<PathBuf>,
+    watcher: Option<DirWatcher>,
     /// The configured resource, encoded once for the no-operator path.
     encoded_resource: Vec<u8>,
 }
@@ -244,7 +244,7 @@ impl Tailer {
         runtime: tokio::runtime::Handle,
         store: Option<Arc<dyn StorageClient>>,
         metrics: Metrics,
-        watcher: Option<notify::RecommendedWatcher>,
+        watcher: Option<DirWatcher>,
     ) -> Tailer {
         let mut history = VecDeque::new();
         if let Some(store) = &store {
@@ -282,7 +282,6 @@ impl Tailer {
             last_checkpoint: Instant::now(),
             backoff: None,
             watcher,
-            watched: BTreeSet::new(),
         }
     }
 
@@ -347,18 +346,16 @@ impl Tailer {
             for w in first.into_iter().chain(wake.try_iter()) {
                 match w {
                     Wake::Stop => stop.store(true, Ordering::Release),
-                    Wake::Fs(Ok(event)) => {
-                        use notify::EventKind;
-                        match event.kind {
-                            EventKind::Modify(notify::event::ModifyKind::Data(_))
-                            | EventKind::Modify(notify::event::ModifyKind::Any) => {
-                                urgent.extend(event.paths);
+                    Wake::Fs(notices) => {
+                        if let Some(watcher) = &self.watcher {
+                            let mut news = News::default();
+                            watcher.interpret(notices, &mut news);
+                            urgent.extend(news.written);
+                            if news.walk {
+                                next_walk = next_walk.min(last_walk + MIN_EVENT_WALK_GAP);
                             }
-                            EventKind::Access(_) => {}
-                            _ => next_walk = next_walk.min(last_walk + MIN_EVENT_WALK_GAP),
                         }
                     }
-                    Wake::Fs(Err(e)) => debug!(error = %e, "file watch error; polling covers it"),
                 }
             }
         }
@@ -543,7 +540,6 @@ impl Tailer {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
         };
-        use notify::Watcher;
         let mut wanted: BTreeSet<PathBuf> = found.directories.clone();
         wanted.extend(
             found
@@ -551,25 +547,20 @@ impl Tailer {
                 .iter()
                 .filter_map(|f| f.parent().map(Path::to_path_buf)),
         );
-        for gone in self
-            .watched
-            .difference(&wanted)
+        let gone: Vec<PathBuf> = watcher
+            .watched()
+            .filter(|d| !wanted.contains(*d))
             .cloned()
-            .collect::<Vec<_>>()
-        {
-            let _ = watcher.unwatch(&gone);
-            self.watched.remove(&gone);
+            .collect();
+        for dir in gone {
+            watcher.unwatch(&dir);
         }
         for dir in wanted {
-            if self.watched.len() >= MAX_WATCHED_DIRS {
+            if watcher.len() >= MAX_WATCHED_DIRS {
                 break;
             }
-            if !self.watched.contains(&dir)
-                && watcher
-                    .watch(&dir, notify::RecursiveMode::NonRecursive)
-                    .is_ok()
-            {
-                self.watched.insert(dir);
+            if !watcher.contains(&dir) {
+                watcher.watch(&dir);
             }
         }
     }
@@ -759,6 +750,7 @@ impl Tailer {
         let with_record_number = s.include_file_record_number;
         let mut records = t.records;
         let mut entries = Vec::new();
+        let mut sink = EntrySink::default();
         if s.chain.is_empty() {
             writer.set_resource(&self.encoded_resource);
         }
@@ -787,13 +779,19 @@ impl Tailer {
                 }
             } else {
                 let body = match decode_token(encoding, token, &s.splitter) {
-                    Decoded::Borrowed(text) => {
-                        Value::Str(String::from_utf8_lossy(text).into_owned())
-                    }
+                    // Valid UTF-8 is the rule; checking it first is much
+                    // faster than the lossy conversion's chunking.
+                    Decoded::Borrowed(text) => Value::Str(match std::str::from_utf8(text) {
+                        Ok(valid) => valid.to_owned(),
+                        Err(_) => String::from_utf8_lossy(text).into_owned(),
+                    }),
                     Decoded::Owned(text) => Value::Str(text),
                     Decoded::Raw(bytes) => Value::Bytes(bytes.to_vec()),
                 };
-                let mut attributes = t.attributes.clone();
+                // Room for what parsers typically add, so merging their
+                // output does not grow the vector step by step.
+                let mut attributes = Vec::with_capacity(t.attributes.len() + 8);
+                attributes.extend_from_slice(&t.attributes);
                 if let Some(n) = record_number {
                     attributes.push((crate::encode::RECORD_NUMBER_KEY.into(), Value::Int(n)));
                 }
@@ -805,9 +803,11 @@ impl Tailer {
                     ..Entry::default()
                 };
                 s.chain.process(entry, &mut entries);
+                // Written at once: a block's worth of entries held back
+                // would cost memory and, with glibc, slow large allocations.
+                sink.write(writer, &mut entries);
             }
         });
-        write_entries(writer, &entries);
         t.records = records;
         used
     }
@@ -822,7 +822,7 @@ impl Tailer {
             return;
         }
         let mut writer = RequestWriter::default();
-        write_entries(&mut writer, &entries);
+        EntrySink::default().write(&mut writer, &mut entries);
         let (bytes, items) = writer.finish();
         let batch = Batch::from_payload(
             Payload::encoded(Signal::Logs, bytes, items),
@@ -1085,14 +1085,22 @@ impl Tailer {
     }
 }
 
-fn write_entries(writer: &mut RequestWriter, entries: &[Entry]) {
-    let mut last_resource: Option<&Map> = None;
-    for entry in entries {
-        if last_resource != Some(&entry.resource) {
-            writer.set_resource(&encode_resource(&entry.resource));
-            last_resource = Some(&entry.resource);
+/// Encodes entries as they leave the operators, encoding the resource
+/// again only when it differs from the previous entry's.
+#[derive(Default)]
+struct EntrySink {
+    resource: Option<Map>,
+}
+
+impl EntrySink {
+    fn write(&mut self, writer: &mut RequestWriter, entries: &mut Vec<Entry>) {
+        for entry in entries.drain(..) {
+            if self.resource.as_ref() != Some(&entry.resource) {
+                writer.set_resource(&encode_resource(&entry.resource));
+                self.resource = Some(entry.resource.clone());
+            }
+            writer.push_entry(&entry);
         }
-        writer.push_entry(entry);
     }
 }
 

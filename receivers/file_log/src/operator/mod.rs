@@ -82,10 +82,19 @@ impl ParserCommon {
     }
 }
 
+/// A compiled `regex_parser`: the group indexes of its named groups, and
+/// match positions reused from line to line.
+#[derive(Debug)]
+struct RegexParser {
+    re: Regex,
+    names: Vec<(usize, String)>,
+    locations: regex::CaptureLocations,
+}
+
 #[derive(Debug)]
 enum Op {
     Json(ParserCommon),
-    Regex(ParserCommon, Regex),
+    Regex(ParserCommon, Box<RegexParser>),
     Container(Box<Container>),
     Move { from: Field, to: Field },
     Copy { from: Field, to: Field },
@@ -441,10 +450,23 @@ fn build_one(raw: &serde_yaml_ng::Value) -> Result<Pending, String> {
             let c: RegexConfig = decode(m)?;
             let _ = c.cache;
             let re = Regex::new(&c.regex).map_err(|e| format!("compiling regex: {e}"))?;
-            if re.capture_names().flatten().next().is_none() {
+            let names: Vec<(usize, String)> = re
+                .capture_names()
+                .enumerate()
+                .filter_map(|(i, name)| name.map(|n| (i, n.to_owned())))
+                .collect();
+            if names.is_empty() {
                 return Err("no named capture groups in regex pattern".into());
             }
-            Op::Regex(p, re)
+            let locations = re.capture_locations();
+            Op::Regex(
+                p,
+                Box::new(RegexParser {
+                    re,
+                    names,
+                    locations,
+                }),
+            )
         }
         "container" => Op::Container(Box::new(Container::build(decode::<ContainerConfig>(m)?)?)),
         "move" => {
@@ -725,18 +747,20 @@ fn json(p: &ParserCommon, e: &mut Entry) -> Result<(), String> {
     p.finish(e, parsed)
 }
 
-fn regex(p: &ParserCommon, re: &Regex, e: &mut Entry) -> Result<(), String> {
+fn regex(p: &ParserCommon, parser: &mut RegexParser, e: &mut Entry) -> Result<(), String> {
     let parsed = {
         let text = p.text(e)?;
-        let caps = re.captures(&text).ok_or("regex pattern does not match")?;
-        let map: Vec<(String, Value)> = re
-            .capture_names()
-            .flatten()
-            .filter_map(|name| {
-                caps.name(name)
-                    .map(|m| (name.to_owned(), Value::Str(m.as_str().to_owned())))
-            })
-            .collect();
+        let locations = &mut parser.locations;
+        parser
+            .re
+            .captures_read(locations, &text)
+            .ok_or("regex pattern does not match")?;
+        let mut map = Vec::with_capacity(parser.names.len());
+        for (i, name) in &parser.names {
+            if let Some((start, end)) = locations.get(*i) {
+                map.push((name.clone(), Value::Str(text[start..end].to_owned())));
+            }
+        }
         Value::Map(map)
     };
     p.finish(e, parsed)
