@@ -465,3 +465,96 @@ fn count(dir: &Path) -> (usize, usize) {
     }
     (seqs.len(), copies)
 }
+
+#[test]
+fn a_thousand_files_with_few_descriptors() {
+    let logs = tempfile::tempdir().unwrap();
+    for i in 0..1000u32 {
+        let dir = logs.path().join(format!("ns{}", i % 10));
+        fs::create_dir_all(&dir).unwrap();
+        append(
+            &dir.join(format!("f{i}.log")),
+            [format!("start-{i}-a"), format!("start-{i}-b")],
+        );
+    }
+    let c = Collector::start(&config(
+        &format!(
+            "  file_log:\n    include: ['{}/**/*.log']\n    start_at: beginning\n    poll_interval: 50ms\n    max_concurrent_files: 64",
+            logs.path().display()
+        ),
+        "file_log",
+    ));
+    let out = c.path("out.bin");
+    // The most descriptors the collector held at any sampled moment.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        let fd_dir = format!("/proc/{}/fd", c.pid());
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                most = most.max(fs::read_dir(&fd_dir).map_or(0, |d| d.count()));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            most
+        })
+    };
+    let want: Vec<String> = (0..1000u32)
+        .flat_map(|i| [format!("start-{i}-a"), format!("start-{i}-b")])
+        .collect();
+    assert_eq!(wait_for(&out, "start-", &want), 2000);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let most = sampler.join().unwrap();
+    // 64 files plus the process's own: runtime, sockets, inotify, output.
+    assert!(
+        most < 64 + 40,
+        "{most} descriptors open for max_concurrent_files 64"
+    );
+
+    // Later lines in a tenth of the files arrive too.
+    for i in (0..1000u32).step_by(10) {
+        let path = logs
+            .path()
+            .join(format!("ns{}", i % 10))
+            .join(format!("f{i}.log"));
+        append(&path, [format!("later-{i}")]);
+    }
+    let later: Vec<String> = (0..1000u32)
+        .step_by(10)
+        .map(|i| format!("later-{i}"))
+        .collect();
+    assert_eq!(wait_for(&out, "later-", &later), 100);
+}
+
+#[test]
+fn delete_after_read_removes_what_was_read() {
+    let logs = tempfile::tempdir().unwrap();
+    for i in 0..5u32 {
+        append(
+            &logs.path().join(format!("batch{i}.log")),
+            ids(&format!("del{i}"), 0..50),
+        );
+    }
+    let c = Collector::start(&config(
+        &format!(
+            "  file_log:\n    include: ['{}/*.log']\n    start_at: beginning\n    poll_interval: 50ms\n    delete_after_read: true",
+            logs.path().display()
+        ),
+        "file_log",
+    ));
+    let out = c.path("out.bin");
+    for i in 0..5u32 {
+        let prefix = format!("del{i}");
+        assert_eq!(
+            wait_for(&out, &format!("{prefix}-"), &ids(&prefix, 0..50)),
+            50
+        );
+    }
+    assert!(
+        wait_until(Duration::from_secs(5), || fs::read_dir(logs.path())
+            .unwrap()
+            .next()
+            .is_none()),
+        "read files are deleted"
+    );
+}

@@ -139,6 +139,9 @@ struct Tracked {
     pending: VecDeque<Pending>,
     last_data: Instant,
     last_read: Instant,
+    /// Closed (beyond `max_concurrent_files`) and changed since: reopen it
+    /// at its next turn. Unchanged closed files are not reopened.
+    changed_while_closed: bool,
     size: u64,
     mtime: SystemTime,
     seen: bool,
@@ -318,6 +321,10 @@ impl Tailer {
                     .collect();
                 urgent.clear();
                 for key in keys {
+                    // inotify saw a write: a closed file is worth reopening.
+                    if let Some(t) = self.files.get_mut(&key) {
+                        t.changed_while_closed = t.file.is_none();
+                    }
                     self.read_file(key);
                 }
             }
@@ -393,6 +400,7 @@ impl Tailer {
                     if t.size != meta.len() || t.mtime != mtime {
                         t.size = meta.len();
                         t.mtime = mtime;
+                        t.changed_while_closed = t.file.is_none();
                         check_content(t, self.s.fingerprint_size, &mut self.history);
                     }
                 }
@@ -400,9 +408,10 @@ impl Tailer {
             }
         }
         let mut still_waiting = HashMap::new();
+        let mut open = self.files.values().filter(|t| t.file.is_some()).count();
         for (path, meta) in candidates {
             let key = (meta.dev(), meta.ino());
-            if let Some(waited) = self.adopt(path, &meta) {
+            if let Some(waited) = self.adopt(path, &meta, &mut open) {
                 still_waiting.insert(key, waited);
             }
         }
@@ -416,8 +425,11 @@ impl Tailer {
     }
 
     /// Starts following a file not followed yet; returns the polls it has
-    /// waited when it is a probable copy that must wait more.
-    fn adopt(&mut self, path: PathBuf, meta: &std::fs::Metadata) -> Option<u32> {
+    /// waited when it is a probable copy that must wait more. Beyond
+    /// `max_concurrent_files` open files (`open`), the new file is closed
+    /// once its fingerprint is read and opened again for its first read, so
+    /// thousands of new files never mean thousands of descriptors.
+    fn adopt(&mut self, path: PathBuf, meta: &std::fs::Metadata, open: &mut usize) -> Option<u32> {
         let key = (meta.dev(), meta.ino());
         let file = match File::open(&path) {
             Ok(f) => f,
@@ -451,6 +463,8 @@ impl Tailer {
         debug!(path = %path.display(), offset, resumed = resumed.is_some(), "following file");
         let attributes = self.file_attributes(&path);
         let now = Instant::now();
+        let keep_open = *open < self.s.max_open_files;
+        *open += usize::from(keep_open);
         self.files.insert(
             key,
             Tracked {
@@ -459,7 +473,7 @@ impl Tailer {
                 path,
                 dev: key.0,
                 ino: key.1,
-                file: Some(file),
+                file: keep_open.then_some(file),
                 fingerprint,
                 generation: 0,
                 offset,
@@ -470,6 +484,7 @@ impl Tailer {
                 pending: VecDeque::new(),
                 last_data: now,
                 last_read: now,
+                changed_while_closed: !keep_open,
                 size: meta.len(),
                 mtime: meta.modified().unwrap_or(UNIX_EPOCH),
                 seen: true,
@@ -589,7 +604,16 @@ impl Tailer {
         let Some(mut t) = self.files.remove(&key) else {
             return false;
         };
-        if t.file.is_none() {
+        // Files beyond `max_concurrent_files` are opened for a read and
+        // closed again at its end, unless a partial entry waits for its
+        // flush.
+        let reopened = t.file.is_none();
+        if reopened {
+            if !t.changed_while_closed && t.carry.is_empty() {
+                self.files.insert(key, t);
+                return false;
+            }
+            t.changed_while_closed = false;
             t.file = reopen(&t);
         }
         // Catch truncation before reading, not only at the next walk: an
@@ -611,6 +635,9 @@ impl Tailer {
         };
         if got_data {
             t.last_read = Instant::now();
+        }
+        if reopened && t.at_eof && t.carry.is_empty() {
+            t.file = None;
         }
         self.files.insert(key, t);
         got_data

@@ -127,6 +127,9 @@ struct Node {
 #[derive(Debug, Default)]
 pub(crate) struct Chain {
     nodes: Vec<Node>,
+    /// Entries waiting for their next operator; kept between calls so a
+    /// line costs no allocation here.
+    work: Vec<(usize, Entry)>,
 }
 
 /// `recombine`.
@@ -605,7 +608,10 @@ impl Chain {
                 next,
             });
         }
-        Ok(Chain { nodes })
+        Ok(Chain {
+            nodes,
+            work: Vec::new(),
+        })
     }
 
     /// True when entries pass through unchanged.
@@ -615,7 +621,10 @@ impl Chain {
 
     /// Runs one entry through the chain; what comes out is pushed to `out`.
     pub(crate) fn process(&mut self, entry: Entry, out: &mut Vec<Entry>) {
-        self.run(vec![(0, entry)], out);
+        let mut work = std::mem::take(&mut self.work);
+        work.push((0, entry));
+        self.run(&mut work, out);
+        self.work = work;
     }
 
     /// Emits what `recombine` and `container` hold for longer than their
@@ -634,17 +643,17 @@ impl Chain {
             }
             let _ = i;
         }
-        self.run(work, out);
+        self.run(&mut work, out);
     }
 
-    fn run(&mut self, mut work: Vec<(usize, Entry)>, out: &mut Vec<Entry>) {
+    fn run(&mut self, work: &mut Vec<(usize, Entry)>, out: &mut Vec<Entry>) {
         while let Some((i, mut e)) = work.pop() {
             let Some(node) = self.nodes.get_mut(i) else {
                 out.push(e);
                 continue;
             };
             if node.when.as_ref().is_some_and(|w| !w.eval(&e)) {
-                push_next(&node.next, e, &mut work, out);
+                push_next(&node.next, e, work, out);
                 continue;
             }
             let result = match &mut node.op {
@@ -653,7 +662,7 @@ impl Chain {
                 Op::Container(c) => match c.apply(e) {
                     Ok(released) => {
                         for r in released {
-                            push_next(&node.next, r, &mut work, out);
+                            push_next(&node.next, r, work, out);
                         }
                         continue;
                     }
@@ -688,7 +697,7 @@ impl Chain {
                 Op::Flatten { field } => flatten(field, &mut e),
                 Op::Recombine(r) => {
                     for combined in r.push(e) {
-                        push_next(&node.next, combined, &mut work, out);
+                        push_next(&node.next, combined, work, out);
                     }
                     continue;
                 }
@@ -703,20 +712,20 @@ impl Chain {
                     }
                     // An entry no route takes and no default names is dropped.
                     if !targets.is_empty() {
-                        push_next(targets, e, &mut work, out);
+                        push_next(targets, e, work, out);
                     }
                     continue;
                 }
                 Op::Noop => Ok(()),
             };
             match result {
-                Ok(()) => push_next(&node.next, e, &mut work, out),
+                Ok(()) => push_next(&node.next, e, work, out),
                 Err(message) => {
                     if matches!(node.on_error, OnError::Send | OnError::Drop) {
                         debug!(operator = %node.id, error = %message, "operator failed");
                     }
                     if matches!(node.on_error, OnError::Send | OnError::SendQuiet) {
-                        push_next(&node.next, e, &mut work, out);
+                        push_next(&node.next, e, work, out);
                     }
                 }
             }
