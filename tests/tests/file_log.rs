@@ -558,3 +558,65 @@ fn delete_after_read_removes_what_was_read() {
         "read files are deleted"
     );
 }
+
+/// An entry an operator still holds (a recombine batch waiting for its next
+/// first line) is not yet sent, so the checkpoint stops before it and a
+/// SIGKILL does not lose it: the restarted collector reads it again.
+#[test]
+fn sigkill_while_recombine_holds_an_entry() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().display();
+    fs::create_dir_all(work.path().join("state")).unwrap();
+    let app = work.path().join("app.log");
+    let config = format!(
+        r#"
+extensions:
+  file_storage: {{directory: '{w}/state'}}
+receivers:
+  file_log:
+    include: ['{app}']
+    start_at: beginning
+    poll_interval: 50ms
+    storage: file_storage
+    operators:
+      - {{type: recombine, combine_field: body, is_first_entry: 'body matches "^start"', force_flush_period: 1h}}
+exporters:
+  file: {{path: '{w}/out-{{run}}.bin', format: proto}}
+service:
+  extensions: [file_storage]
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [file_log], exporters: [file]}}
+"#,
+        app = app.display()
+    );
+    let bodies = |run: u32| -> Vec<String> {
+        records(&work.path().join(format!("out-{run}.bin")))
+            .into_iter()
+            .map(|r| r.body)
+            .collect()
+    };
+    let first = Collector::start(&config.replace("{run}", "1"));
+    append(
+        &app,
+        ["start 1", "more 1", "start 2", "more 2"].map(String::from),
+    );
+    assert!(wait_until(Duration::from_secs(10), || bodies(1) == ["start 1\nmore 1"]));
+    // Long enough for the delivered entry's checkpoint to be written.
+    std::thread::sleep(Duration::from_millis(500));
+    first.signal("KILL");
+    drop(first);
+
+    let _second = Collector::start(&config.replace("{run}", "2"));
+    append(&app, ["start 3".to_string()]);
+    assert!(
+        wait_until(Duration::from_secs(10), || bodies(2)
+            .contains(&"start 2\nmore 2".to_string())),
+        "the held entry was lost: {:?}",
+        bodies(2)
+    );
+    assert!(
+        !bodies(2).contains(&"start 1\nmore 1".to_string()),
+        "delivered entries are not sent again"
+    );
+}

@@ -465,6 +465,7 @@ mod tests {
             trace_id: vec![1; 16],
             span_id: vec![2; 8],
             flags: 1,
+            origin: None,
         };
         w.set_resource(&encode_resource(&[("r".into(), Value::Int(1))]));
         w.push_entry(&entry);

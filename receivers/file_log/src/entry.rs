@@ -154,6 +154,18 @@ pub(crate) struct Entry {
     pub(crate) span_id: Vec<u8>,
     /// Trace flags.
     pub(crate) flags: u32,
+    /// Where in which file the entry began, while operators may hold it:
+    /// a file's checkpoint must not pass an entry not yet sent.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// A file (device, inode) and the offset of an entry's first byte in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The file's device and inode.
+    pub(crate) file: (u64, u64),
+    /// Where the entry starts.
+    pub(crate) offset: u64,
 }
 
 /// Which part of an entry a field starts in.

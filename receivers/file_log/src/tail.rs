@@ -32,7 +32,7 @@
 use crate::checkpoint::{self, KNOWN_FILES_KEY, Known};
 use crate::config::{Compression, Encoding, RetryConfig};
 use crate::encode::{RequestWriter, encode_record_attributes, encode_resource};
-use crate::entry::{Entry, Map, Value};
+use crate::entry::{Entry, Map, Origin, Value};
 use crate::finder::Finder;
 use crate::operator::Chain;
 use crate::split::Splitter;
@@ -781,6 +781,16 @@ impl Tailer {
         if s.chain.is_empty() {
             writer.set_resource(&self.encoded_resource);
         }
+        // Where `data` begins in the file; gzip data is decompressed, so its
+        // entries all count from the member they came from.
+        let block_start = if t.gzip {
+            t.offset
+        } else {
+            // `offset` is already past the block just read into `data`.
+            t.offset - data.len() as u64
+        };
+        let file = (t.dev, t.ino);
+        let maps_to_file = !t.gzip;
         let used = s.splitter.split(data, flush, |token| {
             records += 1;
             let record_number = with_record_number.then_some(records as i64);
@@ -822,11 +832,17 @@ impl Tailer {
                 if let Some(n) = record_number {
                     attributes.push((crate::encode::RECORD_NUMBER_KEY.into(), Value::Int(n)));
                 }
+                let offset = if maps_to_file {
+                    block_start + (token.as_ptr().addr() - data.as_ptr().addr()) as u64
+                } else {
+                    block_start
+                };
                 let entry = Entry {
                     observed,
                     body,
                     attributes,
                     resource: s.resource.clone(),
+                    origin: Some(Origin { file, offset }),
                     ..Entry::default()
                 };
                 s.chain.process(entry, &mut entries);
@@ -840,39 +856,86 @@ impl Tailer {
     }
 
     /// Sends what operators held past their flush period (a partial
-    /// container line whose end never came, a recombine batch). Those
-    /// entries belong to no one request, so nothing waits for them.
+    /// container line whose end never came, a recombine batch). Each file
+    /// the entries came from waits for the request before its checkpoint
+    /// passes them; if it is refused, those files are read again from
+    /// their last delivered entry.
     fn flush_operators(&mut self) {
         let mut entries = Vec::new();
         self.s.chain.flush(false, &mut entries);
         if entries.is_empty() {
             return;
         }
+        let mut files: Vec<(u64, u64)> = entries
+            .iter()
+            .filter_map(|e| e.origin)
+            .map(|o| o.file)
+            .collect();
+        files.sort_unstable();
+        files.dedup();
         let mut writer = RequestWriter::default();
         EntrySink::default().write(&mut writer, &mut entries);
         let (bytes, items) = writer.finish();
+        let mut acks = Acks::none();
+        let mut receipts = Vec::new();
+        for file in files {
+            let (token, receipt) = AckToken::new(Guarantee::Durable);
+            acks.absorb(Acks::one(token));
+            receipts.push((file, receipt));
+        }
         let batch = Batch::from_payload(
             Payload::encoded(Signal::Logs, bytes, items),
             self.client.clone(),
-        );
+        )
+        .with_acks(acks);
         let next = self.next.clone();
-        match self
+        let result = self
             .runtime
-            .block_on(async move { next.consume(batch).await })
-        {
+            .block_on(async move { next.consume(batch).await });
+        match &result {
             Ok(()) => self.metrics.receiver.accepted.add(items as u64),
             Err(e) => {
                 self.metrics.receiver.refused.add(items as u64);
-                warn!(items, error = %e, "held entries refused and dropped");
+                warn!(items, error = %e, "held entries refused; reading their files again");
             }
         }
+        for (file, receipt) in receipts {
+            let Some(mut t) = self.files.remove(&file) else {
+                continue;
+            };
+            if result.is_ok() {
+                let end = self.checkpoint_bound(&t);
+                t.pending.push_back(Pending {
+                    generation: t.generation,
+                    end,
+                    records: t.records,
+                    receipt: Some(receipt),
+                });
+            } else {
+                let (acked, records) = (t.acked, t.acked_records);
+                t.pending.clear();
+                t.rewind(acked, records);
+            }
+            self.files.insert(file, t);
+        }
+    }
+
+    /// How far a file's checkpoint may go once what was sent of it is
+    /// delivered: to what was read, or to the first entry an operator
+    /// still holds.
+    fn checkpoint_bound(&self, t: &Tracked) -> u64 {
+        let read = t.consumed();
+        self.s
+            .chain
+            .held_from((t.dev, t.ino))
+            .map_or(read, |held| held.min(read))
     }
 
     /// Hands a request on; false when it was refused and the reader went
     /// back to `start`.
     fn emit(&mut self, t: &mut Tracked, writer: RequestWriter, start: (u64, u64)) -> bool {
         let (bytes, items) = writer.finish();
-        let end = (t.consumed(), t.records);
+        let end = (self.checkpoint_bound(t), t.records);
         if items == 0 {
             t.pending.push_back(Pending {
                 generation: t.generation,

@@ -201,6 +201,11 @@ impl Container {
         Ok(())
     }
 
+    /// The partial messages waiting for their end.
+    pub(crate) fn held(&self) -> impl Iterator<Item = &Entry> {
+        self.partial.values().map(|(_, e)| e)
+    }
+
     /// Releases partial messages held longer than they should wait, or all.
     pub(crate) fn flush(&mut self, now: Option<Instant>) -> Vec<Entry> {
         let due: Vec<String> = self

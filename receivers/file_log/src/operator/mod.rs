@@ -235,6 +235,7 @@ impl Recombine {
             }
             text.truncate(cut);
         }
+        let origin = batch.first().and_then(|e| e.origin);
         let mut base = if self.keep_newest {
             batch.into_iter().last()
         } else {
@@ -242,6 +243,7 @@ impl Recombine {
         }
         .unwrap_or_default();
         self.field.set(&mut base, Value::Str(text));
+        base.origin = origin;
         base
     }
 
@@ -612,6 +614,25 @@ impl Chain {
             nodes,
             work: Vec::new(),
         })
+    }
+
+    /// The offset of the earliest entry of `file` that an operator holds
+    /// (a recombine batch, a partial container line), if any.
+    pub(crate) fn held_from(&self, file: (u64, u64)) -> Option<u64> {
+        let mut earliest: Option<u64> = None;
+        for node in &self.nodes {
+            let held: Box<dyn Iterator<Item = &Entry>> = match &node.op {
+                Op::Recombine(r) => Box::new(r.batches.values().flat_map(|(_, b)| b.first())),
+                Op::Container(c) => Box::new(c.held()),
+                _ => continue,
+            };
+            for origin in held.filter_map(|e| e.origin) {
+                if origin.file == file {
+                    earliest = Some(earliest.map_or(origin.offset, |o| o.min(origin.offset)));
+                }
+            }
+        }
+        earliest
     }
 
     /// True when entries pass through unchanged.

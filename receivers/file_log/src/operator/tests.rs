@@ -163,17 +163,28 @@ fn recombine_by_first_entry_per_source() {
   is_first_entry: body matches "^\\d{4}-"
 "#,
     );
+    let from = |file: u64, offset: u64, mut e: Entry| {
+        e.origin = Some(crate::entry::Origin {
+            file: (1, file),
+            offset,
+        });
+        e
+    };
     let out = run(
         &mut c,
         vec![
-            line("2024-01-01 start a", "/a"),
-            line("2024-01-01 start b", "/b"),
-            line("  at a1", "/a"),
-            line("  at b1", "/b"),
-            line("2024-01-01 next a", "/a"),
+            from(1, 0, line("2024-01-01 start a", "/a")),
+            from(2, 0, line("2024-01-01 start b", "/b")),
+            from(1, 19, line("  at a1", "/a")),
+            from(2, 19, line("  at b1", "/b")),
+            from(1, 27, line("2024-01-01 next a", "/a")),
         ],
     );
     assert_eq!(out.len(), 1);
+    // What is held bounds each file's checkpoint.
+    assert_eq!(c.held_from((1, 1)), Some(27));
+    assert_eq!(c.held_from((1, 2)), Some(0));
+    assert_eq!(c.held_from((1, 3)), None);
     assert_eq!(
         out[0].body,
         Value::Str("2024-01-01 start a\n  at a1".into())
