@@ -381,3 +381,103 @@ fn documented_configs_validate_the_same_way() {
     }
     assert_eq!(checked, 4, "every documented config was checked");
 }
+
+/// Log bodies in a file exporter's JSON output.
+fn log_bodies(path: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in read_json_file(path) {
+        for rl in line["resourceLogs"].as_array().into_iter().flatten() {
+            for sl in rl["scopeLogs"].as_array().into_iter().flatten() {
+                for r in sl["logRecords"].as_array().into_iter().flatten() {
+                    if let Some(body) = r["body"]["stringValue"].as_str() {
+                        out.push(body.to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Switching from the Go collector keeps filelog's read positions:
+/// ferrotel takes over the Go file_storage's bbolt file (keeping a copy),
+/// reads what was written after Go stopped and nothing Go had sent.
+#[test]
+fn filelog_resumes_from_go_checkpoints() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path().display();
+    std::fs::create_dir_all(work.path().join("state")).unwrap();
+    let app = work.path().join("app.log");
+    let write = |prefix: &str, n: u32| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&app)
+            .unwrap();
+        for i in 0..n {
+            writeln!(f, "{prefix}-{i} some text to make the line longer").unwrap();
+        }
+    };
+    let config = |who: &str| {
+        format!(
+            "
+extensions:
+  file_storage: {{directory: '{w}/state'}}
+receivers:
+  filelog: {{include: ['{w}/app.log'], start_at: beginning, poll_interval: 50ms, storage: file_storage}}
+exporters:
+  file: {{path: '{w}/out-{who}.json'}}
+service:
+  extensions: [file_storage]
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [filelog], exporters: [file]}}
+"
+        )
+    };
+    write("go", 100);
+    let go_config = work.path().join("go.yaml");
+    std::fs::write(&go_config, config("go")).unwrap();
+    let mut go = Command::new(oracle_bin())
+        .arg(format!("--config={}", go_config.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let go_out = work.path().join("out-go.json");
+    assert!(
+        wait_until(Duration::from_secs(20), || log_bodies(&go_out).len() >= 100),
+        "the Go collector did not read the file"
+    );
+    // A graceful stop, after which Go's checkpoint is on disk.
+    let _ = Command::new("kill")
+        .args(["-TERM", &go.id().to_string()])
+        .status();
+    assert!(
+        go.wait().unwrap().success(),
+        "the Go collector did not stop cleanly"
+    );
+    let go_store = work.path().join("state/receiver_filelog_");
+    assert!(go_store.exists(), "Go wrote no storage file where expected");
+
+    write("after", 50);
+    let c = Collector::start(&config("ferrotel"));
+    let ours = work.path().join("out-ferrotel.json");
+    let want: Vec<String> = (0..50)
+        .map(|i| format!("after-{i} some text to make the line longer"))
+        .collect();
+    assert!(
+        wait_until(Duration::from_secs(20), || log_bodies(&ours).len() >= 50),
+        "ferrotel did not read the new lines: {:?}",
+        c.log()
+    );
+    // Time for anything read twice to show.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(log_bodies(&ours), want, "exactly the lines Go had not read");
+    assert!(
+        c.log()
+            .contains("took over a Go collector's bbolt storage file")
+    );
+    assert!(work.path().join("state/receiver_filelog_.bbolt").exists());
+}

@@ -142,6 +142,9 @@ impl KvStore {
         let mut live = HashMap::new();
         let mut live_bytes = 0;
         let mut good = 0;
+        if crate::bbolt::is_bbolt(&bytes) {
+            return KvStore::migrate(path, &bytes, fsync, compaction);
+        }
         if bytes.starts_with(MAGIC) {
             let mut at = MAGIC.len();
             good = at;
@@ -177,6 +180,58 @@ impl KvStore {
                 bytes.len() as u64,
             )
         };
+        Ok(KvStore {
+            path: path.to_path_buf(),
+            fsync,
+            compaction,
+            inner: Mutex::new(Inner {
+                file,
+                len,
+                live,
+                live_bytes,
+            }),
+        })
+    }
+
+    /// Takes over a Go collector's bbolt file: its keys are copied into a
+    /// new store at `path`, and the bbolt file is kept beside it as
+    /// `<name>.bbolt` so a rollback to Go finds its state.
+    fn migrate(
+        path: &Path,
+        bytes: &[u8],
+        fsync: bool,
+        compaction: Compaction,
+    ) -> io::Result<KvStore> {
+        let pairs = crate::bbolt::default_bucket(bytes).map_err(|why| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is a Go collector bbolt file that cannot be read ({why}); move it away to start without its state",
+                    path.display()
+                ),
+            )
+        })?;
+        let mut backup = path.as_os_str().to_owned();
+        backup.push(".bbolt");
+        std::fs::copy(path, &backup)?;
+        let mut live = HashMap::new();
+        let mut live_bytes = 0;
+        let keys = pairs.len();
+        apply_to(
+            &mut live,
+            &mut live_bytes,
+            pairs
+                .into_iter()
+                .map(|(k, v)| Operation::Set(k, v))
+                .collect(),
+        );
+        let (file, len) = rewrite(path, &live)?;
+        tracing::info!(
+            path = %path.display(),
+            keys,
+            backup = %Path::new(&backup).display(),
+            "took over a Go collector's bbolt storage file"
+        );
         Ok(KvStore {
             path: path.to_path_buf(),
             fsync,

@@ -12,6 +12,7 @@
 //! it is flushed, is decided in one place; docs/delivery.md says why no
 //! embedded database was taken.
 
+mod bbolt;
 mod kv;
 
 use ferrotel_core::async_trait;

@@ -12,8 +12,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The storage key.
-pub(crate) const KNOWN_FILES_KEY: &str = "knownFiles";
+/// The storage key: Go scopes `knownFiles` by the id of its internal file
+/// input operator, and a migrated Go store must be found under it.
+pub(crate) const KNOWN_FILES_KEY: &str = "file_input.knownFiles";
 
 /// One file's saved state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -92,8 +93,47 @@ pub(crate) fn encode(files: &[Known]) -> Vec<u8> {
     out
 }
 
-/// Reads a stored value; the error says what was wrong with it.
+/// Go's protobuf form, the default since v0.156 (`MetadataList` in
+/// contrib's `fileconsumer/internal/checkpoint/proto/checkpoint.proto`);
+/// the flush and token-length states (fields 6 and 7) are not needed.
+mod wire {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct MetadataList {
+        #[prost(message, repeated, tag = "1")]
+        pub(super) metadata: Vec<Metadata>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Metadata {
+        #[prost(message, optional, tag = "1")]
+        pub(super) fingerprint: Option<Fingerprint>,
+        #[prost(int64, tag = "2")]
+        pub(super) offset: i64,
+        #[prost(int64, tag = "3")]
+        pub(super) record_num: i64,
+        /// The attributes as a JSON object.
+        #[prost(bytes = "vec", tag = "4")]
+        pub(super) file_attributes: Vec<u8>,
+        #[prost(bool, tag = "5")]
+        pub(super) header_finalized: bool,
+        #[prost(string, tag = "8")]
+        pub(super) file_type: String,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub(super) struct Fingerprint {
+        #[prost(bytes = "vec", tag = "1")]
+        pub(super) first_bytes: Vec<u8>,
+    }
+}
+
+/// Reads a stored value, in Go's JSON form (what ferrotel writes) or its
+/// protobuf form; the error says what was wrong with it.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Known>, String> {
+    // A protobuf list starts with field 1's tag; JSON with the count.
+    if bytes.first() == Some(&0x0a) {
+        return decode_protobuf(bytes);
+    }
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<serde_json::Value>();
     let count = match stream.next() {
         None => return Ok(Vec::new()),
@@ -111,6 +151,34 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Known>, String> {
         files.push(serde_json::from_value(v).map_err(|e| format!("decode file {i}: {e}"))?);
     }
     Ok(files)
+}
+
+fn decode_protobuf(bytes: &[u8]) -> Result<Vec<Known>, String> {
+    use prost::Message;
+    let list = wire::MetadataList::decode(bytes).map_err(|e| format!("protobuf: {e}"))?;
+    list.metadata
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let file_attributes = if m.file_attributes.is_empty() {
+                BTreeMap::new()
+            } else {
+                serde_json::from_slice(&m.file_attributes)
+                    .map_err(|e| format!("file {i}'s attributes: {e}"))?
+            };
+            Ok(Known {
+                fingerprint: Fingerprint(m.fingerprint.map(|f| f.first_bytes).unwrap_or_default()),
+                offset: u64::try_from(m.offset)
+                    .map_err(|_| format!("file {i}: negative offset"))?,
+                record_num: u64::try_from(m.record_num).unwrap_or(0),
+                file_attributes,
+                header_finalized: m.header_finalized,
+                file_type: m.file_type,
+                device: None,
+                inode: None,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -137,6 +205,25 @@ mod tests {
         mine[0].inode = Some(42);
         assert_eq!(decode(&encode(&mine)).unwrap(), mine);
         assert_eq!(decode(b"").unwrap(), Vec::new());
+        // The protobuf form, as a Go 0.165 collector stored it for a file
+        // of ten 39-byte lines (bytes from its bbolt file, the 390-byte
+        // fingerprint shortened to "go-0\n").
+        let mut pb = vec![0x0a, 0x00];
+        let mut meta = vec![0x0a, 0x07, 0x0a, 0x05];
+        meta.extend_from_slice(b"go-0\n");
+        meta.extend_from_slice(&[0x10, 0x86, 0x03, 0x18, 0x0a, 0x22, 0x1b]);
+        meta.extend_from_slice(br#"{"log.file.name":"app.log"}"#);
+        meta.extend_from_slice(&[
+            0x32, 0x0a, 0x08, 0xe9, 0x9c, 0x9a, 0xdc, 0xf5, 0xbe, 0x85, 0xf6, 0x18, 0x3a, 0x00,
+        ]);
+        pb[1] = meta.len() as u8;
+        pb.extend_from_slice(&meta);
+        let files = decode(&pb).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].fingerprint.0, b"go-0\n");
+        assert_eq!((files[0].offset, files[0].record_num), (390, 10));
+        assert_eq!(files[0].file_attributes["log.file.name"], "app.log");
+        assert!(decode(&[0x0a, 0x7f, 0x01]).is_err());
         assert!(decode(b"2\n{}\n").is_err());
     }
 }
