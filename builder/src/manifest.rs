@@ -1,0 +1,368 @@
+//! The manifest: what a distribution is called and which component crates
+//! it is made of, each with where Cargo should get it.
+//!
+//! In the spirit of ocb's manifest: `dist` describes the binary, and the
+//! `receivers`, `processors`, `exporters`, `extensions` and `connectors`
+//! lists name crates. Each entry takes its crate from exactly one of
+//! `path` (relative to the manifest), `version` (crates.io) or `git` (with
+//! at most one of `rev`, `tag`, `branch`). `patches` become Cargo's
+//! `[patch.crates-io]`, like ocb's `replaces`.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A parsed and checked manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The distribution itself.
+    pub dist: Dist,
+    /// Where `ferrotel-core` comes from.
+    pub core: Source,
+    /// Components by kind, in manifest order.
+    pub components: Vec<(Kind, Component)>,
+    /// `[patch.crates-io]` entries.
+    pub patches: Vec<Patch>,
+    /// The directory relative paths in the manifest start from.
+    pub base: PathBuf,
+}
+
+/// The `dist` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dist {
+    /// Package and binary name; the `command` in build info.
+    pub name: String,
+    /// One line for `--help`.
+    #[serde(default)]
+    pub description: String,
+    /// The distribution's version.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// Where the package is written, relative to the manifest.
+    #[serde(default = "default_output_path")]
+    pub output_path: PathBuf,
+    /// `ferrotel-core`'s version on crates.io; the builder's own when
+    /// neither this nor `core` is given.
+    #[serde(default)]
+    pub ferrotel_version: Option<String>,
+    /// Build without `--release`, as ocb's `debug_compilation`.
+    #[serde(default)]
+    pub debug_compilation: bool,
+}
+
+fn default_version() -> String {
+    "0.1.0".into()
+}
+
+fn default_output_path() -> PathBuf {
+    PathBuf::from("_build")
+}
+
+/// The kinds of component a manifest lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// `receivers`
+    Receiver,
+    /// `processors`
+    Processor,
+    /// `exporters`
+    Exporter,
+    /// `extensions`
+    Extension,
+}
+
+impl Kind {
+    /// The method of `Factories` that registers this kind.
+    pub fn register_method(self) -> &'static str {
+        match self {
+            Kind::Receiver => "receiver",
+            Kind::Processor => "processor",
+            Kind::Exporter => "exporter",
+            Kind::Extension => "extension",
+        }
+    }
+}
+
+/// Where Cargo gets a crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A local directory, relative to the manifest.
+    Path(PathBuf),
+    /// A version requirement on crates.io.
+    Version(String),
+    /// A git repository, optionally pinned.
+    Git {
+        /// The repository URL.
+        url: String,
+        /// `rev`, `tag` or `branch` and its value.
+        pin: Option<(&'static str, String)>,
+    },
+}
+
+/// One component crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    /// The crate's package name (`ferrotel-receiver-otlp`).
+    pub crate_name: String,
+    /// Where it comes from.
+    pub source: Source,
+    /// The function that returns its factory
+    /// (`ferrotel_receiver_otlp::factory` unless given).
+    pub factory: String,
+    /// Cargo features to enable.
+    pub features: Vec<String>,
+}
+
+/// One `[patch.crates-io]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patch {
+    /// The crate replaced.
+    pub crate_name: String,
+    /// What replaces it.
+    pub source: Source,
+}
+
+/// A component entry as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    #[serde(rename = "crate")]
+    crate_name: String,
+    path: Option<PathBuf>,
+    version: Option<String>,
+    git: Option<String>,
+    rev: Option<String>,
+    tag: Option<String>,
+    branch: Option<String>,
+    factory: Option<String>,
+    #[serde(default)]
+    features: Vec<String>,
+}
+
+/// A `core` or `patches` entry as written: a source, no factory.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    #[serde(rename = "crate", default)]
+    crate_name: Option<String>,
+    path: Option<PathBuf>,
+    version: Option<String>,
+    git: Option<String>,
+    rev: Option<String>,
+    tag: Option<String>,
+    branch: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    dist: Dist,
+    core: Option<RawSource>,
+    #[serde(default)]
+    receivers: Vec<RawEntry>,
+    #[serde(default)]
+    processors: Vec<RawEntry>,
+    #[serde(default)]
+    exporters: Vec<RawEntry>,
+    #[serde(default)]
+    extensions: Vec<RawEntry>,
+    #[serde(default)]
+    connectors: Vec<RawEntry>,
+    #[serde(default)]
+    patches: Vec<RawSource>,
+}
+
+/// Why a manifest was refused: the file, where in it, and what is wrong.
+#[derive(Debug)]
+pub struct ManifestError {
+    file: PathBuf,
+    message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+impl Manifest {
+    /// Reads and checks the manifest at `file`.
+    pub fn load(file: &Path) -> Result<Manifest, ManifestError> {
+        let text = std::fs::read_to_string(file).map_err(|e| ManifestError {
+            file: file.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        Manifest::parse(&text, base).map_err(|message| ManifestError {
+            file: file.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses manifest text; relative paths start at `base`.
+    pub fn parse(text: &str, base: PathBuf) -> Result<Manifest, String> {
+        let de = serde_yaml_ng::Deserializer::from_str(text);
+        let raw: RawManifest = serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = e.path().to_string();
+            let inner = e.into_inner();
+            if at == "." {
+                inner.to_string()
+            } else {
+                format!("{at}: {inner}")
+            }
+        })?;
+        if raw.dist.name.trim().is_empty() {
+            return Err("dist.name must not be empty".into());
+        }
+        if !raw
+            .dist
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "dist.name {:?} is not a valid package name (letters, digits, '-' and '_')",
+                raw.dist.name
+            ));
+        }
+        if !raw.connectors.is_empty() {
+            return Err(
+                "connectors: this version of ferrotel-core has no connectors to register".into(),
+            );
+        }
+        let core = match (&raw.core, &raw.dist.ferrotel_version) {
+            (Some(_), Some(_)) => {
+                return Err("give either dist.ferrotel_version or core, not both".into());
+            }
+            (Some(c), None) => {
+                if c.crate_name.is_some() {
+                    return Err("core: `crate` is implied (ferrotel-core)".into());
+                }
+                source(
+                    "core",
+                    c.path.clone(),
+                    &c.version,
+                    &c.git,
+                    pin(&c.rev, &c.tag, &c.branch)?,
+                )?
+            }
+            (None, Some(v)) => Source::Version(v.clone()),
+            (None, None) => Source::Version(env!("CARGO_PKG_VERSION").into()),
+        };
+        let mut components = Vec::new();
+        for (kind, list, key) in [
+            (Kind::Receiver, raw.receivers, "receivers"),
+            (Kind::Processor, raw.processors, "processors"),
+            (Kind::Exporter, raw.exporters, "exporters"),
+            (Kind::Extension, raw.extensions, "extensions"),
+        ] {
+            for (i, e) in list.into_iter().enumerate() {
+                let at = format!("{key}[{i}]");
+                if e.crate_name.trim().is_empty() {
+                    return Err(format!("{at}.crate must not be empty"));
+                }
+                let pin = pin(&e.rev, &e.tag, &e.branch).map_err(|m| format!("{at}: {m}"))?;
+                let source = source(&at, e.path, &e.version, &e.git, pin)?;
+                let factory = e
+                    .factory
+                    .unwrap_or_else(|| format!("{}::factory", e.crate_name.replace('-', "_")));
+                if components
+                    .iter()
+                    .any(|(_, c): &(Kind, Component)| c.crate_name == e.crate_name)
+                {
+                    return Err(format!("{at}: {} is listed twice", e.crate_name));
+                }
+                components.push((
+                    kind,
+                    Component {
+                        crate_name: e.crate_name,
+                        source,
+                        factory,
+                        features: e.features,
+                    },
+                ));
+            }
+        }
+        if components.is_empty() {
+            return Err("no components: list at least one receiver or extension".into());
+        }
+        let mut patches = Vec::new();
+        for (i, p) in raw.patches.into_iter().enumerate() {
+            let at = format!("patches[{i}]");
+            let crate_name = p
+                .crate_name
+                .clone()
+                .ok_or_else(|| format!("{at}: missing field `crate`"))?;
+            let pin = pin(&p.rev, &p.tag, &p.branch).map_err(|m| format!("{at}: {m}"))?;
+            let source = source(&at, p.path, &p.version, &p.git, pin)?;
+            if matches!(source, Source::Version(_)) {
+                return Err(format!(
+                    "{at}: a patch takes `path` or `git`, not `version`"
+                ));
+            }
+            patches.push(Patch { crate_name, source });
+        }
+        Ok(Manifest {
+            dist: raw.dist,
+            core,
+            components,
+            patches,
+            base,
+        })
+    }
+
+    /// The output directory, resolved against the manifest's directory.
+    pub fn output_dir(&self) -> PathBuf {
+        self.base.join(&self.dist.output_path)
+    }
+}
+
+fn pin(
+    rev: &Option<String>,
+    tag: &Option<String>,
+    branch: &Option<String>,
+) -> Result<Option<(&'static str, String)>, String> {
+    let given: Vec<(&'static str, String)> = [("rev", rev), ("tag", tag), ("branch", branch)]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect();
+    match given.len() {
+        0 => Ok(None),
+        1 => Ok(given.into_iter().next()),
+        _ => Err("give at most one of `rev`, `tag` and `branch`".into()),
+    }
+}
+
+fn source(
+    at: &str,
+    path: Option<PathBuf>,
+    version: &Option<String>,
+    git: &Option<String>,
+    pin: Option<(&'static str, String)>,
+) -> Result<Source, String> {
+    let source = match (path, version, git) {
+        (Some(p), None, None) => Source::Path(p),
+        (None, Some(v), None) => Source::Version(v.clone()),
+        (None, None, Some(url)) => Source::Git {
+            url: url.clone(),
+            pin: pin.clone(),
+        },
+        (None, None, None) => {
+            return Err(format!(
+                "{at}: say where the crate comes from with `path`, `version` or `git`"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "{at}: give only one of `path`, `version` and `git`"
+            ));
+        }
+    };
+    if pin.is_some() && !matches!(source, Source::Git { .. }) {
+        return Err(format!("{at}: `rev`, `tag` and `branch` go with `git`"));
+    }
+    Ok(source)
+}

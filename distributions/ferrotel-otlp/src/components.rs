@@ -1,0 +1,16 @@
+//! The components of this distribution, as its manifest lists them.
+//! Each factory brings its own deprecated aliases (`filelog` for
+//! `file_log`, ...), which the registry accepts too.
+
+use ferrotel_core::component::Factories;
+
+/// Every factory, receivers first.
+pub(crate) fn factories() -> Factories {
+    Factories::new()
+        .receiver(ferrotel_receiver_otlp::factory())
+        .processor(ferrotel_processor_batch::factory())
+        .processor(ferrotel_processor_memory_limiter::factory())
+        .exporter(ferrotel_exporter_otlp_grpc::factory())
+        .exporter(ferrotel_exporter_otlp_http::factory())
+        .extension(ferrotel_extension_health_check::factory())
+}
