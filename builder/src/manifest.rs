@@ -204,16 +204,8 @@ impl Manifest {
 
     /// Parses manifest text; relative paths start at `base`.
     pub fn parse(text: &str, base: PathBuf) -> Result<Manifest, String> {
-        let de = serde_yaml_ng::Deserializer::from_str(text);
-        let raw: RawManifest = serde_path_to_error::deserialize(de).map_err(|e| {
-            let at = e.path().to_string();
-            let inner = e.into_inner();
-            if at == "." {
-                inner.to_string()
-            } else {
-                format!("{at}: {inner}")
-            }
-        })?;
+        // serde_yaml_ng's messages name the key path and the line.
+        let raw: RawManifest = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
         if raw.dist.name.trim().is_empty() {
             return Err("dist.name must not be empty".into());
         }
@@ -287,7 +279,7 @@ impl Manifest {
             }
         }
         if components.is_empty() {
-            return Err("no components: list at least one receiver or extension".into());
+            return Err("the manifest lists no components: add at least one receiver or extension".into());
         }
         let mut patches = Vec::new();
         for (i, p) in raw.patches.into_iter().enumerate() {
