@@ -279,7 +279,9 @@ impl Manifest {
             }
         }
         if components.is_empty() {
-            return Err("the manifest lists no components: add at least one receiver or extension".into());
+            return Err(
+                "the manifest lists no components: add at least one receiver or extension".into(),
+            );
         }
         let mut patches = Vec::new();
         for (i, p) in raw.patches.into_iter().enumerate() {

@@ -64,7 +64,10 @@ fn manifest_errors() {
             "dist: {name: x}\nreceivers:\n  - crate: a\n    path: a\n    fatcory: a::f\n",
         ),
         ("missing dist", "receivers: []\n"),
-        ("missing crate", "dist: {name: x}\nreceivers:\n  - path: a\n"),
+        (
+            "missing crate",
+            "dist: {name: x}\nreceivers:\n  - path: a\n",
+        ),
         ("no source", "dist: {name: x}\nreceivers:\n  - crate: a\n"),
         (
             "two sources",
@@ -83,7 +86,10 @@ fn manifest_errors() {
             "dist: {name: x}\nexporters:\n  - {crate: a, path: a}\n  - {crate: a, path: b}\n",
         ),
         ("no components", "dist: {name: x}\n"),
-        ("bad name", "dist: {name: 'my dist'}\nreceivers: [{crate: a, path: a}]\n"),
+        (
+            "bad name",
+            "dist: {name: 'my dist'}\nreceivers: [{crate: a, path: a}]\n",
+        ),
         (
             "core twice",
             "dist: {name: x, ferrotel_version: '0.1'}\ncore: {path: c}\nreceivers: [{crate: a, path: a}]\n",
@@ -107,7 +113,10 @@ fn load_names_the_file() {
     let file = dir.path().join("manifest.yaml");
     std::fs::write(&file, "dist: {name: x, bogus: 1}\n").unwrap();
     let e = Manifest::load(&file).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("{}: dist: unknown field `bogus`", file.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("{}: dist: unknown field `bogus`", file.display())),
+        "{e}"
+    );
     assert!(e.contains("line 1"), "{e}");
 }
 

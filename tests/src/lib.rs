@@ -92,13 +92,18 @@ impl Collector {
 
     /// Starts the binary with extra arguments and does not wait.
     pub fn spawn(config: &str, extra_args: &[&str]) -> Collector {
+        Collector::spawn_bin(&ferrotel_bin(), config, extra_args)
+    }
+
+    /// Like [`Collector::spawn`], for another distribution's binary.
+    pub fn spawn_bin(bin: &Path, config: &str, extra_args: &[&str]) -> Collector {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = config.replace("{dir}", &dir.path().display().to_string());
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, config).expect("write config");
         let log_path = dir.path().join("collector.log");
         let log = std::fs::File::create(&log_path).expect("log file");
-        let child = Command::new(ferrotel_bin())
+        let child = Command::new(bin)
             .arg(format!("--config={}", config_path.display()))
             .args(extra_args)
             .stdin(Stdio::null())
