@@ -8,7 +8,7 @@ export FERROTEL_CACHE="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
 bash scripts/install-test-peers.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo build --locked -p ferrotel -p ferrotel-logwriter -p ferrotel-builder
+cargo build --locked -p ferrotel -p ferrotel-otlp -p ferrotel-k8s -p ferrotel-logwriter -p ferrotel-builder
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -174,3 +174,35 @@ exporters:
         "{stderr}"
     );
 }
+
+/// Each official distribution's `components` lists the crates of its
+/// manifest, no more and no fewer.
+#[test]
+fn official_distributions_list_exactly_their_manifest_components() {
+    let root = workspace_root();
+    for name in ["ferrotel", "ferrotel-otlp", "ferrotel-k8s"] {
+        let manifest =
+            std::fs::read_to_string(root.join("distributions").join(name).join("manifest.yaml"))
+                .unwrap();
+        let mut wanted: Vec<String> = manifest
+            .lines()
+            .filter_map(|l| l.split("crate: ").nth(1))
+            .map(|rest| rest.split([',', '}']).next().unwrap_or("").trim().to_string())
+            .collect();
+        wanted.sort();
+        let bin = ferrotel_bin().with_file_name(name);
+        let out = Command::new(&bin)
+            .arg("components")
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e} (scripts/test.sh builds it)", bin.display()));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut listed: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("module: "))
+            .map(|m| m.split(' ').next().unwrap_or("").to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, wanted, "{name}: {text}");
+        assert!(text.contains(&format!("command: {name}")), "{text}");
+    }
+}
