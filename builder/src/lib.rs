@@ -6,6 +6,7 @@
 
 pub mod generate;
 pub mod manifest;
+mod ocb;
 
 use manifest::Manifest;
 use std::path::{Path, PathBuf};

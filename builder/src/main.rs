@@ -51,8 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         // The workspace this builder was built from.
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-        let root = ferrotel_builder::generate::normalize(std::path::Path::new(root));
+        let root = ferrotel_builder::manifest::builder_checkout();
         let starter = STARTER.replace("{root}", &root.to_string_lossy());
         if let Err(e) = std::fs::write(&output, starter) {
             eprintln!("cannot write {}: {e}", output.display());

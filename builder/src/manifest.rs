@@ -49,6 +49,15 @@ pub struct Dist {
     /// Build without `--release`, as ocb's `debug_compilation`.
     #[serde(default)]
     pub debug_compilation: bool,
+    // ocb keys about the Go build: accepted so ocb manifests load.
+    #[serde(default, rename = "module")]
+    _module: serde::de::IgnoredAny,
+    #[serde(default, rename = "go")]
+    _go: serde::de::IgnoredAny,
+    #[serde(default, rename = "build_tags")]
+    _build_tags: serde::de::IgnoredAny,
+    #[serde(default, rename = "cgo_enabled")]
+    _cgo_enabled: serde::de::IgnoredAny,
 }
 
 fn default_version() -> String {
@@ -140,6 +149,62 @@ struct RawEntry {
     features: Vec<String>,
 }
 
+/// A component entry of an ocb manifest.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OcbEntry {
+    /// `"<Go module> <version>"`, mapped to the ferrotel crate.
+    gomod: String,
+    // The Go import path, package name and local module directory have no
+    // meaning for a Rust build.
+    #[serde(default, rename = "import")]
+    _import: serde::de::IgnoredAny,
+    #[serde(default, rename = "name")]
+    _name: serde::de::IgnoredAny,
+    #[serde(default, rename = "path")]
+    _path: serde::de::IgnoredAny,
+}
+
+/// An entry with its crate and source worked out.
+struct Resolved {
+    crate_name: String,
+    source: Source,
+    factory: Option<String>,
+    features: Vec<String>,
+}
+
+/// The two ways a component can be written.
+trait Entry {
+    fn resolve(self, at: &str, checkout: &Path) -> Result<Resolved, String>;
+}
+
+impl Entry for RawEntry {
+    fn resolve(self, at: &str, _checkout: &Path) -> Result<Resolved, String> {
+        if self.crate_name.trim().is_empty() {
+            return Err(format!("{at}.crate must not be empty"));
+        }
+        let pin = pin(&self.rev, &self.tag, &self.branch).map_err(|m| format!("{at}: {m}"))?;
+        Ok(Resolved {
+            source: source(at, self.path, &self.version, &self.git, pin)?,
+            crate_name: self.crate_name,
+            factory: self.factory,
+            features: self.features,
+        })
+    }
+}
+
+impl Entry for OcbEntry {
+    fn resolve(self, at: &str, checkout: &Path) -> Result<Resolved, String> {
+        let (krate, dir) = crate::ocb::crate_for(&self.gomod).map_err(|m| format!("{at}: {m}"))?;
+        Ok(Resolved {
+            crate_name: krate.into(),
+            source: Source::Path(checkout.join(dir)),
+            factory: None,
+            features: Vec::new(),
+        })
+    }
+}
+
 /// A `core` or `patches` entry as written: a source, no factory.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,22 +220,36 @@ struct RawSource {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawManifest {
+#[serde(deny_unknown_fields, bound = "E: Deserialize<'de>")]
+struct RawManifest<E> {
     dist: Dist,
     core: Option<RawSource>,
-    #[serde(default)]
-    receivers: Vec<RawEntry>,
-    #[serde(default)]
-    processors: Vec<RawEntry>,
-    #[serde(default)]
-    exporters: Vec<RawEntry>,
-    #[serde(default)]
-    extensions: Vec<RawEntry>,
-    #[serde(default)]
-    connectors: Vec<RawEntry>,
+    #[serde(default = "Vec::new")]
+    receivers: Vec<E>,
+    #[serde(default = "Vec::new")]
+    processors: Vec<E>,
+    #[serde(default = "Vec::new")]
+    exporters: Vec<E>,
+    #[serde(default = "Vec::new")]
+    extensions: Vec<E>,
+    #[serde(default = "Vec::new")]
+    connectors: Vec<E>,
     #[serde(default)]
     patches: Vec<RawSource>,
+    // ocb keys about Go builds, taken and not used: ferrotel always has
+    // the env, file and yaml providers, and Go's replaces do not apply.
+    #[serde(default, rename = "providers")]
+    _providers: serde::de::IgnoredAny,
+    #[serde(default, rename = "converters")]
+    _converters: serde::de::IgnoredAny,
+    #[serde(default, rename = "replaces")]
+    _replaces: serde::de::IgnoredAny,
+    #[serde(default, rename = "excludes")]
+    _excludes: serde::de::IgnoredAny,
+    #[serde(default, rename = "telemetry")]
+    _telemetry: serde::de::IgnoredAny,
+    #[serde(default, rename = "conf_resolver")]
+    _conf_resolver: serde::de::IgnoredAny,
 }
 
 /// Why a manifest was refused: the file, where in it, and what is wrong.
@@ -196,16 +275,34 @@ impl Manifest {
             message: format!("cannot read: {e}"),
         })?;
         let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-        Manifest::parse(&text, base).map_err(|message| ManifestError {
+        Manifest::parse(&text, base, &builder_checkout()).map_err(|message| ManifestError {
             file: file.to_path_buf(),
             message,
         })
     }
 
-    /// Parses manifest text; relative paths start at `base`.
-    pub fn parse(text: &str, base: PathBuf) -> Result<Manifest, String> {
+    /// Parses manifest text; relative paths start at `base`, and ocb
+    /// (`gomod`) entries mean crates in the ferrotel `checkout`.
+    pub fn parse(text: &str, base: PathBuf, checkout: &Path) -> Result<Manifest, String> {
         // serde_yaml_ng's messages name the key path and the line.
-        let raw: RawManifest = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+        if is_ocb(text) {
+            let raw: RawManifest<OcbEntry> =
+                serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+            return Manifest::check(raw, base, checkout, true);
+        }
+        let raw: RawManifest<RawEntry> =
+            serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+        Manifest::check(raw, base, checkout, false)
+    }
+
+    /// The checks both forms share. ocb entries come from the checkout, and
+    /// so must core (`from_checkout`).
+    fn check<E: Entry>(
+        raw: RawManifest<E>,
+        base: PathBuf,
+        checkout: &Path,
+        from_checkout: bool,
+    ) -> Result<Manifest, String> {
         if raw.dist.name.trim().is_empty() {
             return Err("dist.name must not be empty".into());
         }
@@ -222,8 +319,40 @@ impl Manifest {
         }
         if !raw.connectors.is_empty() {
             return Err(
-                "connectors: this version of ferrotel-core has no connectors to register".into(),
+                "connectors are not supported yet: ferrotel-core has none to register".into(),
             );
+        }
+        let mut components = Vec::new();
+        for (kind, list, key) in [
+            (Kind::Receiver, raw.receivers, "receivers"),
+            (Kind::Processor, raw.processors, "processors"),
+            (Kind::Exporter, raw.exporters, "exporters"),
+            (Kind::Extension, raw.extensions, "extensions"),
+        ] {
+            for (i, e) in list.into_iter().enumerate() {
+                let at = format!("{key}[{i}]");
+                let e = e.resolve(&at, checkout)?;
+                let crate_name = e.crate_name;
+                let source = e.source;
+                let factory = e
+                    .factory
+                    .unwrap_or_else(|| format!("{}::factory", crate_name.replace('-', "_")));
+                if components
+                    .iter()
+                    .any(|(_, c): &(Kind, Component)| c.crate_name == crate_name)
+                {
+                    return Err(format!("{at}: {crate_name} is listed twice"));
+                }
+                components.push((
+                    kind,
+                    Component {
+                        crate_name,
+                        source,
+                        factory,
+                        features: e.features,
+                    },
+                ));
+            }
         }
         let core = match (&raw.core, &raw.dist.ferrotel_version) {
             (Some(_), Some(_)) => {
@@ -242,42 +371,10 @@ impl Manifest {
                 )?
             }
             (None, Some(v)) => Source::Version(v.clone()),
+            // ocb entries come from the checkout, and so must core.
+            (None, None) if from_checkout => Source::Path(checkout.join("core")),
             (None, None) => Source::Version(env!("CARGO_PKG_VERSION").into()),
         };
-        let mut components = Vec::new();
-        for (kind, list, key) in [
-            (Kind::Receiver, raw.receivers, "receivers"),
-            (Kind::Processor, raw.processors, "processors"),
-            (Kind::Exporter, raw.exporters, "exporters"),
-            (Kind::Extension, raw.extensions, "extensions"),
-        ] {
-            for (i, e) in list.into_iter().enumerate() {
-                let at = format!("{key}[{i}]");
-                if e.crate_name.trim().is_empty() {
-                    return Err(format!("{at}.crate must not be empty"));
-                }
-                let pin = pin(&e.rev, &e.tag, &e.branch).map_err(|m| format!("{at}: {m}"))?;
-                let source = source(&at, e.path, &e.version, &e.git, pin)?;
-                let factory = e
-                    .factory
-                    .unwrap_or_else(|| format!("{}::factory", e.crate_name.replace('-', "_")));
-                if components
-                    .iter()
-                    .any(|(_, c): &(Kind, Component)| c.crate_name == e.crate_name)
-                {
-                    return Err(format!("{at}: {} is listed twice", e.crate_name));
-                }
-                components.push((
-                    kind,
-                    Component {
-                        crate_name: e.crate_name,
-                        source,
-                        factory,
-                        features: e.features,
-                    },
-                ));
-            }
-        }
         if components.is_empty() {
             return Err(
                 "the manifest lists no components: add at least one receiver or extension".into(),
@@ -312,6 +409,30 @@ impl Manifest {
     pub fn output_dir(&self) -> PathBuf {
         self.base.join(&self.dist.output_path)
     }
+}
+
+/// Whether a manifest is written for ocb: its component entries name Go
+/// modules (`gomod:`) rather than crates.
+fn is_ocb(text: &str) -> bool {
+    let Ok(serde_yaml_ng::Value::Mapping(top)) = serde_yaml_ng::from_str(text) else {
+        return false;
+    };
+    [
+        "receivers",
+        "processors",
+        "exporters",
+        "extensions",
+        "connectors",
+    ]
+    .iter()
+    .filter_map(|k| top.get(*k)?.as_sequence())
+    .flatten()
+    .any(|e| e.get("gomod").is_some())
+}
+
+/// The ferrotel workspace this builder was built from.
+pub fn builder_checkout() -> PathBuf {
+    crate::generate::normalize(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 fn pin(

@@ -48,12 +48,27 @@ fn render(files: &[GeneratedFile]) -> String {
 
 #[test]
 fn generated_package_for_a_small_manifest() {
-    let m = Manifest::parse(SMALL, PathBuf::from("manifests")).unwrap();
+    let m = Manifest::parse(
+        SMALL,
+        PathBuf::from("manifests"),
+        Path::new("/src/ferrotel"),
+    )
+    .unwrap();
+    insta::assert_snapshot!(render(&package(&m, Path::new("/work"))));
+}
+
+/// A real ocb manifest (the one that builds the Go oracle) builds a ferrotel
+/// with the same components, from the builder's checkout.
+#[test]
+fn an_ocb_manifest_maps_go_modules_to_ferrotel_crates() {
+    let text =
+        std::fs::read_to_string(workspace().join("tests/go-oracle/builder-config.yaml")).unwrap();
+    let m = Manifest::parse(&text, PathBuf::from("oracle"), Path::new("/src/ferrotel")).unwrap();
     insta::assert_snapshot!(render(&package(&m, Path::new("/work"))));
 }
 
 fn error(text: &str) -> String {
-    Manifest::parse(text, PathBuf::from(".")).unwrap_err()
+    Manifest::parse(text, PathBuf::from("."), Path::new("/src/ferrotel")).unwrap_err()
 }
 
 #[test]
@@ -99,6 +114,18 @@ fn manifest_errors() {
             "dist: {name: x}\nreceivers: [{crate: a, path: a}]\nconnectors: [{crate: c, path: c}]\n",
         ),
         ("wrong type", "dist: {name: x}\nreceivers: {crate: a}\n"),
+        (
+            "go module ferrotel lacks",
+            "dist: {name: x}\nreceivers:\n  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver v0.165.0\n",
+        ),
+        (
+            "crate in an ocb manifest",
+            "dist: {name: x}\nreceivers:\n  - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0\nexporters:\n  - {crate: a, path: a}\n",
+        ),
+        (
+            "removed otelcol_version",
+            "dist: {name: x, otelcol_version: 0.100.0}\nreceivers: [{crate: a, path: a}]\n",
+        ),
     ];
     let rendered: String = cases
         .iter()

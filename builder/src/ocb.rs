@@ -1,0 +1,81 @@
+//! ocb manifests: a component entry with `gomod:` names a Go module; when
+//! ferrotel has the same component, the entry means that crate, taken from
+//! the ferrotel checkout the builder was built from. So a manifest written
+//! for the Go collector's builder builds a ferrotel with the same
+//! components, or says which of them ferrotel lacks.
+
+/// Go module path -> (ferrotel crate, its folder in the workspace).
+const MODULES: &[(&str, &str, &str)] = &[
+    (
+        "go.opentelemetry.io/collector/receiver/otlpreceiver",
+        "ferrotel-receiver-otlp",
+        "receivers/otlp",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/filelogreceiver",
+        "ferrotel-receiver-file-log",
+        "receivers/file_log",
+    ),
+    (
+        "go.opentelemetry.io/collector/processor/batchprocessor",
+        "ferrotel-processor-batch",
+        "processors/batch",
+    ),
+    (
+        "go.opentelemetry.io/collector/processor/memorylimiterprocessor",
+        "ferrotel-processor-memory-limiter",
+        "processors/memory_limiter",
+    ),
+    (
+        "go.opentelemetry.io/collector/exporter/debugexporter",
+        "ferrotel-exporter-debug",
+        "exporters/debug",
+    ),
+    (
+        "go.opentelemetry.io/collector/exporter/nopexporter",
+        "ferrotel-exporter-nop",
+        "exporters/nop",
+    ),
+    (
+        "go.opentelemetry.io/collector/exporter/otlpexporter",
+        "ferrotel-exporter-otlp-grpc",
+        "exporters/otlp_grpc",
+    ),
+    (
+        "go.opentelemetry.io/collector/exporter/otlphttpexporter",
+        "ferrotel-exporter-otlp-http",
+        "exporters/otlp_http",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter",
+        "ferrotel-exporter-file",
+        "exporters/file",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension",
+        "ferrotel-extension-health-check",
+        "extensions/health_check",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage",
+        "ferrotel-extension-file-storage",
+        "extensions/file_storage",
+    ),
+];
+
+/// The ferrotel crate and workspace folder for a `gomod` value
+/// (`"<module> <version>"`), or why there is none.
+pub(crate) fn crate_for(gomod: &str) -> Result<(&'static str, &'static str), String> {
+    let module = gomod.split_whitespace().next().unwrap_or("");
+    MODULES
+        .iter()
+        .find(|(m, _, _)| *m == module)
+        .map(|(_, krate, dir)| (*krate, *dir))
+        .ok_or_else(|| {
+            let known: Vec<&str> = MODULES.iter().map(|(m, _, _)| *m).collect();
+            format!(
+                "ferrotel has no component for Go module {module:?}; it has: {}",
+                known.join(", ")
+            )
+        })
+}
