@@ -6,6 +6,8 @@
 #   - the OpenTelemetry JS SDK (pinned in tests/clients/package.json)
 #   - the Go OpenTelemetry Collector, built with its builder, as the oracle
 #   - the openssl command line, when missing, for the TLS tests
+#   - an Apache Kafka broker's jars (pinned in tests/kafka/pom.xml), with
+#     Maven, for scripts/test-services.sh to run
 # Each step is skipped when its pinned inputs have not changed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +39,16 @@ if ! stamp_ok "$cache/node.sha" "$pkg" || [[ ! -d "$cache/node/node_modules/@ope
   cp "$pkg" "$cache/node/package.json"
   (cd "$cache/node" && npm install --no-audit --no-fund --loglevel=error --cache "$cache/npm" >&2)
   stamp "$cache/node.sha" "$pkg"
+fi
+
+pom="$root/tests/kafka/pom.xml"
+if ! stamp_ok "$cache/kafka.sha" "$pom" || [[ ! -d "$cache/kafka/libs" ]]; then
+  echo "resolving the Apache Kafka broker into $cache/kafka" >&2
+  command -v mvn >/dev/null || { apt-get update -qq >&2 && apt-get install -y -qq maven >&2; }
+  rm -rf "$cache/kafka/libs"
+  mvn -q -B -f "$pom" -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$cache/kafka/libs" >&2
+  stamp "$cache/kafka.sha" "$pom"
 fi
 
 echo "building the Go collector oracle (cached)" >&2

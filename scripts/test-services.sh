@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Starts and stops the services the end-to-end tests talk to, bound to
+# 127.0.0.1, with their state in a fresh temporary directory:
+#   - an Apache Kafka broker (KRaft, one node) from $FERROTEL_CACHE/kafka
+# Usage: eval "$(scripts/test-services.sh start)"   # prints exports
+#        scripts/test-services.sh stop
+# `start` prints FERROTEL_KAFKA_BROKERS and FERROTEL_SERVICES_DIR for the
+# tests and for `stop`. Run scripts/install-test-peers.sh first.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until a TCP port accepts, for at most $2 seconds.
+wait_port() {
+  local deadline=$(( $(date +%s) + $2 ))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+    [[ $(date +%s) -lt $deadline ]] || return 1
+    sleep 0.2
+  done
+}
+
+start() {
+  local dir; dir=$(mktemp -d -t ferrotel-services.XXXXXX)
+  local port controller; port=$(free_port); controller=$(free_port)
+  local libs="$cache/kafka/libs/*"
+  sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller|g" -e "s|@DATA@|$dir/kafka-data|g" \
+    "$root/tests/kafka/server.properties" > "$dir/kafka.properties"
+  local id; id=$(java -cp "$libs" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+  java -cp "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/kafka.properties" > "$dir/kafka-format.log" 2>&1
+  # The heap is small: the broker holds test data only.
+  nohup java -Xms128m -Xmx512m -cp "$libs" kafka.Kafka "$dir/kafka.properties" > "$dir/kafka.log" 2>&1 &
+  echo $! > "$dir/kafka.pid"
+  if ! wait_port "$port" 60; then
+    echo "the Kafka broker did not start; its log:" >&2
+    cat "$dir/kafka.log" >&2
+    exit 1
+  fi
+  echo "export FERROTEL_KAFKA_BROKERS=127.0.0.1:$port FERROTEL_SERVICES_DIR=$dir"
+}
+
+stop() {
+  local dir="${FERROTEL_SERVICES_DIR:?start prints it}"
+  if [[ -f "$dir/kafka.pid" ]]; then
+    kill "$(cat "$dir/kafka.pid")" 2>/dev/null || true
+    # Up to 10 s for a clean exit, then SIGKILL.
+    for _ in $(seq 50); do kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$(cat "$dir/kafka.pid")" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
