@@ -47,6 +47,11 @@ const MODULES: &[(&str, &str, &str)] = &[
         "exporters/otlp_http",
     ),
     (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter",
+        "ferrotel-exporter-kafka",
+        "exporters/kafka",
+    ),
+    (
         "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter",
         "ferrotel-exporter-file",
         "exporters/file",

@@ -13,6 +13,7 @@ pub(crate) fn factories() -> Factories {
         .processor(ferrotel_processor_memory_limiter::factory())
         .exporter(ferrotel_exporter_debug::factory())
         .exporter(ferrotel_exporter_file::factory())
+        .exporter(ferrotel_exporter_kafka::factory())
         .exporter(ferrotel_exporter_nop::factory())
         .exporter(ferrotel_exporter_otlp_grpc::factory())
         .exporter(ferrotel_exporter_otlp_http::factory())
