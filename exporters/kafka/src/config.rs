@@ -75,9 +75,7 @@ impl Default for Config {
     fn default() -> Self {
         let signal = |topic: &str| SignalConfig {
             topic: topic.into(),
-            encoding: "otlp_proto".into(),
-            topic_from_metadata_key: String::new(),
-            message_key_from_metadata_key: String::new(),
+            ..SignalConfig::default()
         };
         Config {
             brokers: vec!["localhost:9092".into()],
@@ -112,8 +110,10 @@ impl Default for Config {
     }
 }
 
-/// Per-signal settings.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// Per-signal settings. A signal section that names only some keys keeps
+/// the defaults of the others, as Go's decoding onto the default config
+/// does: the encoding `otlp_proto`, the topic of the signal.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct SignalConfig {
     /// The topic.
@@ -124,6 +124,17 @@ pub struct SignalConfig {
     pub topic_from_metadata_key: String,
     /// Not supported yet.
     pub message_key_from_metadata_key: String,
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        SignalConfig {
+            topic: String::new(),
+            encoding: "otlp_proto".into(),
+            topic_from_metadata_key: String::new(),
+            message_key_from_metadata_key: String::new(),
+        }
+    }
 }
 
 /// `producer`.
@@ -252,6 +263,18 @@ impl Config {
         }
     }
 
+    /// The topic of one signal: its own, or Go's default for it.
+    pub(crate) fn topic(&self, signal: Signal) -> &str {
+        match self.signal(signal).topic.as_str() {
+            "" => match signal {
+                Signal::Logs => "otlp_logs",
+                Signal::Metrics => "otlp_metrics",
+                Signal::Traces => "otlp_spans",
+            },
+            topic => topic,
+        }
+    }
+
     fn tls_settings(&self) -> Option<&Tls> {
         self.tls.as_ref().or(self.auth.tls.as_ref())
     }
@@ -363,9 +386,6 @@ impl ComponentConfig for Config {
                     )
                     .into());
                 }
-            }
-            if s.topic.is_empty() {
-                return Err(format!("{name}::topic must be specified").into());
             }
             for (key, set) in [
                 ("topic_from_metadata_key", &s.topic_from_metadata_key),

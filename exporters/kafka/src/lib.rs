@@ -136,8 +136,7 @@ impl KafkaSender {
 impl Sender for KafkaSender {
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
         let signal = data.signal();
-        let settings = self.config.signal(signal);
-        let topic = settings.topic.as_str();
+        let topic = self.config.topic(signal);
         let (messages, too_big) = messages::build(data, &self.config, signal)?;
         let keyed = messages.iter().any(|m| m.key.is_some());
         let partitions = if keyed {
