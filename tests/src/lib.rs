@@ -73,6 +73,18 @@ pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// The Go collector built by `tests/go-oracle/build.sh` (the README's test
+/// command runs it), the reference for compatibility tests.
+pub fn oracle_bin() -> PathBuf {
+    let p = cache_dir().join("go-oracle/otelcol-oracle/otelcol-oracle");
+    assert!(
+        p.exists(),
+        "{} is missing: the README's test command builds the Go collector",
+        p.display()
+    );
+    p
+}
+
 /// A running collector process, killed on drop.
 pub struct Collector {
     child: Child,

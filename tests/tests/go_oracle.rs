@@ -6,22 +6,12 @@
 
 use ferrotel_core::pdata::{Signal, encode_json};
 use ferrotel_e2e::{
-    Collector, cache_dir, ferrotel_bin, free_port, http, read_json_file, sample, wait_until,
+    Collector, ferrotel_bin, free_port, http, oracle_bin, read_json_file, sample, wait_until,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-fn oracle_bin() -> PathBuf {
-    let p = cache_dir().join("go-oracle/otelcol-oracle/otelcol-oracle");
-    assert!(
-        p.exists(),
-        "{} is missing: the README's test command builds the Go collector",
-        p.display()
-    );
-    p
-}
 
 struct GoCollector {
     child: Child,

@@ -1,13 +1,16 @@
 //! Message keys and the partitions they map to, as the Go exporter makes
 //! them, so that both collectors put the same data on the same partition.
 //!
-//! - A resource's key is contrib's `pdatautil.MapHash` of its attributes:
-//!   attributes sorted by key, each written as `0xf4 key` and a typed value
-//!   (`0xf7` string, `0xf8`/`0xf9` bools, `0xfa` int and `0xfb` double as
-//!   little-endian 8 bytes, `0xf6` bytes, `0xfc … 0xfd` maps, `0xfe … 0xff`
-//!   lists, `0xf5` empty); the 16-byte key is xxHash64 of that, then
-//!   xxHash64 of it with `0xf3` appended, both little-endian. No attributes
-//!   hash to sixteen zero bytes.
+//! - A resource's key is pdata's `xhash.MapHash` (collector v1.71 /
+//!   contrib v0.165) of its attributes: entries sorted by key, each written
+//!   as `0xf4`, the key's length (uvarint) and bytes, then a typed value
+//!   (`0xf7` + length-prefixed string, `0xf8`/`0xf9` bools, `0xfa` int and
+//!   `0xfb` double as little-endian 8 bytes, `0xf6` + length-prefixed
+//!   bytes, `0xfc … 0xfd` maps, `0xfe … 0xff` lists, `0xf5` empty); the
+//!   16-byte key is xxHash64 of that, then xxHash64 of it with `0xf3`
+//!   appended, both little-endian. No attributes hash to sixteen zero
+//!   bytes. (contrib's older `pdatautil.MapHash` wrote no lengths; the
+//!   e2e test against the Go collector caught the difference.)
 //! - A trace's key is its trace id in lowercase hex.
 //! - A keyed message goes to partition `|int32(FNV-1a-32(key)) % n|`,
 //!   Sarama's hash partitioner, which the Go exporter's default
@@ -42,23 +45,32 @@ pub(crate) fn attributes_hash(attributes: &[KeyValue]) -> [u8; 16] {
 }
 
 fn write_map(attributes: &[KeyValue], buf: &mut Vec<u8>) {
+    // Go sorts the entries by key (a repeated key is written once per
+    // entry, each with its own value).
     let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
-    // Go sorts the keys with sort.Strings: by bytes. A key given twice
-    // resolves to its first value, as pcommon.Map.Get does.
     sorted.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
     for kv in sorted {
         buf.push(0xf4);
-        buf.extend_from_slice(kv.key.as_bytes());
-        let first = attributes.iter().find(|a| a.key == kv.key).unwrap_or(kv);
-        write_value(first.value.as_ref(), buf);
+        length_prefixed(kv.key.as_bytes(), buf);
+        write_value(kv.value.as_ref(), buf);
     }
+}
+
+fn length_prefixed(bytes: &[u8], buf: &mut Vec<u8>) {
+    let mut n = bytes.len() as u64;
+    while n >= 0x80 {
+        buf.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    buf.push(n as u8);
+    buf.extend_from_slice(bytes);
 }
 
 fn write_value(value: Option<&AnyValue>, buf: &mut Vec<u8>) {
     match value.and_then(|v| v.value.as_ref()) {
         Some(Value::StringValue(s)) => {
             buf.push(0xf7);
-            buf.extend_from_slice(s.as_bytes());
+            length_prefixed(s.as_bytes(), buf);
         }
         Some(Value::BoolValue(true)) => buf.push(0xf8),
         Some(Value::BoolValue(false)) => buf.push(0xf9),
@@ -84,7 +96,7 @@ fn write_value(value: Option<&AnyValue>, buf: &mut Vec<u8>) {
         }
         Some(Value::BytesValue(b)) => {
             buf.push(0xf6);
-            buf.extend_from_slice(b);
+            length_prefixed(b, buf);
         }
         // Dictionary indexes belong to profiles, which carry no resources
         // to partition by; treated as empty.
@@ -142,13 +154,21 @@ mod tests {
         ];
         assert_ne!(attributes_hash(&a), attributes_hash(&as_string));
         assert_eq!(attributes_hash(&[]), [0; 16]);
-        // The byte stream for {"k": "v"} is f4 'k' f7 'v'.
+        // The byte stream for {"k": "v"} is f4 01 'k' f7 01 'v'.
         let one = attributes_hash(&[kv("k", Value::StringValue("v".into()))]);
-        let stream = [0xf4, b'k', 0xf7, b'v'];
+        let stream = [0xf4, 1, b'k', 0xf7, 1, b'v'];
         assert_eq!(
             one[..8],
             xxhash_rust::xxh64::xxh64(&stream, 0).to_le_bytes()
         );
+    }
+
+    #[test]
+    fn lengths_are_uvarints() {
+        let mut buf = Vec::new();
+        length_prefixed(&[7; 300], &mut buf);
+        assert_eq!(&buf[..2], &[0xac, 0x02]);
+        assert_eq!(buf.len(), 302);
     }
 
     #[test]
