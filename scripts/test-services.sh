@@ -4,6 +4,8 @@
 #   - an Apache Kafka broker (KRaft, one node) from $FERROTEL_CACHE/kafka
 # Usage: eval "$(scripts/test-services.sh start)"   # prints exports
 #        scripts/test-services.sh stop
+#        scripts/test-services.sh kafka-stop | kafka-start  # the broker
+#          alone, keeping its data (for tests of broker outages)
 # `start` prints FERROTEL_KAFKA_BROKERS and FERROTEL_SERVICES_DIR for the
 # tests and for `stop`. Run scripts/install-test-peers.sh first.
 set -euo pipefail
@@ -23,6 +25,21 @@ wait_port() {
   done
 }
 
+# Starts the broker configured in $1/kafka.properties; returns once it
+# listens on port $2.
+run_kafka() {
+  local dir=$1 port=$2
+  # The heap is small: the broker holds test data only.
+  nohup java -Xms128m -Xmx512m -cp "$cache/kafka/libs/*" kafka.Kafka "$dir/kafka.properties" >> "$dir/kafka.log" 2>&1 &
+  echo $! > "$dir/kafka.pid"
+  echo "$port" > "$dir/kafka.port"
+  if ! wait_port "$port" 60; then
+    echo "the Kafka broker did not start; its log:" >&2
+    cat "$dir/kafka.log" >&2
+    exit 1
+  fi
+}
+
 start() {
   local dir; dir=$(mktemp -d -t ferrotel-services.XXXXXX)
   local port controller; port=$(free_port); controller=$(free_port)
@@ -31,30 +48,30 @@ start() {
     "$root/tests/kafka/server.properties" > "$dir/kafka.properties"
   local id; id=$(java -cp "$libs" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
   java -cp "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/kafka.properties" > "$dir/kafka-format.log" 2>&1
-  # The heap is small: the broker holds test data only.
-  nohup java -Xms128m -Xmx512m -cp "$libs" kafka.Kafka "$dir/kafka.properties" > "$dir/kafka.log" 2>&1 &
-  echo $! > "$dir/kafka.pid"
-  if ! wait_port "$port" 60; then
-    echo "the Kafka broker did not start; its log:" >&2
-    cat "$dir/kafka.log" >&2
-    exit 1
-  fi
+  run_kafka "$dir" "$port"
   echo "export FERROTEL_KAFKA_BROKERS=127.0.0.1:$port FERROTEL_SERVICES_DIR=$dir"
+}
+
+kafka_stop() {
+  local dir="${FERROTEL_SERVICES_DIR:?start prints it}"
+  [[ -f "$dir/kafka.pid" ]] || return 0
+  kill "$(cat "$dir/kafka.pid")" 2>/dev/null || true
+  # Up to 10 s for a clean exit, then SIGKILL.
+  for _ in $(seq 50); do kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$(cat "$dir/kafka.pid")" 2>/dev/null || true
+  rm -f "$dir/kafka.pid"
 }
 
 stop() {
   local dir="${FERROTEL_SERVICES_DIR:?start prints it}"
-  if [[ -f "$dir/kafka.pid" ]]; then
-    kill "$(cat "$dir/kafka.pid")" 2>/dev/null || true
-    # Up to 10 s for a clean exit, then SIGKILL.
-    for _ in $(seq 50); do kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null || break; sleep 0.2; done
-    kill -9 "$(cat "$dir/kafka.pid")" 2>/dev/null || true
-  fi
+  kafka_stop
   rm -rf "$dir"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  kafka-stop) kafka_stop ;;
+  kafka-start) run_kafka "${FERROTEL_SERVICES_DIR:?}" "$(cat "$FERROTEL_SERVICES_DIR/kafka.port")" ;;
+  *) echo "usage: $0 start|stop|kafka-stop|kafka-start" >&2; exit 2 ;;
 esac

@@ -396,3 +396,134 @@ service:
     let _ = go.kill();
     let _ = go.wait();
 }
+
+/// A broker of this test's own, for outages, stopped when dropped.
+struct OwnBroker {
+    brokers: String,
+    dir: String,
+}
+
+impl OwnBroker {
+    fn start() -> OwnBroker {
+        let out = services(&["start"], None);
+        let field = |name: &str| {
+            out.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} in {out:?}"))
+                .to_string()
+        };
+        OwnBroker {
+            brokers: field("FERROTEL_KAFKA_BROKERS"),
+            dir: field("FERROTEL_SERVICES_DIR"),
+        }
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        services(&["stop"], Some(&self.dir));
+    }
+}
+
+fn services(args: &[&str], dir: Option<&str>) -> String {
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(ferrotel_e2e::workspace_root().join("scripts/test-services.sh"))
+        .args(args);
+    if let Some(dir) = dir {
+        cmd.env("FERROTEL_SERVICES_DIR", dir);
+    }
+    let out = cmd.output().expect("scripts/test-services.sh");
+    assert!(
+        out.status.success(),
+        "test-services.sh {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The broker goes away mid-stream and comes back: the exporter's queue
+/// and retries carry the data over the outage, and every record arrives.
+#[test]
+fn a_broker_outage_loses_nothing() {
+    let broker = OwnBroker::start();
+    let port = free_port();
+    let topic = format!("outage-{:x}", fastrand::u64(..));
+    let c = Collector::start(&format!(
+        r#"
+receivers: {{otlp: {{protocols: {{http: {{endpoint: '127.0.0.1:{port}'}}}}}}}}
+exporters:
+  kafka:
+    brokers: ['{brokers}']
+    logs: {{topic: '{topic}'}}
+    timeout: 2s
+    retry_on_failure: {{initial_interval: 200ms, max_interval: 1s, max_elapsed_time: 120s}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines: {{logs: {{receivers: [otlp], exporters: [kafka]}}}}
+"#,
+        brokers = broker.brokers
+    ));
+    let addr = format!("127.0.0.1:{port}");
+    let send = |batch: u32| {
+        let records: Vec<String> = (0..10)
+            .map(|i| format!(r#"{{"body":{{"stringValue":"outage-{batch}-{i}"}}}}"#))
+            .collect();
+        let body = format!(
+            r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{}]}}]}}]}}"#,
+            records.join(",")
+        );
+        assert_eq!(
+            post(&addr, "/v1/logs", "application/json", body.as_bytes()).status,
+            200
+        );
+    };
+    for batch in 0..5 {
+        send(batch);
+    }
+    services(&["kafka-stop"], Some(&broker.dir));
+    for batch in 5..15 {
+        send(batch);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    services(&["kafka-start"], Some(&broker.dir));
+    for batch in 15..20 {
+        send(batch);
+    }
+    // Read back from the restarted broker.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.brokers)
+        .set("group.id", "ferrotel-e2e-outage")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..3 {
+        tpl.add_partition_offset(&topic, p, Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while seen.len() < 200 && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let req = ExportLogsServiceRequest::decode(m.payload().unwrap_or_default()).unwrap();
+            for r in req
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .flat_map(|s| &s.log_records)
+            {
+                if let Some(any_value::Value::StringValue(s)) =
+                    r.body.as_ref().and_then(|b| b.value.as_ref())
+                {
+                    seen.insert(s.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        200,
+        "records lost over the outage; log:\n{}",
+        c.log()
+    );
+}
