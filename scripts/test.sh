@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 export FERROTEL_CACHE="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
 bash scripts/install-test-peers.sh
 # The services the end-to-end tests talk to (a Kafka broker), stopped on exit.
-eval "$(bash scripts/test-services.sh start)"
+# (Assigned first: a failed start then stops the script under `set -e`.)
+services=$(bash scripts/test-services.sh start)
+eval "$services"
 trap 'bash scripts/test-services.sh stop' EXIT
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
