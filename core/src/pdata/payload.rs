@@ -79,6 +79,17 @@ impl Payload {
         matches!(self.form, Form::Encoded { .. })
     }
 
+    /// The export requests an encoded payload is made of, each with its
+    /// item count; `None` once decoded. Concatenated, any run of them is
+    /// itself a valid request, which lets exporters cut by size without
+    /// decoding.
+    pub fn encoded_requests(&self) -> Option<&[(Bytes, usize)]> {
+        match &self.form {
+            Form::Encoded { requests, .. } => Some(requests),
+            Form::Decoded(_) => None,
+        }
+    }
+
     /// The decoded data, decoding (once) if needed.
     pub fn telemetry(&self) -> &Telemetry {
         match &self.form {

@@ -36,13 +36,19 @@ pub(crate) fn build(
     };
     let mut out = Vec::new();
     let mut too_big = 0;
-    // The common case: an encoded OTLP request that fits goes out as is.
-    if !partitioned && encoding == "otlp_proto" && data.encoded_len() <= max {
-        out.push(Message {
-            key: None,
-            value: data.encode_request(),
-        });
-        return Ok((out, 0));
+    if !partitioned && encoding == "otlp_proto" {
+        // The common case: an encoded OTLP request that fits goes out as is.
+        if data.encoded_len() <= max {
+            out.push(Message {
+                key: None,
+                value: data.encode_request(),
+            });
+            return Ok((out, 0));
+        }
+        // A batch of received requests is cut between them, undecoded.
+        if let Some(requests) = data.encoded_requests() {
+            return Ok(pack_requests(requests, max, signal));
+        }
     }
     let telemetry = data.telemetry().clone();
     let parts = if partitioned {
@@ -58,6 +64,42 @@ pub(crate) fn build(
         }
     }
     Ok((out, too_big))
+}
+
+/// Packs consecutive encoded requests into messages of at most `max`
+/// bytes (concatenated requests are one valid request); a request larger
+/// than `max` on its own is decoded and split by records.
+fn pack_requests(requests: &[(Bytes, usize)], max: usize, signal: Signal) -> (Vec<Message>, usize) {
+    let mut out = Vec::new();
+    let mut too_big = 0;
+    let mut run: Vec<u8> = Vec::new();
+    let flush = |run: &mut Vec<u8>, out: &mut Vec<Message>| {
+        if !run.is_empty() {
+            out.push(Message {
+                key: None,
+                value: Bytes::from(std::mem::take(run)),
+            });
+        }
+    };
+    for (request, _) in requests {
+        if request.len() > max {
+            flush(&mut run, &mut out);
+            match Telemetry::decode_request(signal, request)
+                .ok()
+                .filter(|t| t.item_count() > 0)
+            {
+                Some(t) => encode_fitting(t, None, "otlp_proto", max, &mut out, &mut too_big),
+                None => too_big += 1,
+            }
+            continue;
+        }
+        if run.len() + request.len() > max {
+            flush(&mut run, &mut out);
+        }
+        run.extend_from_slice(request);
+    }
+    flush(&mut run, &mut out);
+    (out, too_big)
 }
 
 /// Encodes `part`, halving it by records until each half fits `max`.
@@ -381,5 +423,35 @@ mod tests {
         assert_eq!(json(map), r#"{"a":"AQI=","m":[1,null],"z":false}"#);
         let mut out = String::new();
         assert!(go_json(Some(&V::DoubleValue(f64::NAN)), &mut out).is_err());
+    }
+
+    #[test]
+    fn received_requests_are_packed_undecoded_within_the_limit() {
+        let request = |n: usize| {
+            let t = ferrotel_core::pdata::synthetic_request(Signal::Logs, n);
+            Payload::encoded(Signal::Logs, Bytes::from(t.encode_request()), n)
+        };
+        let mut batch = request(10);
+        let one = batch.encoded_len();
+        for _ in 0..4 {
+            assert!(batch.merge(request(10)).is_ok());
+        }
+        let config = Config::default();
+        let mut small = config.clone();
+        // Two requests fit, three do not.
+        small.producer.max_message_bytes = 2 * one + one / 2;
+        let (messages, too_big) = build(&batch, &small, Signal::Logs).unwrap();
+        assert_eq!(too_big, 0);
+        assert_eq!(messages.len(), 3);
+        let mut items = 0;
+        for m in &messages {
+            assert!(m.value.len() <= small.producer.max_message_bytes);
+            items += Telemetry::decode_request(Signal::Logs, &m.value)
+                .unwrap()
+                .item_count();
+        }
+        assert_eq!(items, 50);
+        // Under the default limit: the batch as one message.
+        assert_eq!(build(&batch, &config, Signal::Logs).unwrap().0.len(), 1);
     }
 }
