@@ -17,6 +17,11 @@ const MODULES: &[(&str, &str, &str)] = &[
         "receivers/file_log",
     ),
     (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver",
+        "ferrotel-receiver-kafka",
+        "receivers/kafka",
+    ),
+    (
         "go.opentelemetry.io/collector/processor/batchprocessor",
         "ferrotel-processor-batch",
         "processors/batch",

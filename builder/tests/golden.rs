@@ -116,7 +116,7 @@ fn manifest_errors() {
         ("wrong type", "dist: {name: x}\nreceivers: {crate: a}\n"),
         (
             "go module ferrotel lacks",
-            "dist: {name: x}\nreceivers:\n  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver v0.165.0\n",
+            "dist: {name: x}\nreceivers:\n  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/receiver/hostmetricsreceiver v0.165.0\n",
         ),
         (
             "crate in an ocb manifest",

@@ -109,6 +109,15 @@ impl Receipt {
             .unwrap_or_else(|_| Err(ConsumeError::retryable("acknowledgement lost")))
     }
 
+    /// Waits for the outcome without giving up the receipt, so that a loop
+    /// can wait on it among other things and keep it when interrupted.
+    /// Not to be called again once it has returned.
+    pub async fn wait(&mut self) -> Outcome {
+        (&mut self.0)
+            .await
+            .unwrap_or_else(|_| Err(ConsumeError::retryable("acknowledgement lost")))
+    }
+
     /// The outcome if it is known already, without waiting; for receivers
     /// that check many receipts in a loop of their own.
     pub fn try_outcome(&mut self) -> Option<Outcome> {

@@ -8,6 +8,7 @@ use ferrotel_core::component::Factories;
 pub(crate) fn factories() -> Factories {
     Factories::new()
         .receiver(ferrotel_receiver_file_log::factory())
+        .receiver(ferrotel_receiver_kafka::factory())
         .receiver(ferrotel_receiver_otlp::factory())
         .processor(ferrotel_processor_batch::factory())
         .processor(ferrotel_processor_memory_limiter::factory())

@@ -9,6 +9,7 @@ pub(crate) fn factories() -> Factories {
     Factories::new()
         .receiver(ferrotel_receiver_otlp::factory())
         .receiver(ferrotel_receiver_file_log::factory())
+        .receiver(ferrotel_receiver_kafka::factory())
         .processor(ferrotel_processor_batch::factory())
         .processor(ferrotel_processor_memory_limiter::factory())
         .exporter(ferrotel_exporter_debug::factory())

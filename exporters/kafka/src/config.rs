@@ -6,6 +6,7 @@ use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::exporter_helper::{QueueSettings, RetrySettings};
 use ferrotel_core::pdata::Signal;
+use ferrotel_kafka::{Auth, Client, Tls};
 use rdkafka::ClientConfig;
 use serde::Deserialize;
 
@@ -185,52 +186,6 @@ pub struct CompressionParams {
     pub level: i32,
 }
 
-/// `auth`.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Auth {
-    /// SASL.
-    pub sasl: Option<Sasl>,
-    /// Not supported yet.
-    pub kerberos: Option<serde_yaml_ng::Value>,
-    /// Deprecated in Go in favour of the top-level `tls`; same meaning.
-    pub tls: Option<Tls>,
-    /// Deprecated plain-text credentials; not supported.
-    pub plain_text: Option<serde_yaml_ng::Value>,
-}
-
-/// `auth::sasl`.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Sasl {
-    /// User.
-    pub username: String,
-    /// Password.
-    pub password: String,
-    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
-    pub mechanism: String,
-    /// Accepted for compatibility.
-    pub version: Option<i32>,
-    /// Not supported.
-    pub aws_msk: Option<serde_yaml_ng::Value>,
-}
-
-/// TLS to the brokers.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(default)]
-pub struct Tls {
-    /// CA bundle.
-    pub ca_file: String,
-    /// Client certificate.
-    pub cert_file: String,
-    /// Client key.
-    pub key_file: String,
-    /// No TLS at all when true.
-    pub insecure: bool,
-    /// Skip verifying the broker's certificate.
-    pub insecure_skip_verify: bool,
-}
-
 /// `record_partitioner`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
@@ -275,17 +230,23 @@ impl Config {
         }
     }
 
-    fn tls_settings(&self) -> Option<&Tls> {
-        self.tls.as_ref().or(self.auth.tls.as_ref())
+    /// The connection keys.
+    pub(crate) fn client(&self) -> Client<'_> {
+        Client {
+            brokers: &self.brokers,
+            client_id: &self.client_id,
+            protocol_version: &self.protocol_version,
+            dial_timeout: self.dial_timeout.0,
+            auth: &self.auth,
+            tls: self.tls.as_ref(),
+        }
     }
 
     /// The librdkafka producer settings these make.
     pub(crate) fn client_config(&self) -> ClientConfig {
-        let mut c = ClientConfig::new();
+        let mut c = self.client().rdkafka_config();
         let ms = |d: std::time::Duration| d.as_millis().to_string();
-        c.set("bootstrap.servers", self.brokers.join(","))
-            .set("client.id", &self.client_id)
-            .set("acks", self.producer.required_acks.to_string())
+        c.set("acks", self.producer.required_acks.to_string())
             .set("compression.codec", &self.producer.compression)
             .set("linger.ms", ms(self.producer.linger.0))
             .set(
@@ -308,10 +269,6 @@ impl Config {
                 "message.timeout.ms",
                 self.timeout.0.as_millis().max(1).to_string(),
             )
-            .set(
-                "socket.connection.setup.timeout.ms",
-                self.dial_timeout.0.as_millis().max(1000).to_string(),
-            )
             // Only the exporter's own queue holds data: a send either
             // completes or fails within `timeout`.
             .set("retries", "2");
@@ -321,50 +278,13 @@ impl Config {
                 self.producer.compression_params.level.to_string(),
             );
         }
-        let tls = self.tls_settings().filter(|t| !t.insecure);
-        let protocol = match (&self.auth.sasl, tls) {
-            (Some(_), Some(_)) => "SASL_SSL",
-            (Some(_), None) => "SASL_PLAINTEXT",
-            (None, Some(_)) => "SSL",
-            (None, None) => "PLAINTEXT",
-        };
-        c.set("security.protocol", protocol);
-        if let Some(sasl) = &self.auth.sasl {
-            c.set("sasl.mechanisms", &sasl.mechanism)
-                .set("sasl.username", &sasl.username)
-                .set("sasl.password", &sasl.password);
-        }
-        if let Some(t) = tls {
-            if !t.ca_file.is_empty() {
-                c.set("ssl.ca.location", &t.ca_file);
-            }
-            if !t.cert_file.is_empty() {
-                c.set("ssl.certificate.location", &t.cert_file);
-            }
-            if !t.key_file.is_empty() {
-                c.set("ssl.key.location", &t.key_file);
-            }
-            if t.insecure_skip_verify {
-                c.set("enable.ssl.certificate.verification", "false");
-            }
-        }
         c
     }
 }
 
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
-        if self.brokers.is_empty() {
-            return Err("brokers must be specified".into());
-        }
-        if !self.protocol_version.is_empty()
-            && !self
-                .protocol_version
-                .split('.')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Err(format!("invalid protocol version: {:?}", self.protocol_version).into());
-        }
+        self.client().validate("kafka exporter")?;
         for (name, s, raw_ok) in [
             ("logs", &self.logs, true),
             ("metrics", &self.metrics, false),
@@ -413,8 +333,6 @@ impl ComponentConfig for Config {
             ),
             ("record_headers", !self.record_headers.is_empty()),
             ("signal_header", self.signal_header),
-            ("auth::kerberos", self.auth.kerberos.is_some()),
-            ("auth::plain_text", self.auth.plain_text.is_some()),
             (
                 "record_partitioner::round_robin",
                 self.record_partitioner.round_robin.is_some(),
@@ -442,27 +360,6 @@ impl ComponentConfig for Config {
                 s.hasher
             )
             .into());
-        }
-        if let Some(sasl) = &self.auth.sasl {
-            if sasl.aws_msk.is_some() {
-                return Err("auth::sasl::aws_msk is not supported by ferrotel yet".into());
-            }
-            match sasl.mechanism.as_str() {
-                "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => {}
-                "" => return Err("auth::sasl::mechanism must be specified".into()),
-                other => {
-                    return Err(format!(
-                        "auth::sasl::mechanism: {other:?} is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 are)"
-                    )
-                    .into());
-                }
-            }
-            if sasl.username.is_empty() {
-                return Err("auth::sasl::username is required".into());
-            }
-            if sasl.password.is_empty() {
-                return Err("auth::sasl::password is required".into());
-            }
         }
         match self.producer.compression.as_str() {
             "none" | "gzip" | "snappy" | "lz4" | "zstd" => {}

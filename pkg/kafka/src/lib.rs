@@ -1,0 +1,255 @@
+//! Kafka client settings shared by the `kafka` receiver and exporter, as
+//! the Go collector shares `pkg/kafka/configkafka` (contrib v0.165): the
+//! connection keys (`brokers`, `client_id`, `protocol_version`,
+//! `dial_timeout`), `auth.sasl` and `tls`, their validation, and the
+//! librdkafka settings they become. Each component declares these keys in
+//! its own config struct (so unknown keys are still reported) and hands
+//! them over as a [`Client`].
+
+use rdkafka::ClientConfig;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `auth`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Auth {
+    /// SASL.
+    pub sasl: Option<Sasl>,
+    /// Not supported yet.
+    pub kerberos: Option<serde_yaml_ng::Value>,
+    /// Deprecated in Go in favour of the top-level `tls`; same meaning.
+    pub tls: Option<Tls>,
+    /// Deprecated plain-text credentials; not supported.
+    pub plain_text: Option<serde_yaml_ng::Value>,
+}
+
+/// `auth::sasl`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Sasl {
+    /// User.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub mechanism: String,
+    /// Accepted for compatibility.
+    pub version: Option<i32>,
+    /// Not supported.
+    pub aws_msk: Option<serde_yaml_ng::Value>,
+}
+
+/// TLS to the brokers.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Tls {
+    /// CA bundle.
+    pub ca_file: String,
+    /// Client certificate.
+    pub cert_file: String,
+    /// Client key.
+    pub key_file: String,
+    /// No TLS at all when true.
+    pub insecure: bool,
+    /// Skip verifying the broker's certificate.
+    pub insecure_skip_verify: bool,
+}
+
+/// The connection keys of a receiver's or exporter's config.
+pub struct Client<'a> {
+    /// `brokers`.
+    pub brokers: &'a [String],
+    /// `client_id`.
+    pub client_id: &'a str,
+    /// `protocol_version`: librdkafka negotiates versions, so it is only
+    /// checked to be a version.
+    pub protocol_version: &'a str,
+    /// `dial_timeout`.
+    pub dial_timeout: Duration,
+    /// `auth`.
+    pub auth: &'a Auth,
+    /// The top-level `tls`.
+    pub tls: Option<&'a Tls>,
+}
+
+impl Client<'_> {
+    /// Checks what serde cannot, in the Go collector's words where it has
+    /// them; `component` names who refuses what ferrotel lacks.
+    pub fn validate(&self, component: &str) -> Result<(), String> {
+        if self.brokers.is_empty() {
+            return Err("brokers must be specified".into());
+        }
+        if !self.protocol_version.is_empty()
+            && !self
+                .protocol_version
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(format!(
+                "invalid protocol version: {:?}",
+                self.protocol_version
+            ));
+        }
+        for (key, set) in [
+            ("auth::kerberos", self.auth.kerberos.is_some()),
+            ("auth::plain_text", self.auth.plain_text.is_some()),
+        ] {
+            if set {
+                return Err(format!(
+                    "{key} is not supported by ferrotel's {component} yet"
+                ));
+            }
+        }
+        if let Some(sasl) = &self.auth.sasl {
+            if sasl.aws_msk.is_some() {
+                return Err(format!(
+                    "auth::sasl::aws_msk is not supported by ferrotel's {component} yet"
+                ));
+            }
+            match sasl.mechanism.as_str() {
+                "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => {}
+                "" => return Err("auth::sasl::mechanism must be specified".into()),
+                other => {
+                    return Err(format!(
+                        "auth::sasl::mechanism: {other:?} is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 are)"
+                    ));
+                }
+            }
+            if sasl.username.is_empty() {
+                return Err("auth::sasl::username is required".into());
+            }
+            if sasl.password.is_empty() {
+                return Err("auth::sasl::password is required".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The librdkafka settings for the connection: servers, client id,
+    /// security protocol, SASL and TLS.
+    pub fn rdkafka_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", self.brokers.join(","))
+            .set("client.id", self.client_id)
+            .set(
+                "socket.connection.setup.timeout.ms",
+                self.dial_timeout.as_millis().max(1000).to_string(),
+            );
+        let tls = self.tls.or(self.auth.tls.as_ref()).filter(|t| !t.insecure);
+        let protocol = match (&self.auth.sasl, tls) {
+            (Some(_), Some(_)) => "SASL_SSL",
+            (Some(_), None) => "SASL_PLAINTEXT",
+            (None, Some(_)) => "SSL",
+            (None, None) => "PLAINTEXT",
+        };
+        c.set("security.protocol", protocol);
+        if let Some(sasl) = &self.auth.sasl {
+            c.set("sasl.mechanisms", &sasl.mechanism)
+                .set("sasl.username", &sasl.username)
+                .set("sasl.password", &sasl.password);
+        }
+        if let Some(t) = tls {
+            for (key, path) in [
+                ("ssl.ca.location", &t.ca_file),
+                ("ssl.certificate.location", &t.cert_file),
+                ("ssl.key.location", &t.key_file),
+            ] {
+                if !path.is_empty() {
+                    c.set(key, path);
+                }
+            }
+            if t.insecure_skip_verify {
+                c.set("enable.ssl.certificate.verification", "false");
+            }
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client<'a>(brokers: &'a [String], auth: &'a Auth, tls: Option<&'a Tls>) -> Client<'a> {
+        Client {
+            brokers,
+            client_id: "otel-collector",
+            protocol_version: "2.1.0",
+            dial_timeout: Duration::from_secs(10),
+            auth,
+            tls,
+        }
+    }
+
+    #[test]
+    fn security_protocol_follows_sasl_and_tls() {
+        let brokers = vec!["a:9092".to_string(), "b:9092".to_string()];
+        let sasl = Auth {
+            sasl: Some(Sasl {
+                username: "u".into(),
+                password: "p".into(),
+                mechanism: "SCRAM-SHA-512".into(),
+                ..Sasl::default()
+            }),
+            ..Auth::default()
+        };
+        let tls = Tls {
+            ca_file: "/ca.pem".into(),
+            ..Tls::default()
+        };
+        let plain = Auth::default();
+        let c = client(&brokers, &sasl, Some(&tls)).rdkafka_config();
+        assert_eq!(c.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(c.get("bootstrap.servers"), Some("a:9092,b:9092"));
+        assert_eq!(c.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
+        assert_eq!(c.get("ssl.ca.location"), Some("/ca.pem"));
+        let c = client(&brokers, &plain, None).rdkafka_config();
+        assert_eq!(c.get("security.protocol"), Some("PLAINTEXT"));
+        let insecure = Tls {
+            insecure: true,
+            ..Tls::default()
+        };
+        let c = client(&brokers, &sasl, Some(&insecure)).rdkafka_config();
+        assert_eq!(c.get("security.protocol"), Some("SASL_PLAINTEXT"));
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let brokers = vec!["a:9092".to_string()];
+        let no_brokers: Vec<String> = Vec::new();
+        let plain = Auth::default();
+        assert_eq!(
+            client(&no_brokers, &plain, None).validate("kafka receiver"),
+            Err("brokers must be specified".into())
+        );
+        let mut c = client(&brokers, &plain, None);
+        c.protocol_version = "2.x";
+        assert_eq!(
+            c.validate("kafka receiver"),
+            Err("invalid protocol version: \"2.x\"".into())
+        );
+        let oauth = Auth {
+            sasl: Some(Sasl {
+                mechanism: "OAUTHBEARER".into(),
+                ..Sasl::default()
+            }),
+            ..Auth::default()
+        };
+        let err = client(&brokers, &oauth, None)
+            .validate("kafka receiver")
+            .unwrap_err();
+        assert!(
+            err.starts_with("auth::sasl::mechanism: \"OAUTHBEARER\""),
+            "{err}"
+        );
+        let kerberos = Auth {
+            kerberos: Some(serde_yaml_ng::Value::Null),
+            ..Auth::default()
+        };
+        assert_eq!(
+            client(&brokers, &kerberos, None).validate("kafka receiver"),
+            Err("auth::kerberos is not supported by ferrotel's kafka receiver yet".into())
+        );
+    }
+}
