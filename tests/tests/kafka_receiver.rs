@@ -68,6 +68,12 @@ fn committed(group: &str, topic: &str) -> Vec<Offset> {
     got.elements().iter().map(|e| e.offset()).collect()
 }
 
+fn metrics_text(port: u16) -> String {
+    ferrotel_e2e::http("GET", &format!("127.0.0.1:{port}"), "/metrics", &[], b"")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .expect("metrics endpoint")
+}
+
 fn receiver_config(group: &str, signals: &str, exporter: &str) -> String {
     format!(
         r#"
@@ -167,20 +173,23 @@ service:
 }
 
 /// The pipeline cannot deliver (its exporter's endpoint is down) while
-/// messages arrive; the collector is SIGKILLed. Nothing was committed, so
-/// a second collector in the same group reads every message; once it has
-/// delivered, the group's offsets reach the end of the topic.
+/// 2500 messages wait in the topic: the receiver takes no more than its
+/// window (1000, up to 2000 while the pause takes effect), and commits
+/// nothing. It is SIGKILLed; a second collector in the same group reads
+/// every message; once it has delivered, the group's offsets reach the end
+/// of the topic.
 #[test]
 fn offsets_are_committed_only_after_delivery() {
     let run = run_id();
     let topic = format!("ack-{run}");
     let group = format!("ack-{run}");
-    let messages: Vec<Produced> = (0..30u8)
-        .map(|seed| (sample(Signal::Logs, seed).encode_request(), Vec::new()))
+    let messages: Vec<Produced> = (0..2500u32)
+        .map(|i| (sample(Signal::Logs, (i % 200) as u8).encode_request(), Vec::new()))
         .collect();
     let want: usize = messages.len() * sample(Signal::Logs, 0).item_count();
     produce(&topic, &messages);
     let down = free_port();
+    let metrics_port = free_port();
     let signals = format!("    logs: {{topics: ['{topic}']}}\n");
     let mut failing = Collector::start(
         &(receiver_config(
@@ -189,6 +198,10 @@ fn offsets_are_committed_only_after_delivery() {
             &format!(
                 "  otlp_http:\n    endpoint: 'http://127.0.0.1:{down}'\n    retry_on_failure: {{initial_interval: 100ms, max_interval: 200ms}}\n"
             ),
+        )
+        .replace(
+            "telemetry: {metrics: {level: none}}",
+            &format!("telemetry: {{metrics: {{address: '127.0.0.1:{metrics_port}'}}}}"),
         ) + "  pipelines: {logs: {receivers: [kafka], exporters: [otlp_http]}}\n"),
     );
     assert!(
@@ -206,6 +219,16 @@ fn offsets_are_committed_only_after_delivery() {
             .all(|o| !matches!(o, Offset::Offset(_))),
         "offsets committed before delivery: {:?}",
         committed(&group, &topic)
+    );
+    let taken = metric_value(
+        &metrics_text(metrics_port),
+        "otelcol_kafka_receiver_messages",
+        &[("receiver", "kafka")],
+    )
+    .unwrap_or_default();
+    assert!(
+        (1000.0..=2000.0).contains(&taken),
+        "{taken} messages taken while the pipeline delivered none"
     );
     failing.signal("KILL");
     failing.wait_exit();
@@ -365,15 +388,7 @@ service:
         "{}",
         c.log()
     );
-    let metrics = ferrotel_e2e::http(
-        "GET",
-        &format!("127.0.0.1:{metrics_port}"),
-        "/metrics",
-        &[],
-        b"",
-    )
-    .expect("metrics endpoint");
-    let text = String::from_utf8_lossy(&metrics.body);
+    let text = metrics_text(metrics_port);
     assert_eq!(
         metric_value(
             &text,
