@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Logs into Kafka: ferrotel-loadgen -> ferrotel (pinned to core 1:
+# Logs or spans into Kafka: ferrotel-loadgen -> ferrotel (pinned to core 1:
 # otlp -> batch -> kafka exporter) -> a real Apache Kafka broker started by
 # scripts/test-services.sh (pinned to core 0 with the load generator).
 # Prints what the load generator saw, then the collector's CPU over the run
 # and its exporter's sent count and rate, and CPU seconds per million
 # records.
-# Usage: scripts/bench-kafka.sh [seconds] [encoding: otlp_proto|otlp_json|raw] [compression: none|lz4|zstd|gzip|snappy]
+# Usage: scripts/bench-kafka.sh [seconds] [encoding: otlp_proto|otlp_json|raw]
+#   [compression: none|lz4|zstd|gzip|snappy] [signal: logs|traces] [required_acks: 1|-1|0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-15} encoding=${2:-otlp_proto} compression=${3:-none}
+seconds=${1:-15} encoding=${2:-otlp_proto} compression=${3:-none} signal=${4:-logs} acks=${5:-1}
+case "$signal" in
+  logs) items=log_records ;;
+  traces) items=spans ;;
+  *) echo "signal must be logs or traces" >&2; exit 2 ;;
+esac
 cargo build -q --release -p ferrotel -p ferrotel-loadgen
 bin=target/release/ferrotel
 dir=$(mktemp -d)
@@ -22,23 +28,24 @@ processors: {batch: }
 exporters:
   kafka:
     brokers: ['$FERROTEL_KAFKA_BROKERS']
-    logs: {topic: bench-logs, encoding: $encoding}
-    producer: {compression: $compression}
+    $signal: {topic: bench-$signal, encoding: $encoding}
+    producer: {compression: $compression, required_acks: $acks}
 service:
   telemetry: {metrics: {readers: [{pull: {exporter: {prometheus: {host: '127.0.0.1', port: 26888}}}}]}}
   pipelines:
-    logs: {receivers: [otlp], processors: [batch], exporters: [kafka]}
+    $signal: {receivers: [otlp], processors: [batch], exporters: [kafka]}
 YAML
 taskset -c 1 "$bin" --config="$dir/under-test.yaml" 2>"$dir/under-test.log" &
 pid=$!
 for _ in $(seq 100); do grep -q "Everything is ready" "$dir/under-test.log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-sent() { curl -s 127.0.0.1:26888/metrics | awk '$1 ~ /^otelcol_exporter_sent_log_records\{/ {print $2}'; }
+metric() { curl -s 127.0.0.1:26888/metrics | awk -v m="$1" 'index($1, m "{") == 1 {print $2}'; }
+sent() { metric "otelcol_exporter_sent_${items}"; }
 before=$(ticks)
-taskset -c 0 target/release/ferrotel-loadgen --endpoint 127.0.0.1:26317 --signal logs --duration "$seconds"
+taskset -c 0 target/release/ferrotel-loadgen --endpoint 127.0.0.1:26317 --signal "$signal" --duration "$seconds"
 # What was accepted is still being delivered: wait for the exporter.
-accepted=$(curl -s 127.0.0.1:26888/metrics | awk '$1 ~ /^otelcol_receiver_accepted_log_records\{/ {print $2}')
+accepted=$(metric "otelcol_receiver_accepted_${items}")
 for _ in $(seq 100); do [[ "$(sent)" == "$accepted" ]] && break; sleep 0.2; done
 after=$(ticks)
 done_sent=$(sent)

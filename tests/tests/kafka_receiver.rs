@@ -184,7 +184,12 @@ fn offsets_are_committed_only_after_delivery() {
     let topic = format!("ack-{run}");
     let group = format!("ack-{run}");
     let messages: Vec<Produced> = (0..2500u32)
-        .map(|i| (sample(Signal::Logs, (i % 200) as u8).encode_request(), Vec::new()))
+        .map(|i| {
+            (
+                sample(Signal::Logs, (i % 200) as u8).encode_request(),
+                Vec::new(),
+            )
+        })
         .collect();
     let want: usize = messages.len() * sample(Signal::Logs, 0).item_count();
     produce(&topic, &messages);

@@ -6,6 +6,7 @@
 //! three times. Item counts follow the Go collector: spans, metric data
 //! points and log records.
 
+pub mod go;
 mod json;
 mod payload;
 mod split;

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::keys;
 use bytes::Bytes;
 use ferrotel_core::consumer::ConsumeError;
-use ferrotel_core::pdata::{Payload, Signal, Telemetry, common::any_value, encode_json};
+use ferrotel_core::pdata::{Payload, Signal, Telemetry, common::any_value, encode_json, go};
 use std::collections::HashMap;
 
 /// One Kafka message.
@@ -160,7 +160,7 @@ fn raw_messages(
             None => continue,
             Some(other) => {
                 let mut json = String::new();
-                go_json(Some(other), &mut json).map_err(ConsumeError::Permanent)?;
+                go::json(Some(other), true, &mut json).map_err(ConsumeError::Permanent)?;
                 Bytes::from(json)
             }
         };
@@ -175,108 +175,6 @@ fn raw_messages(
             key: key.clone(),
             value,
         });
-    }
-    Ok(())
-}
-
-/// A value as Go's `encoding/json` writes the value's `AsRaw()`: map keys
-/// sorted (the last of a repeated key wins), bytes as base64, `<`, `>`,
-/// `&`, U+2028 and U+2029 escaped, floats in Go's shortest form.
-fn go_json(value: Option<&any_value::Value>, out: &mut String) -> Result<(), String> {
-    use any_value::Value as V;
-    use std::fmt::Write;
-    match value {
-        None | Some(V::StringValueStrindex(_)) => out.push_str("null"),
-        Some(V::StringValue(s)) => go_json_string(s, out),
-        Some(V::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
-        Some(V::IntValue(i)) => {
-            let _ = write!(out, "{i}");
-        }
-        Some(V::DoubleValue(d)) => go_json_float(*d, out)?,
-        Some(V::BytesValue(b)) => {
-            use base64::Engine;
-            out.push('"');
-            out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
-            out.push('"');
-        }
-        Some(V::ArrayValue(a)) => {
-            out.push('[');
-            for (i, v) in a.values.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json(v.value.as_ref(), out)?;
-            }
-            out.push(']');
-        }
-        Some(V::KvlistValue(m)) => {
-            let mut entries: Vec<(&str, Option<&V>)> = Vec::new();
-            for kv in &m.values {
-                let v = kv.value.as_ref().and_then(|x| x.value.as_ref());
-                match entries.iter_mut().find(|(k, _)| *k == kv.key) {
-                    Some(slot) => slot.1 = v,
-                    None => entries.push((&kv.key, v)),
-                }
-            }
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json_string(k, out);
-                out.push(':');
-                go_json(v, out)?;
-            }
-            out.push('}');
-        }
-    }
-    Ok(())
-}
-
-fn go_json_string(s: &str, out: &mut String) {
-    use std::fmt::Write;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // Go 1.22 and later.
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Go's float64 JSON form: the shortest decimal that reads back the same,
-/// in exponent form (`1e+21`, `1e-7`) outside [1e-6, 1e21).
-fn go_json_float(d: f64, out: &mut String) -> Result<(), String> {
-    use std::fmt::Write;
-    if !d.is_finite() {
-        return Err(format!("json: unsupported value: {d}"));
-    }
-    let abs = d.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let e = format!("{d:e}");
-        match e.split_once('e') {
-            Some((mantissa, exp)) if !exp.starts_with('-') => {
-                let _ = write!(out, "{mantissa}e+{exp}");
-            }
-            _ => out.push_str(&e),
-        }
-    } else {
-        let _ = write!(out, "{d}");
     }
     Ok(())
 }
@@ -372,58 +270,6 @@ fn by_trace_id_logs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrotel_core::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList};
-
-    fn json(v: any_value::Value) -> String {
-        let mut out = String::new();
-        go_json(Some(&v), &mut out).unwrap();
-        out
-    }
-
-    #[test]
-    fn raw_bodies_are_what_go_json_marshal_writes() {
-        use any_value::Value as V;
-        assert_eq!(
-            json(V::StringValue("a \"b\" <c> & d\n".into())),
-            r#""a \"b\" \u003cc\u003e \u0026 d\n""#
-        );
-        assert_eq!(
-            json(V::StringValue("\u{8}\u{c}\u{1}".into())),
-            r#""\b\f\u0001""#
-        );
-        assert_eq!(json(V::DoubleValue(3.0)), "3");
-        assert_eq!(json(V::DoubleValue(0.1)), "0.1");
-        assert_eq!(json(V::DoubleValue(1e21)), "1e+21");
-        assert_eq!(json(V::DoubleValue(1e-7)), "1e-7");
-        assert_eq!(json(V::DoubleValue(-2.5e-7)), "-2.5e-7");
-        assert_eq!(json(V::IntValue(-7)), "-7");
-        let kv = |k: &str, v: V| KeyValue {
-            key: k.into(),
-            value: Some(AnyValue { value: Some(v) }),
-            ..KeyValue::default()
-        };
-        let map = V::KvlistValue(KeyValueList {
-            values: vec![
-                kv("z", V::BoolValue(true)),
-                kv("a", V::BytesValue(vec![1, 2])),
-                kv(
-                    "m",
-                    V::ArrayValue(ArrayValue {
-                        values: vec![
-                            AnyValue {
-                                value: Some(V::IntValue(1)),
-                            },
-                            AnyValue { value: None },
-                        ],
-                    }),
-                ),
-                kv("z", V::BoolValue(false)),
-            ],
-        });
-        assert_eq!(json(map), r#"{"a":"AQI=","m":[1,null],"z":false}"#);
-        let mut out = String::new();
-        assert!(go_json(Some(&V::DoubleValue(f64::NAN)), &mut out).is_err());
-    }
 
     #[test]
     fn received_requests_are_packed_undecoded_within_the_limit() {

@@ -1,0 +1,243 @@
+//! Values as the Go collector's pdata renders them as text, for exporters
+//! whose output must match Go's byte for byte: `json` is Go's
+//! `encoding/json` of a value's `AsRaw()` (the kafka exporter's `raw`
+//! encoding), `as_string` is `pcommon.Value.AsString()` (attribute maps
+//! and bodies in ClickHouse columns).
+
+use super::common::any_value;
+
+/// A value as Go's `encoding/json` writes the value's `AsRaw()`: map keys
+/// sorted (the last of a repeated key wins), bytes as base64, U+2028 and
+/// U+2029 escaped (and `<`, `>`, `&` with `escape_html`, as `json.Marshal`
+/// does), floats in Go's shortest form; NaN and infinities are errors.
+pub fn json(
+    value: Option<&any_value::Value>,
+    escape_html: bool,
+    out: &mut String,
+) -> Result<(), String> {
+    use any_value::Value as V;
+    use std::fmt::Write;
+    match value {
+        None | Some(V::StringValueStrindex(_)) => out.push_str("null"),
+        Some(V::StringValue(s)) => json_string(s, escape_html, out),
+        Some(V::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(V::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(V::DoubleValue(d)) => json_float(*d, out)?,
+        Some(V::BytesValue(b)) => {
+            use base64::Engine;
+            out.push('"');
+            out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
+            out.push('"');
+        }
+        Some(V::ArrayValue(a)) => {
+            out.push('[');
+            for (i, v) in a.values.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json(v.value.as_ref(), escape_html, out)?;
+            }
+            out.push(']');
+        }
+        Some(V::KvlistValue(m)) => {
+            let mut entries: Vec<(&str, Option<&V>)> = Vec::new();
+            for kv in &m.values {
+                let v = kv.value.as_ref().and_then(|x| x.value.as_ref());
+                match entries.iter_mut().find(|(k, _)| *k == kv.key) {
+                    Some(slot) => slot.1 = v,
+                    None => entries.push((&kv.key, v)),
+                }
+            }
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_string(k, escape_html, out);
+                out.push(':');
+                json(v, escape_html, out)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+fn json_string(s: &str, escape_html: bool, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Go 1.22 and later.
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' if escape_html => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Go's float64 JSON form: the shortest decimal that reads back the same,
+/// in exponent form (`1e+21`, `1e-7`) outside [1e-6, 1e21).
+fn json_float(d: f64, out: &mut String) -> Result<(), String> {
+    use std::fmt::Write;
+    if !d.is_finite() {
+        return Err(format!("json: unsupported value: {d}"));
+    }
+    let abs = d.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let e = format!("{d:e}");
+        match e.split_once('e') {
+            Some((mantissa, exp)) if !exp.starts_with('-') => {
+                let _ = write!(out, "{mantissa}e+{exp}");
+            }
+            _ => out.push_str(&e),
+        }
+    } else {
+        let _ = write!(out, "{d}");
+    }
+    Ok(())
+}
+
+/// `pcommon.Value.AsString()`: strings as they are, bools and ints in
+/// decimal, floats in Go's shortest form (`NaN`, `Infinity`, `-Infinity`),
+/// bytes as standard base64, maps and arrays as JSON without HTML escapes
+/// (empty when they hold a NaN or an infinity, as Go's ignored encoding
+/// error leaves it), an empty value as "".
+pub fn as_string(value: Option<&any_value::Value>, out: &mut String) {
+    use any_value::Value as V;
+    use std::fmt::Write;
+    match value {
+        None | Some(V::StringValueStrindex(_)) => {}
+        Some(V::StringValue(s)) => out.push_str(s),
+        Some(V::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(V::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(V::DoubleValue(d)) if d.is_nan() => out.push_str("NaN"),
+        Some(V::DoubleValue(d)) if d.is_infinite() => {
+            out.push_str(if *d > 0.0 { "Infinity" } else { "-Infinity" })
+        }
+        Some(V::DoubleValue(d)) => {
+            let _ = json_float(*d, out);
+        }
+        Some(V::BytesValue(b)) => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode_string(b, out);
+        }
+        Some(v @ (V::ArrayValue(_) | V::KvlistValue(_))) => {
+            let start = out.len();
+            if json(Some(v), false, out).is_err() {
+                out.truncate(start);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList};
+    use any_value::Value as V;
+
+    fn marshal(v: V) -> String {
+        let mut out = String::new();
+        json(Some(&v), true, &mut out).unwrap();
+        out
+    }
+
+    fn string(v: V) -> String {
+        let mut out = String::new();
+        as_string(Some(&v), &mut out);
+        out
+    }
+
+    fn kv(k: &str, v: V) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..KeyValue::default()
+        }
+    }
+
+    #[test]
+    fn json_is_what_go_json_marshal_writes() {
+        assert_eq!(
+            marshal(V::StringValue("a \"b\" <c> & d\n".into())),
+            r#""a \"b\" \u003cc\u003e \u0026 d\n""#
+        );
+        assert_eq!(
+            marshal(V::StringValue("\u{8}\u{c}\u{1}".into())),
+            r#""\b\f\u0001""#
+        );
+        assert_eq!(marshal(V::DoubleValue(3.0)), "3");
+        assert_eq!(marshal(V::DoubleValue(0.1)), "0.1");
+        assert_eq!(marshal(V::DoubleValue(1e21)), "1e+21");
+        assert_eq!(marshal(V::DoubleValue(1e-7)), "1e-7");
+        assert_eq!(marshal(V::DoubleValue(-2.5e-7)), "-2.5e-7");
+        assert_eq!(marshal(V::IntValue(-7)), "-7");
+        let map = V::KvlistValue(KeyValueList {
+            values: vec![
+                kv("z", V::BoolValue(true)),
+                kv("a", V::BytesValue(vec![1, 2])),
+                kv(
+                    "m",
+                    V::ArrayValue(ArrayValue {
+                        values: vec![
+                            AnyValue {
+                                value: Some(V::IntValue(1)),
+                            },
+                            AnyValue { value: None },
+                        ],
+                    }),
+                ),
+                kv("z", V::BoolValue(false)),
+            ],
+        });
+        assert_eq!(marshal(map), r#"{"a":"AQI=","m":[1,null],"z":false}"#);
+        let mut out = String::new();
+        assert!(json(Some(&V::DoubleValue(f64::NAN)), true, &mut out).is_err());
+    }
+
+    #[test]
+    fn as_string_is_pcommon_as_string() {
+        assert_eq!(string(V::StringValue("<a&b>".into())), "<a&b>");
+        assert_eq!(string(V::BoolValue(false)), "false");
+        assert_eq!(string(V::IntValue(-3)), "-3");
+        assert_eq!(string(V::DoubleValue(2.5)), "2.5");
+        assert_eq!(string(V::DoubleValue(1e-9)), "1e-9");
+        assert_eq!(string(V::DoubleValue(f64::NAN)), "NaN");
+        assert_eq!(string(V::DoubleValue(f64::NEG_INFINITY)), "-Infinity");
+        assert_eq!(string(V::BytesValue(vec![0xff, 0])), "/wA=");
+        let map = V::KvlistValue(KeyValueList {
+            values: vec![
+                kv("k", V::StringValue("<v>".into())),
+                kv("a", V::IntValue(1)),
+            ],
+        });
+        assert_eq!(string(map), r#"{"a":1,"k":"<v>"}"#);
+        let bad = V::ArrayValue(ArrayValue {
+            values: vec![AnyValue {
+                value: Some(V::DoubleValue(f64::INFINITY)),
+            }],
+        });
+        assert_eq!(string(bad), "");
+    }
+}
