@@ -8,6 +8,8 @@
 #   - the openssl command line, when missing, for the TLS tests
 #   - an Apache Kafka broker's jars (pinned in tests/kafka/pom.xml), with
 #     Maven, for scripts/test-services.sh to run
+#   - chdb, the ClickHouse engine as a Python package (pinned in
+#     tests/clickhouse/requirements.txt; about 900 MB), for the same
 # Each step is skipped when its pinned inputs have not changed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +51,15 @@ if ! stamp_ok "$cache/kafka.sha" "$pom" || [[ ! -d "$cache/kafka/libs" ]]; then
   mvn -q -B -f "$pom" -Dmaven.repo.local="$cache/m2" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$cache/kafka/libs" >&2
   stamp "$cache/kafka.sha" "$pom"
+fi
+
+chreq="$root/tests/clickhouse/requirements.txt"
+if ! stamp_ok "$cache/chdb.sha" "$chreq" || [[ ! -x "$cache/chdb/bin/python" ]]; then
+  echo "installing chdb (the ClickHouse engine) into $cache/chdb" >&2
+  rm -rf "$cache/chdb"
+  python3 -m venv "$cache/chdb"
+  "$cache/chdb/bin/python" -m pip install --quiet --cache-dir "$cache/pip" -r "$chreq"
+  stamp "$cache/chdb.sha" "$chreq"
 fi
 
 echo "building the Go collector oracle (cached)" >&2

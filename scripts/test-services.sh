@@ -2,12 +2,16 @@
 # Starts and stops the services the end-to-end tests talk to, bound to
 # 127.0.0.1, with their state in a fresh temporary directory:
 #   - an Apache Kafka broker (KRaft, one node) from $FERROTEL_CACHE/kafka
+#   - a ClickHouse engine (chdb, in $FERROTEL_CACHE/chdb) behind the HTTP
+#     front end tests/clickhouse/chdb_http.py, with user `default` and
+#     password `ferrotel`
 # Usage: eval "$(scripts/test-services.sh start)"   # prints exports
 #        scripts/test-services.sh stop
 #        scripts/test-services.sh kafka-stop | kafka-start  # the broker
 #          alone, keeping its data (for tests of broker outages)
-# `start` prints FERROTEL_KAFKA_BROKERS and FERROTEL_SERVICES_DIR for the
-# tests and for `stop`. Run scripts/install-test-peers.sh first.
+# `start` prints FERROTEL_KAFKA_BROKERS, FERROTEL_CLICKHOUSE (its HTTP
+# endpoint) and FERROTEL_SERVICES_DIR for the tests and for `stop`. Run
+# scripts/install-test-peers.sh first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
@@ -40,8 +44,23 @@ run_kafka() {
   fi
 }
 
+# Starts the ClickHouse front end on port $2 with its data in $1/clickhouse.
+run_clickhouse() {
+  local dir=$1 port=$2
+  CHDB_HTTP_PASSWORD=ferrotel nohup "$cache/chdb/bin/python" "$root/tests/clickhouse/chdb_http.py" \
+    "$port" "$dir/clickhouse" >> "$dir/clickhouse.log" 2>&1 &
+  echo $! > "$dir/clickhouse.pid"
+  if ! wait_port "$port" 60; then
+    echo "the ClickHouse front end did not start; its log:" >&2
+    cat "$dir/clickhouse.log" >&2
+    exit 1
+  fi
+}
+
 start() {
   local dir; dir=$(mktemp -d -t ferrotel-services.XXXXXX)
+  local ch_port; ch_port=$(free_port)
+  run_clickhouse "$dir" "$ch_port"
   local port controller; port=$(free_port); controller=$(free_port)
   local libs="$cache/kafka/libs/*"
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller|g" -e "s|@DATA@|$dir/kafka-data|g" \
@@ -49,7 +68,7 @@ start() {
   local id; id=$(java -cp "$libs" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
   java -cp "$libs" kafka.tools.StorageTool format -t "$id" -c "$dir/kafka.properties" > "$dir/kafka-format.log" 2>&1
   run_kafka "$dir" "$port"
-  echo "export FERROTEL_KAFKA_BROKERS=127.0.0.1:$port FERROTEL_SERVICES_DIR=$dir"
+  echo "export FERROTEL_KAFKA_BROKERS=127.0.0.1:$port FERROTEL_CLICKHOUSE=http://127.0.0.1:$ch_port FERROTEL_SERVICES_DIR=$dir"
 }
 
 kafka_stop() {
@@ -65,6 +84,9 @@ kafka_stop() {
 stop() {
   local dir="${FERROTEL_SERVICES_DIR:?start prints it}"
   kafka_stop
+  if [[ -f "$dir/clickhouse.pid" ]]; then
+    kill "$(cat "$dir/clickhouse.pid")" 2>/dev/null || true
+  fi
   rm -rf "$dir"
 }
 

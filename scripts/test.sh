@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export FERROTEL_CACHE="${FERROTEL_CACHE:-$HOME/.cache/ferrotel}"
 bash scripts/install-test-peers.sh
-# The services the end-to-end tests talk to (a Kafka broker), stopped on exit.
+# The services the end-to-end tests talk to (a Kafka broker, ClickHouse), stopped on exit.
 # (Assigned first: a failed start then stops the script under `set -e`.)
 services=$(bash scripts/test-services.sh start)
 eval "$services"

@@ -57,6 +57,11 @@ const MODULES: &[(&str, &str, &str)] = &[
         "exporters/kafka",
     ),
     (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/clickhouseexporter",
+        "ferrotel-exporter-clickhouse",
+        "exporters/clickhouse",
+    ),
+    (
         "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter",
         "ferrotel-exporter-file",
         "exporters/file",

@@ -12,6 +12,7 @@ pub(crate) fn factories() -> Factories {
         .receiver(ferrotel_receiver_kafka::factory())
         .processor(ferrotel_processor_batch::factory())
         .processor(ferrotel_processor_memory_limiter::factory())
+        .exporter(ferrotel_exporter_clickhouse::factory())
         .exporter(ferrotel_exporter_debug::factory())
         .exporter(ferrotel_exporter_file::factory())
         .exporter(ferrotel_exporter_kafka::factory())
