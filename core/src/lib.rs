@@ -23,6 +23,7 @@ pub mod exporter_helper;
 pub mod graph;
 pub mod http_server;
 pub mod memory;
+pub mod ottl;
 pub mod pdata;
 pub mod service;
 pub mod storage;

@@ -1,0 +1,1180 @@
+//! The OTTL editors and converters ferrotel has (named as in
+//! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
+//! they do. A name not listed here is a compile error.
+
+use super::context::{Field, Item, get_in, set_in_map};
+use super::parser::{Arg, Call, Expr};
+use super::value::Value;
+use super::{Compiler, Getter, KeyGetter, eval, eval_keys};
+use crate::pdata::common::{AnyValue, KeyValue, KeyValueList, any_value};
+use regex::Regex;
+use std::borrow::Cow;
+
+/// A field an editor writes, with its keys.
+pub(super) struct Target {
+    pub(super) field: Field,
+    pub(super) keys: Vec<KeyGetter>,
+}
+
+impl Target {
+    fn get<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
+        let keys = eval_keys(&self.keys, item)?;
+        get_in(item.get(self.field)?, &keys)
+    }
+
+    fn set(&self, item: &mut Item<'_>, value: Value<'static>) -> Result<(), String> {
+        if self.keys.is_empty() {
+            return item.set(self.field, value);
+        }
+        let keys: Vec<Value<'static>> = eval_keys(&self.keys, item)?
+            .into_iter()
+            .map(Value::into_owned)
+            .collect();
+        set_in_map(item.map_mut(self.field)?, &keys, value.into_any())
+    }
+
+    /// The map the target names, to change in place.
+    fn map<'i>(&self, item: &'i mut Item<'_>) -> Result<&'i mut Vec<KeyValue>, String> {
+        if !self.keys.is_empty() {
+            return Err("a map target takes no keys in ferrotel yet".into());
+        }
+        item.map_mut(self.field)
+    }
+}
+
+/// Converters that take one string and return one, usable as the
+/// `function` argument of the replace editors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StringFn {
+    Sha256,
+}
+
+impl StringFn {
+    fn apply(self, s: &str) -> String {
+        match self {
+            StringFn::Sha256 => sha256_hex(s.as_bytes()),
+        }
+    }
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let digest = sha2::Sha256::digest(data);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// A compiled editor.
+pub(super) enum Editor {
+    Set(Target, Getter),
+    DeleteKey(Target, Getter),
+    DeleteMatchingKeys(Target, Regex),
+    KeepKeys(Target, Vec<String>),
+    KeepMatchingKeys(Target, Regex),
+    ReplacePattern(Target, Regex, Getter, Replace),
+    ReplaceAllPatterns(Target, bool, Regex, Getter, Replace),
+    ReplaceMatch(Target, Glob, Getter, Replace),
+    ReplaceAllMatches(Target, Glob, Getter, Replace),
+    TruncateAll(Target, usize, String),
+    Limit(Target, usize, Vec<String>),
+    MergeMaps(Target, Getter, Strategy),
+    Append(Target, Vec<Getter>),
+}
+
+/// The optional `function` and `replacementFormat` of the replace editors.
+pub(super) struct Replace {
+    function: Option<StringFn>,
+    format: Option<String>,
+}
+
+impl Replace {
+    fn apply(&self, replacement: &str) -> String {
+        let r = match self.function {
+            Some(f) => f.apply(replacement),
+            None => replacement.to_string(),
+        };
+        match &self.format {
+            Some(f) => f.replacen("%s", &r, 1),
+            None => r,
+        }
+    }
+}
+
+/// `merge_maps` strategies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Strategy {
+    Insert,
+    Update,
+    Upsert,
+}
+
+/// A compiled converter call.
+pub(super) struct Converter {
+    kind: Conv,
+    args: Vec<Getter>,
+    regex: Option<Regex>,
+    literal: Option<String>,
+    pub(super) keys: Vec<KeyGetter>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Conv {
+    IsMatch,
+    Concat,
+    Split,
+    ConvertCase,
+    ToLowerCase,
+    ToUpperCase,
+    Int,
+    Double,
+    String,
+    Bool,
+    Sha256,
+    Len,
+    Now,
+    Time,
+    UnixNano,
+    UnixMilli,
+    UnixSeconds,
+    Unix,
+    ParseJson,
+    IsString,
+    IsInt,
+    IsDouble,
+    IsBool,
+    IsMap,
+    IsList,
+    Substring,
+    HasPrefix,
+    HasSuffix,
+    ExtractPatterns,
+    Hex,
+}
+
+/// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
+pub(super) struct Glob(Regex);
+
+impl Glob {
+    fn new(pattern: &str) -> Result<Glob, String> {
+        let mut re = String::from("^");
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' => re.push_str("[^/]*"),
+                '?' => re.push_str("[^/]"),
+                '\\' => match chars.next() {
+                    Some(e) => re.push_str(&regex::escape(&e.to_string())),
+                    None => return Err(format!("syntax error in pattern {pattern:?}")),
+                },
+                '[' => {
+                    re.push('[');
+                    let mut closed = false;
+                    let mut first = true;
+                    for c in chars.by_ref() {
+                        match c {
+                            ']' if !first => {
+                                closed = true;
+                                break;
+                            }
+                            '^' if first => re.push('^'),
+                            '\\' | '[' | '&' | '~' | '-' if c != '-' => {
+                                re.push('\\');
+                                re.push(c)
+                            }
+                            c => re.push(c),
+                        }
+                        first = false;
+                    }
+                    if !closed {
+                        return Err(format!("syntax error in pattern {pattern:?}"));
+                    }
+                    re.push(']');
+                }
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push('$');
+        Regex::new(&re)
+            .map(Glob)
+            .map_err(|_| format!("syntax error in pattern {pattern:?}"))
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        self.0.is_match(s)
+    }
+}
+
+/// Binds arguments to parameter names: positional first, then named.
+fn bind<'c>(
+    call: &'c Call,
+    params: &[&str],
+    required: usize,
+) -> Result<Vec<Option<&'c Expr>>, String> {
+    let mut out: Vec<Option<&Expr>> = vec![None; params.len()];
+    let positional = call.args.iter().take_while(|a| a.name.is_none()).count();
+    if positional > params.len() || call.args.len() > params.len() {
+        return Err(format!(
+            "incorrect number of arguments. Expected: {} Received: {}",
+            params.len(),
+            call.args.len()
+        ));
+    }
+    for (i, a) in call.args.iter().enumerate() {
+        let Arg { name, value } = a;
+        let slot = match name {
+            None => i,
+            Some(n) => params
+                .iter()
+                .position(|p| p == n)
+                .ok_or_else(|| format!("no such parameter {n:?}"))?,
+        };
+        if out[slot].is_some() {
+            return Err(format!("parameter {:?} given twice", params[slot]));
+        }
+        out[slot] = Some(value);
+    }
+    if let Some(missing) = (0..required).find(|&i| out[i].is_none()) {
+        return Err(if call.args.iter().all(|a| a.name.is_none()) {
+            format!(
+                "incorrect number of arguments. Expected: {} Received: {}",
+                required,
+                call.args.len()
+            )
+        } else {
+            format!("missing required parameter {:?}", params[missing])
+        });
+    }
+    Ok(out)
+}
+
+fn literal_str<'e>(e: Option<&'e Expr>, what: &str) -> Result<&'e str, String> {
+    match e {
+        Some(Expr::Str(s)) => Ok(s),
+        _ => Err(format!("{what} must be a string literal")),
+    }
+}
+
+fn literal_int(e: Option<&Expr>, what: &str) -> Result<i64, String> {
+    match e {
+        Some(Expr::Int(i)) => Ok(*i),
+        _ => Err(format!("{what} must be an int literal")),
+    }
+}
+
+fn regex(e: Option<&Expr>, what: &str) -> Result<Regex, String> {
+    let p = literal_str(e, what)?;
+    Regex::new(p).map_err(|err| {
+        format!("the regex pattern supplied to {what} is not a valid pattern: {err}")
+    })
+}
+
+fn string_list(e: Option<&Expr>, what: &str) -> Result<Vec<String>, String> {
+    match e {
+        Some(Expr::List(items)) => items
+            .iter()
+            .map(|i| match i {
+                Expr::Str(s) => Ok(s.clone()),
+                _ => Err(format!("{what} must be a list of string literals")),
+            })
+            .collect(),
+        _ => Err(format!("{what} must be a list of string literals")),
+    }
+}
+
+fn replace_options(function: Option<&Expr>, format: Option<&Expr>) -> Result<Replace, String> {
+    let function = match function {
+        None => None,
+        Some(Expr::Enum(name)) => match name.as_str() {
+            "SHA256" => Some(StringFn::Sha256),
+            other => {
+                return Err(format!(
+                    "function {other:?} is not supported as a replacement function by ferrotel yet (SHA256 is)"
+                ));
+            }
+        },
+        Some(_) => return Err("function must name a converter, e.g. SHA256".into()),
+    };
+    let format = match format {
+        None => None,
+        Some(f) => {
+            let f = literal_str(Some(f), "replacementFormat")?;
+            if f.matches("%s").count() != 1 || f.replace("%s", "").contains('%') {
+                return Err(
+                    "replacementFormat must contain exactly one %s format specifier".into(),
+                );
+            }
+            Some(f.to_string())
+        }
+    };
+    Ok(Replace { function, format })
+}
+
+impl Compiler<'_> {
+    fn target(&self, e: Option<&Expr>) -> Result<Target, String> {
+        match e {
+            Some(Expr::Path(p)) => {
+                let (field, keys) = self.path(p)?;
+                Ok(Target { field, keys })
+            }
+            _ => Err("target must be a path".into()),
+        }
+    }
+
+    fn map_target(&self, e: Option<&Expr>) -> Result<Target, String> {
+        let t = self.target(e)?;
+        if !t.field.indexable() || !t.keys.is_empty() {
+            return Err("target must be a path to a map".into());
+        }
+        Ok(t)
+    }
+
+    fn getter_opt(&self, e: Option<&Expr>) -> Result<Getter, String> {
+        match e {
+            Some(e) => self.getter(e),
+            None => Ok(Getter::Lit(Value::Nil)),
+        }
+    }
+
+    /// Compiles an editor invocation.
+    pub(super) fn editor(&self, call: &Call) -> Result<Editor, String> {
+        let a = |params: &[&str], required| bind(call, params, required);
+        Ok(match call.name.as_str() {
+            "set" => {
+                let b = a(&["target", "value"], 2)?;
+                Editor::Set(self.target(b[0])?, self.getter_opt(b[1])?)
+            }
+            "delete_key" => {
+                let b = a(&["target", "key"], 2)?;
+                Editor::DeleteKey(self.map_target(b[0])?, self.getter_opt(b[1])?)
+            }
+            "delete_matching_keys" => {
+                let b = a(&["target", "pattern"], 2)?;
+                Editor::DeleteMatchingKeys(
+                    self.map_target(b[0])?,
+                    regex(b[1], "delete_matching_keys")?,
+                )
+            }
+            "keep_keys" => {
+                let b = a(&["target", "keys"], 2)?;
+                Editor::KeepKeys(self.map_target(b[0])?, string_list(b[1], "keys")?)
+            }
+            "keep_matching_keys" => {
+                let b = a(&["target", "pattern"], 2)?;
+                Editor::KeepMatchingKeys(self.map_target(b[0])?, regex(b[1], "keep_matching_keys")?)
+            }
+            "replace_pattern" => {
+                let b = a(
+                    &[
+                        "target",
+                        "regex",
+                        "replacement",
+                        "function",
+                        "replacement_format",
+                    ],
+                    3,
+                )?;
+                Editor::ReplacePattern(
+                    self.target(b[0])?,
+                    regex(b[1], "replace_pattern")?,
+                    self.getter_opt(b[2])?,
+                    replace_options(b[3], b[4])?,
+                )
+            }
+            "replace_all_patterns" => {
+                let b = a(
+                    &[
+                        "target",
+                        "mode",
+                        "regex",
+                        "replacement",
+                        "function",
+                        "replacement_format",
+                    ],
+                    4,
+                )?;
+                let keys = match literal_str(b[1], "mode")? {
+                    "key" => true,
+                    "value" => false,
+                    other => {
+                        return Err(format!(
+                            "invalid mode {other:?}, must be \"key\" or \"value\""
+                        ));
+                    }
+                };
+                Editor::ReplaceAllPatterns(
+                    self.map_target(b[0])?,
+                    keys,
+                    regex(b[2], "replace_all_patterns")?,
+                    self.getter_opt(b[3])?,
+                    replace_options(b[4], b[5])?,
+                )
+            }
+            "replace_match" => {
+                let b = a(
+                    &[
+                        "target",
+                        "pattern",
+                        "replacement",
+                        "function",
+                        "replacement_format",
+                    ],
+                    3,
+                )?;
+                Editor::ReplaceMatch(
+                    self.target(b[0])?,
+                    Glob::new(literal_str(b[1], "pattern")?)?,
+                    self.getter_opt(b[2])?,
+                    replace_options(b[3], b[4])?,
+                )
+            }
+            "replace_all_matches" => {
+                let b = a(
+                    &[
+                        "target",
+                        "pattern",
+                        "replacement",
+                        "function",
+                        "replacement_format",
+                    ],
+                    3,
+                )?;
+                Editor::ReplaceAllMatches(
+                    self.map_target(b[0])?,
+                    Glob::new(literal_str(b[1], "pattern")?)?,
+                    self.getter_opt(b[2])?,
+                    replace_options(b[3], b[4])?,
+                )
+            }
+            "truncate_all" => {
+                let b = a(&["target", "limit", "utf8_safe", "truncation_marker"], 2)?;
+                let limit = literal_int(b[1], "limit")?;
+                if limit < 0 {
+                    return Err(format!(
+                        "invalid limit for truncate_all function, {limit} cannot be negative"
+                    ));
+                }
+                // A Rust string cannot hold half a character, so both modes
+                // cut at the character boundary at or before the limit.
+                if !matches!(b[2], None | Some(Expr::Bool(_))) {
+                    return Err("utf8_safe must be a bool literal".into());
+                }
+                let marker = match b[3] {
+                    None => String::new(),
+                    e => literal_str(e, "truncation_marker")?.to_string(),
+                };
+                Editor::TruncateAll(self.map_target(b[0])?, limit as usize, marker)
+            }
+            "limit" => {
+                let b = a(&["target", "limit", "priority_keys"], 2)?;
+                let limit = literal_int(b[1], "limit")?;
+                if limit < 0 {
+                    return Err(format!(
+                        "invalid limit for limit function, {limit} cannot be negative"
+                    ));
+                }
+                let keys = match b[2] {
+                    None => Vec::new(),
+                    e => string_list(e, "priority_keys")?,
+                };
+                if keys.len() as i64 > limit {
+                    return Err(format!(
+                        "invalid limit for limit function, {limit} cannot be less than number of priority attributes {}",
+                        keys.len()
+                    ));
+                }
+                Editor::Limit(self.map_target(b[0])?, limit as usize, keys)
+            }
+            "merge_maps" => {
+                let b = a(&["target", "source", "strategy"], 3)?;
+                let strategy = match literal_str(b[2], "strategy")? {
+                    "insert" => Strategy::Insert,
+                    "update" => Strategy::Update,
+                    "upsert" => Strategy::Upsert,
+                    other => {
+                        return Err(format!(
+                            "invalid value for strategy, {other:?}, must be 'insert', 'update' or 'upsert'"
+                        ));
+                    }
+                };
+                Editor::MergeMaps(self.map_target(b[0])?, self.getter_opt(b[1])?, strategy)
+            }
+            "append" => {
+                let b = a(&["target", "value", "values"], 1)?;
+                let mut values = Vec::new();
+                if let Some(v) = b[1] {
+                    values.push(self.getter(v)?);
+                }
+                if let Some(v) = b[2] {
+                    values.push(Getter::Spread(Box::new(self.getter(v)?)));
+                }
+                Editor::Append(self.target(b[0])?, values)
+            }
+            other if other.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                return Err(format!(
+                    "converter names, such as {other:?}, are not allowed as editors"
+                ));
+            }
+            other => return Err(format!("undefined function {other:?}")),
+        })
+    }
+
+    /// Compiles a converter invocation.
+    pub(super) fn converter(&self, call: &Call) -> Result<Converter, String> {
+        let (kind, params, required): (Conv, &[&str], usize) = match call.name.as_str() {
+            "IsMatch" => (Conv::IsMatch, &["target", "pattern"], 2),
+            "Concat" => (Conv::Concat, &["vals", "delimiter"], 2),
+            "Split" => (Conv::Split, &["target", "delimiter"], 2),
+            "ConvertCase" => (Conv::ConvertCase, &["target", "to_case"], 2),
+            "ToLowerCase" => (Conv::ToLowerCase, &["target"], 1),
+            "ToUpperCase" => (Conv::ToUpperCase, &["target"], 1),
+            "Int" => (Conv::Int, &["value"], 1),
+            "Double" => (Conv::Double, &["value"], 1),
+            "String" => (Conv::String, &["value"], 1),
+            "Bool" => (Conv::Bool, &["value"], 1),
+            "SHA256" => (Conv::Sha256, &["value"], 1),
+            "Len" => (Conv::Len, &["target"], 1),
+            "Now" => (Conv::Now, &[], 0),
+            "Time" => (Conv::Time, &["time", "format", "location", "locale"], 2),
+            "UnixNano" => (Conv::UnixNano, &["time"], 1),
+            "UnixMilli" => (Conv::UnixMilli, &["time"], 1),
+            "UnixSeconds" => (Conv::UnixSeconds, &["time"], 1),
+            "Unix" => (Conv::Unix, &["seconds", "nanoseconds"], 1),
+            "ParseJSON" => (Conv::ParseJson, &["target"], 1),
+            "IsString" => (Conv::IsString, &["value"], 1),
+            "IsInt" => (Conv::IsInt, &["value"], 1),
+            "IsDouble" => (Conv::IsDouble, &["value"], 1),
+            "IsBool" => (Conv::IsBool, &["value"], 1),
+            "IsMap" => (Conv::IsMap, &["value"], 1),
+            "IsList" => (Conv::IsList, &["value"], 1),
+            "Substring" => (Conv::Substring, &["target", "start", "length"], 3),
+            "HasPrefix" => (Conv::HasPrefix, &["target", "prefix"], 2),
+            "HasSuffix" => (Conv::HasSuffix, &["target", "suffix"], 2),
+            "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
+            "Hex" => (Conv::Hex, &["value"], 1),
+            other if other.starts_with(|c: char| c.is_ascii_lowercase()) => {
+                return Err(format!(
+                    "editor names, such as {other:?}, are not allowed as converters"
+                ));
+            }
+            other => return Err(format!("undefined function {other:?}")),
+        };
+        let b = bind(call, params, required)?;
+        let mut regex_arg = None;
+        let mut literal = None;
+        let mut args = Vec::new();
+        for (i, e) in b.iter().enumerate() {
+            match (kind, i) {
+                (Conv::IsMatch, 1) => {
+                    // A literal pattern compiles once; a computed one per call.
+                    if let Some(Expr::Str(p)) = e {
+                        regex_arg = Some(Regex::new(p).map_err(|err| {
+                            format!("the pattern supplied to IsMatch is not a valid regexp pattern: {err}")
+                        })?);
+                    }
+                    args.push(self.getter_opt(*e)?);
+                }
+                (Conv::ExtractPatterns, 1) => {
+                    let r = regex(*e, "ExtractPatterns")?;
+                    if r.capture_names().flatten().next().is_none() {
+                        return Err(
+                            "at least 1 named capture group must be supplied in the given regex"
+                                .into(),
+                        );
+                    }
+                    regex_arg = Some(r);
+                }
+                (Conv::ConvertCase, 1) => {
+                    let case = literal_str(*e, "toCase")?;
+                    if !matches!(case, "lower" | "upper" | "snake" | "camel") {
+                        return Err(format!(
+                            "invalid case: {case}, allowed cases are: lower, upper, snake, camel"
+                        ));
+                    }
+                    literal = Some(case.to_string());
+                }
+                (Conv::Time, 1) => literal = Some(time_format(literal_str(*e, "format")?)?),
+                (Conv::Time, 2) => {
+                    if let Some(loc) = e
+                        && !matches!(literal_str(Some(loc), "location")?, "UTC" | "Etc/UTC" | "")
+                    {
+                        return Err(
+                            "Time: locations other than UTC are not supported by ferrotel yet"
+                                .into(),
+                        );
+                    }
+                }
+                (Conv::Time, 3) => {
+                    if e.is_some() {
+                        return Err("Time: locale is not supported by ferrotel yet".into());
+                    }
+                }
+                (Conv::Concat, 0) => match e {
+                    Some(Expr::List(items)) => args.push(Getter::List(
+                        items
+                            .iter()
+                            .map(|i| self.getter(i))
+                            .collect::<Result<_, _>>()?,
+                    )),
+                    _ => return Err("Concat: vals must be a list".into()),
+                },
+                _ => args.push(self.getter_opt(*e)?),
+            }
+        }
+        Ok(Converter {
+            kind,
+            args,
+            regex: regex_arg,
+            literal,
+            keys: call
+                .keys
+                .iter()
+                .map(|k| self.key(k))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Translates OTTL's strptime directives to chrono's.
+fn time_format(format: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let d = chars.next().ok_or("Time: format ends with %")?;
+        match d {
+            'Y' | 'y' | 'm' | 'd' | 'H' | 'I' | 'M' | 'S' | 'p' | 'b' | 'B' | 'a' | 'A' | 'j'
+            | 'z' | '%' => {
+                out.push('%');
+                out.push(d);
+            }
+            'h' => out.push_str("%b"),
+            'e' => out.push_str("%e"),
+            'L' => out.push_str("%3f"),
+            'f' => out.push_str("%6f"),
+            's' => out.push_str("%9f"),
+            'c' => out.push_str("%a %b %e %H:%M:%S %Y"),
+            'D' | 'x' => out.push_str("%m/%d/%y"),
+            'F' => out.push_str("%Y-%m-%d"),
+            'T' | 'X' => out.push_str("%H:%M:%S"),
+            other => {
+                return Err(format!(
+                    "Time: format directive %{other} is not supported by ferrotel yet"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn string_like(v: &Value<'_>) -> Option<String> {
+    Some(match v {
+        Value::Nil => return None,
+        Value::Str(s) => s.to_string(),
+        Value::Bytes(b) => {
+            use std::fmt::Write;
+            let mut out = String::new();
+            for x in b.iter() {
+                let _ = write!(out, "{x:02x}");
+            }
+            out
+        }
+        other => {
+            let any = other.clone().into_any();
+            let mut out = String::new();
+            crate::pdata::go::as_string(any.as_ref().and_then(|a| a.value.as_ref()), &mut out);
+            out
+        }
+    })
+}
+
+fn is_type(v: &Value<'_>, kind: Conv) -> bool {
+    matches!(
+        (kind, v),
+        (Conv::IsString, Value::Str(_))
+            | (Conv::IsInt, Value::Int(_))
+            | (Conv::IsDouble, Value::Float(_))
+            | (Conv::IsBool, Value::Bool(_))
+            | (Conv::IsMap, Value::Map(_))
+            | (Conv::IsList, Value::List(_))
+    )
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn json_to_any(v: serde_json::Value) -> AnyValue {
+    use any_value::Value as V;
+    let value = match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::Bool(b) => Some(V::BoolValue(b)),
+        // Go decodes JSON numbers as float64.
+        serde_json::Value::Number(n) => Some(V::DoubleValue(n.as_f64().unwrap_or(0.0))),
+        serde_json::Value::String(s) => Some(V::StringValue(s)),
+        serde_json::Value::Array(a) => Some(V::ArrayValue(crate::pdata::common::ArrayValue {
+            values: a.into_iter().map(json_to_any).collect(),
+        })),
+        serde_json::Value::Object(o) => Some(V::KvlistValue(KeyValueList {
+            values: o
+                .into_iter()
+                .map(|(k, v)| KeyValue {
+                    key: k,
+                    value: Some(json_to_any(v)),
+                    ..KeyValue::default()
+                })
+                .collect(),
+        })),
+    };
+    AnyValue { value }
+}
+
+fn snake_case(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn camel_case(s: &str) -> String {
+    s.split(['_', '-', ' '])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+impl Converter {
+    /// Calls the converter.
+    pub(super) fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
+        let arg = |i: usize| eval(&self.args[i], item);
+        let owned = |s: String| Value::Str(Cow::Owned(s));
+        Ok(match self.kind {
+            Conv::IsMatch => {
+                let Some(target) = string_like(&arg(0)?) else {
+                    return Ok(Value::Bool(false));
+                };
+                let matched = match &self.regex {
+                    Some(r) => r.is_match(&target),
+                    None => {
+                        let p = arg(1)?;
+                        let p = p.as_str().ok_or("IsMatch: pattern is not a string")?;
+                        Regex::new(p).map_err(|e| e.to_string())?.is_match(&target)
+                    }
+                };
+                Value::Bool(matched)
+            }
+            Conv::Concat => {
+                let Value::List(items) = arg(0)? else {
+                    return Err("Concat: vals is not a list".into());
+                };
+                let delimiter = arg(1)?;
+                let delimiter = delimiter
+                    .as_str()
+                    .ok_or("Concat: delimiter is not a string")?;
+                let mut out = String::new();
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(delimiter);
+                    }
+                    out.push_str(
+                        &string_like(&Value::of(Some(v))).unwrap_or_else(|| "<nil>".into()),
+                    );
+                }
+                owned(out)
+            }
+            Conv::Split => {
+                let target = arg(0)?;
+                let Some(s) = string_like(&target) else {
+                    return Ok(Value::Nil);
+                };
+                let d = arg(1)?;
+                let d = d.as_str().ok_or("Split: delimiter is not a string")?;
+                Value::List(Cow::Owned(
+                    s.split(d)
+                        .map(|p| AnyValue {
+                            value: Some(any_value::Value::StringValue(p.to_string())),
+                        })
+                        .collect(),
+                ))
+            }
+            Conv::ConvertCase | Conv::ToLowerCase | Conv::ToUpperCase => {
+                let target = arg(0)?;
+                let Some(s) = target.as_str() else {
+                    return Ok(Value::Nil);
+                };
+                let case = match self.kind {
+                    Conv::ToLowerCase => "lower",
+                    Conv::ToUpperCase => "upper",
+                    _ => self.literal.as_deref().unwrap_or("lower"),
+                };
+                owned(match case {
+                    "upper" => s.to_uppercase(),
+                    "snake" => snake_case(s),
+                    "camel" => camel_case(s),
+                    _ => s.to_lowercase(),
+                })
+            }
+            Conv::Int => match arg(0)? {
+                Value::Int(i) => Value::Int(i),
+                Value::Float(f) => Value::Int(f as i64),
+                Value::Bool(b) => Value::Int(b.into()),
+                Value::Str(s) => Value::Int(s.parse().map_err(|e| format!("Int: {e}"))?),
+                _ => Value::Nil,
+            },
+            Conv::Double => match arg(0)? {
+                Value::Int(i) => Value::Float(i as f64),
+                Value::Float(f) => Value::Float(f),
+                Value::Bool(b) => Value::Float(if b { 1.0 } else { 0.0 }),
+                Value::Str(s) => Value::Float(s.parse().map_err(|e| format!("Double: {e}"))?),
+                _ => Value::Nil,
+            },
+            Conv::Bool => match arg(0)? {
+                Value::Bool(b) => Value::Bool(b),
+                Value::Int(i) => Value::Bool(i != 0),
+                Value::Float(f) => Value::Bool(f != 0.0),
+                Value::Str(s) => Value::Bool(s.parse().map_err(|e| format!("Bool: {e}"))?),
+                _ => Value::Nil,
+            },
+            Conv::String => match string_like(&arg(0)?) {
+                Some(s) => owned(s),
+                None => Value::Nil,
+            },
+            Conv::Sha256 => match string_like(&arg(0)?) {
+                Some(s) => owned(sha256_hex(s.as_bytes())),
+                None => Value::Nil,
+            },
+            Conv::Hex => match arg(0)? {
+                Value::Nil => Value::Nil,
+                Value::Str(s) => owned(s.bytes().map(|b| format!("{b:02x}")).collect()),
+                other => owned(string_like(&other).unwrap_or_default()),
+            },
+            Conv::Len => match arg(0)? {
+                Value::Str(s) => Value::Int(s.len() as i64),
+                Value::Map(m) => Value::Int(m.len() as i64),
+                Value::List(l) => Value::Int(l.len() as i64),
+                other => {
+                    return Err(format!(
+                        "Len: unsupported target type {}",
+                        other.type_name()
+                    ));
+                }
+            },
+            Conv::Now => Value::Time(now_nanos()),
+            Conv::Time => {
+                let target = arg(0)?;
+                let Some(s) = target.as_str() else {
+                    return Err("Time: target is not a string".into());
+                };
+                let format = self.literal.as_deref().unwrap_or_default();
+                let t = chrono::DateTime::parse_from_str(s, format)
+                    .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
+                    .or_else(|_| {
+                        chrono::NaiveDateTime::parse_from_str(s, format)
+                            .map(|t| t.and_utc().timestamp_nanos_opt().unwrap_or(0))
+                    })
+                    .or_else(|_| {
+                        chrono::NaiveDate::parse_from_str(s, format).map(|d| {
+                            d.and_hms_opt(0, 0, 0)
+                                .map_or(0, |t| t.and_utc().timestamp_nanos_opt().unwrap_or(0))
+                        })
+                    })
+                    .map_err(|e| format!("Time: cannot parse {s:?}: {e}"))?;
+                Value::Time(t)
+            }
+            Conv::UnixNano | Conv::UnixMilli | Conv::UnixSeconds => match arg(0)? {
+                Value::Time(t) => Value::Int(match self.kind {
+                    Conv::UnixNano => t,
+                    Conv::UnixMilli => t.div_euclid(1_000_000),
+                    _ => t.div_euclid(1_000_000_000),
+                }),
+                other => return Err(format!("expected a time, got {}", other.type_name())),
+            },
+            Conv::Unix => {
+                let Value::Int(s) = arg(0)? else {
+                    return Err("Unix: seconds must be an int64".into());
+                };
+                let ns = match self.args.get(1).map(|g| eval(g, item)).transpose()? {
+                    None | Some(Value::Nil) => 0,
+                    Some(Value::Int(n)) => n,
+                    Some(_) => return Err("Unix: nanoseconds must be an int64".into()),
+                };
+                Value::Time(s.saturating_mul(1_000_000_000).saturating_add(ns))
+            }
+            Conv::ParseJson => {
+                let target = arg(0)?;
+                let s = match &target {
+                    Value::Str(s) => s.as_bytes(),
+                    Value::Bytes(b) => b.as_ref(),
+                    other => {
+                        return Err(format!("ParseJSON: unsupported type {}", other.type_name()));
+                    }
+                };
+                let parsed: serde_json::Value =
+                    serde_json::from_slice(s).map_err(|e| format!("ParseJSON: {e}"))?;
+                Value::of(Some(&json_to_any(parsed))).into_owned()
+            }
+            Conv::IsString
+            | Conv::IsInt
+            | Conv::IsDouble
+            | Conv::IsBool
+            | Conv::IsMap
+            | Conv::IsList => Value::Bool(is_type(&arg(0)?, self.kind)),
+            Conv::Substring => {
+                let target = arg(0)?;
+                let s = target.as_str().ok_or("Substring: target is not a string")?;
+                let (Value::Int(start), Value::Int(len)) = (arg(1)?, arg(2)?) else {
+                    return Err("Substring: start and length must be int64".into());
+                };
+                if start < 0 || len < 0 || (start + len) as usize > s.len() {
+                    return Err(format!(
+                        "invalid range for substring function, {start} cannot be greater than the length of target string({})",
+                        s.len()
+                    ));
+                }
+                owned(
+                    s.get(start as usize..(start + len) as usize)
+                        .ok_or("Substring: range splits a character")?
+                        .to_string(),
+                )
+            }
+            Conv::HasPrefix | Conv::HasSuffix => {
+                let (t, p) = (arg(0)?, arg(1)?);
+                match (t.as_str(), p.as_str()) {
+                    (Some(t), Some(p)) => Value::Bool(if self.kind == Conv::HasPrefix {
+                        t.starts_with(p)
+                    } else {
+                        t.ends_with(p)
+                    }),
+                    _ => return Err("expected strings".into()),
+                }
+            }
+            Conv::ExtractPatterns => {
+                let target = arg(0)?;
+                let s = target
+                    .as_str()
+                    .ok_or("ExtractPatterns: target is not a string")?;
+                let r = self.regex.as_ref().expect("compiled with the converter");
+                let mut values = Vec::new();
+                if let Some(caps) = r.captures(s) {
+                    for name in r.capture_names().flatten() {
+                        if let Some(m) = caps.name(name) {
+                            values.push(KeyValue {
+                                key: name.to_string(),
+                                value: Some(AnyValue {
+                                    value: Some(any_value::Value::StringValue(
+                                        m.as_str().to_string(),
+                                    )),
+                                }),
+                                ..KeyValue::default()
+                            });
+                        }
+                    }
+                }
+                Value::Map(Cow::Owned(values))
+            }
+        })
+    }
+}
+
+fn truncate(s: &mut String, limit: usize, marker: &str) {
+    if s.len() <= limit {
+        return;
+    }
+    let mut cut = limit;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    s.push_str(marker);
+}
+
+impl Editor {
+    /// Runs the editor on an item.
+    pub(super) fn apply(&self, item: &mut Item<'_>) -> Result<(), String> {
+        match self {
+            Editor::Set(target, value) => {
+                let v = eval(value, item)?.into_owned();
+                // set with nil does nothing (without the ottl.set.allowNil gate).
+                if v != Value::Nil {
+                    target.set(item, v)?;
+                }
+            }
+            Editor::DeleteKey(target, key) => {
+                let key = eval(key, item)?.into_owned();
+                let key = key.as_str().ok_or("delete_key: key is not a string")?;
+                target.map(item)?.retain(|kv| kv.key != key);
+            }
+            Editor::DeleteMatchingKeys(target, r) => {
+                target.map(item)?.retain(|kv| !r.is_match(&kv.key));
+            }
+            Editor::KeepKeys(target, keys) => {
+                target.map(item)?.retain(|kv| keys.contains(&kv.key));
+            }
+            Editor::KeepMatchingKeys(target, r) => {
+                target.map(item)?.retain(|kv| r.is_match(&kv.key));
+            }
+            Editor::ReplacePattern(target, r, replacement, options) => {
+                let current = target.get(item)?;
+                let Some(s) = current.as_str() else {
+                    return Ok(());
+                };
+                if !r.is_match(s) {
+                    return Ok(());
+                }
+                let replacement = string_like(&eval(replacement, item)?).unwrap_or_default();
+                let replaced = replace_regex(r, s, &replacement, options);
+                target.set(item, Value::Str(Cow::Owned(replaced)))?;
+            }
+            Editor::ReplaceAllPatterns(target, keys, r, replacement, options) => {
+                let replacement = string_like(&eval(replacement, item)?).unwrap_or_default();
+                let map = target.map(item)?;
+                for kv in map.iter_mut() {
+                    if *keys {
+                        if r.is_match(&kv.key) {
+                            kv.key = replace_regex(r, &kv.key, &replacement, options);
+                        }
+                    } else if let Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(s)),
+                    }) = &mut kv.value
+                        && r.is_match(s)
+                    {
+                        *s = replace_regex(r, s, &replacement, options);
+                    }
+                }
+            }
+            Editor::ReplaceMatch(target, glob, replacement, options) => {
+                let current = target.get(item)?;
+                let Some(s) = current.as_str() else {
+                    return Ok(());
+                };
+                if glob.matches(s) {
+                    let replacement = string_like(&eval(replacement, item)?).unwrap_or_default();
+                    target.set(item, Value::Str(Cow::Owned(options.apply(&replacement))))?;
+                }
+            }
+            Editor::ReplaceAllMatches(target, glob, replacement, options) => {
+                let replacement =
+                    options.apply(&string_like(&eval(replacement, item)?).unwrap_or_default());
+                for kv in target.map(item)?.iter_mut() {
+                    if let Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(s)),
+                    }) = &mut kv.value
+                        && glob.matches(s)
+                    {
+                        *s = replacement.clone();
+                    }
+                }
+            }
+            Editor::TruncateAll(target, limit, marker) => {
+                for kv in target.map(item)?.iter_mut() {
+                    if let Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(s)),
+                    }) = &mut kv.value
+                    {
+                        truncate(s, *limit, marker);
+                    }
+                }
+            }
+            Editor::Limit(target, limit, priority) => {
+                let map = target.map(item)?;
+                if map.len() > *limit {
+                    // Priority keys first, then the others in order.
+                    let mut kept = 0;
+                    let mut keep = vec![false; map.len()];
+                    for (i, kv) in map.iter().enumerate() {
+                        if priority.contains(&kv.key) && kept < *limit {
+                            keep[i] = true;
+                            kept += 1;
+                        }
+                    }
+                    for k in keep.iter_mut() {
+                        if !*k && kept < *limit {
+                            *k = true;
+                            kept += 1;
+                        }
+                    }
+                    let mut i = 0;
+                    map.retain(|_| {
+                        i += 1;
+                        keep[i - 1]
+                    });
+                }
+            }
+            Editor::MergeMaps(target, source, strategy) => {
+                let source = match eval(source, item)?.into_owned() {
+                    Value::Map(m) => m.into_owned(),
+                    Value::Nil => return Ok(()),
+                    other => {
+                        return Err(format!(
+                            "merge_maps: source is a {}, not a map",
+                            other.type_name()
+                        ));
+                    }
+                };
+                let map = target.map(item)?;
+                for kv in source {
+                    let present = map.iter().position(|t| t.key == kv.key);
+                    match (present, strategy) {
+                        (Some(i), Strategy::Update | Strategy::Upsert) => map[i].value = kv.value,
+                        (None, Strategy::Insert | Strategy::Upsert) => map.push(kv),
+                        _ => {}
+                    }
+                }
+            }
+            Editor::Append(target, values) => {
+                let mut add: Vec<AnyValue> = Vec::new();
+                for v in values {
+                    match v {
+                        Getter::Spread(list) => match eval(list, item)?.into_owned() {
+                            Value::List(l) => add.extend(l.into_owned()),
+                            other => add.extend(other.into_any()),
+                        },
+                        g => add.extend(eval(g, item)?.into_owned().into_any()),
+                    }
+                }
+                let mut list: Vec<AnyValue> = match target.get(item)?.into_owned() {
+                    Value::List(l) => l.into_owned(),
+                    Value::Nil => Vec::new(),
+                    other => other.into_any().into_iter().collect(),
+                };
+                list.extend(add);
+                target.set(item, Value::List(Cow::Owned(list)))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn replace_regex(r: &Regex, s: &str, replacement: &str, options: &Replace) -> String {
+    if options.function.is_none() && options.format.is_none() {
+        return r.replace_all(s, replacement).into_owned();
+    }
+    r.replace_all(s, |caps: &regex::Captures<'_>| {
+        let mut expanded = String::new();
+        caps.expand(replacement, &mut expanded);
+        options.apply(&expanded)
+    })
+    .into_owned()
+}

@@ -1,0 +1,508 @@
+use super::*;
+use crate::pdata::common::{
+    AnyValue, InstrumentationScope, KeyValue, KeyValueList, any_value::Value as V,
+};
+use crate::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use crate::pdata::metrics::{
+    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
+};
+use crate::pdata::resource::Resource;
+use crate::pdata::trace::{ResourceSpans, ScopeSpans, Span, Status, span::Event};
+
+fn kv(k: &str, v: V) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..KeyValue::default()
+    }
+}
+
+fn s(x: &str) -> V {
+    V::StringValue(x.into())
+}
+
+fn logs() -> Telemetry {
+    let record = |body: &str, attrs: Vec<KeyValue>| LogRecord {
+        body: Some(AnyValue {
+            value: Some(s(body)),
+        }),
+        attributes: attrs,
+        severity_number: 9,
+        time_unix_nano: 1_700_000_000_123_000_000,
+        ..LogRecord::default()
+    };
+    Telemetry::Logs(vec![ResourceLogs {
+        resource: Some(Resource {
+            attributes: vec![
+                kv("k8s.namespace.name", s("prod")),
+                kv("host.name", s("node-1")),
+            ],
+            ..Resource::default()
+        }),
+        scope_logs: vec![ScopeLogs {
+            scope: Some(InstrumentationScope {
+                name: "lib".into(),
+                ..InstrumentationScope::default()
+            }),
+            log_records: vec![
+                record(
+                    "GET /user/42/list/7 password=hunter2 ok",
+                    vec![
+                        kv("http.method", s("GET")),
+                        kv("user.password", s("x")),
+                        kv("count", V::IntValue(3)),
+                        kv("json", s(r#"{"a": 1, "b": "two"}"#)),
+                    ],
+                ),
+                record("debug line", vec![kv("http.method", s("POST"))]),
+            ],
+            ..ScopeLogs::default()
+        }],
+        ..ResourceLogs::default()
+    }])
+}
+
+fn run(data: &mut Telemetry, statements: &[&str]) {
+    let statements: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
+    Program::compile(data.signal(), None, &statements, &[])
+        .unwrap()
+        .run(data, ErrorMode::Propagate)
+        .unwrap();
+}
+
+fn records(data: &Telemetry) -> &[LogRecord] {
+    let Telemetry::Logs(r) = data else { panic!() };
+    &r[0].scope_logs[0].log_records
+}
+
+fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a V> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+}
+
+#[test]
+fn set_with_a_where_clause_runs_per_record() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["env"], "prod") where resource.attributes["k8s.namespace.name"] == "prod" and log.attributes["http.method"] == "GET""#,
+            r#"set(log.attributes["ns"], resource.attributes["k8s.namespace.name"])"#,
+            r#"set(log.severity_text, "INFO") where log.severity_number == SEVERITY_NUMBER_INFO"#,
+        ],
+    );
+    let r = records(&data);
+    assert_eq!(attr(&r[0].attributes, "env"), Some(&s("prod")));
+    assert_eq!(attr(&r[1].attributes, "env"), None);
+    assert_eq!(attr(&r[1].attributes, "ns"), Some(&s("prod")));
+    assert_eq!(r[1].severity_text, "INFO");
+}
+
+#[test]
+fn the_context_is_inferred_or_given() {
+    let p = Program::compile(
+        Signal::Logs,
+        None,
+        &[r#"set(resource.attributes["x"], "y")"#.into()],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(p.context(), ContextKind::Resource);
+    let p = Program::compile(
+        Signal::Logs,
+        None,
+        &[
+            r#"set(resource.attributes["x"], "y")"#.into(),
+            r#"set(log.body, "z")"#.into(),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(p.context(), ContextKind::Log);
+    // The structured form: unqualified paths are the context's.
+    let mut data = logs();
+    Program::compile(
+        Signal::Logs,
+        Some("log"),
+        &[r#"set(attributes["seen"], true) where body == "debug line""#.into()],
+        &[],
+    )
+    .unwrap()
+    .run(&mut data, ErrorMode::Propagate)
+    .unwrap();
+    assert_eq!(
+        attr(&records(&data)[1].attributes, "seen"),
+        Some(&V::BoolValue(true))
+    );
+    // Group conditions: statements run only where one holds.
+    let mut data = logs();
+    Program::compile(
+        Signal::Logs,
+        Some("log"),
+        &[r#"set(attributes["matched"], 1)"#.into()],
+        &[r#"attributes["http.method"] == "POST""#.into()],
+    )
+    .unwrap()
+    .run(&mut data, ErrorMode::Propagate)
+    .unwrap();
+    let r = records(&data);
+    assert_eq!(attr(&r[0].attributes, "matched"), None);
+    assert_eq!(attr(&r[1].attributes, "matched"), Some(&V::IntValue(1)));
+}
+
+#[test]
+fn map_editors() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"delete_key(log.attributes, "count")"#,
+            r#"delete_matching_keys(log.attributes, "(?i).*password.*")"#,
+        ],
+    );
+    let keys: Vec<&str> = records(&data)[0]
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .collect();
+    assert_eq!(keys, ["http.method", "json"]);
+    let mut data = logs();
+    run(
+        &mut data,
+        &[r#"keep_keys(log.attributes, ["count", "json"])"#],
+    );
+    assert_eq!(records(&data)[0].attributes.len(), 2);
+    let mut data = logs();
+    run(
+        &mut data,
+        &[r#"keep_matching_keys(log.attributes, "^http")"#],
+    );
+    assert_eq!(records(&data)[0].attributes.len(), 1);
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"limit(log.attributes, 2, ["json"])"#,
+            r#"truncate_all(resource.attributes, 3, true, "...")"#,
+        ],
+    );
+    let kept: Vec<&str> = records(&data)[0]
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .collect();
+    assert_eq!(kept, ["http.method", "json"]);
+    let Telemetry::Logs(r) = &data else { panic!() };
+    let res = &r[0].resource.as_ref().unwrap().attributes;
+    assert_eq!(attr(res, "k8s.namespace.name"), Some(&s("pro...")));
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"merge_maps(log.attributes, ParseJSON(log.attributes["json"]), "upsert") where IsMatch(log.attributes["json"], "^\\{")"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    assert_eq!(
+        attr(a, "a"),
+        Some(&V::DoubleValue(1.0)),
+        "JSON numbers are float64, as in Go"
+    );
+    assert_eq!(attr(a, "b"), Some(&s("two")));
+}
+
+#[test]
+fn replacing() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"replace_pattern(log.body, "password=[^\\s]*(\\s?)", "password=***$1")"#,
+            r#"replace_all_patterns(log.attributes, "key", "^http\\.(.*)", "h.$1")"#,
+            r#"replace_all_patterns(log.attributes, "value", "^G(ET)$", "g$1")"#,
+            r#"replace_match(resource.attributes["host.name"], "node-*", "a-node")"#,
+        ],
+    );
+    let r = &records(&data)[0];
+    assert_eq!(
+        r.body.as_ref().unwrap().value,
+        Some(s("GET /user/42/list/7 password=*** ok"))
+    );
+    assert_eq!(attr(&r.attributes, "h.method"), Some(&s("gET")));
+    let Telemetry::Logs(rl) = &data else { panic!() };
+    assert_eq!(
+        attr(&rl[0].resource.as_ref().unwrap().attributes, "host.name"),
+        Some(&s("a-node"))
+    );
+    let mut data = logs();
+    run(
+        &mut data,
+        &[r#"replace_pattern(log.body, "/user/(\\d+)/", "$1", SHA256, "/user/%s/")"#],
+    );
+    assert_eq!(
+        records(&data)[0].body.as_ref().unwrap().value,
+        Some(s(
+            "GET /user/73475cb40a568e8da8a045ced110137e159f890ac4da883b6b17dc651b3a8049/list/7 password=hunter2 ok"
+        ))
+    );
+    let mut data = logs();
+    run(
+        &mut data,
+        &[r#"replace_all_matches(log.attributes, "GE?", "verb")"#],
+    );
+    assert_eq!(
+        attr(&records(&data)[0].attributes, "http.method"),
+        Some(&s("verb"))
+    );
+}
+
+#[test]
+fn converters() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["c"], Concat([log.attributes["http.method"], "x", 1, nil], "-"))"#,
+            r#"set(log.attributes["second"], Split(log.body, " ")[1])"#,
+            r#"set(log.attributes["upper"], ConvertCase(log.attributes["http.method"], "lower"))"#,
+            r#"set(log.attributes["snake"], ConvertCase("HttpMethod", "snake"))"#,
+            r#"set(log.attributes["int"], Int("42"))"#,
+            r#"set(log.attributes["double"], Double(log.attributes["count"]))"#,
+            r#"set(log.attributes["string"], String(log.attributes["count"]))"#,
+            r#"set(log.attributes["hash"], SHA256("a"))"#,
+            r#"set(log.attributes["len"], Len(log.body))"#,
+            r#"set(log.attributes["sub"], Substring(log.body, 0, 3))"#,
+            r#"set(log.attributes["t"], UnixNano(Time("2023-11-14T22:13:20.500Z", "%Y-%m-%dT%H:%M:%S.%LZ")))"#,
+            r#"set(log.attributes["since"], UnixNano(log.time) - 1700000000000000000)"#,
+            r#"set(log.attributes["user"], ExtractPatterns(log.body, "/user/(?P<id>\\d+)/")["id"])"#,
+            r#"set(log.attributes["math"], (2 + 3) * 4 / 2)"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    assert_eq!(attr(a, "c"), Some(&s("GET-x-1-<nil>")));
+    assert_eq!(attr(a, "second"), Some(&s("/user/42/list/7")));
+    assert_eq!(attr(a, "upper"), Some(&s("get")));
+    assert_eq!(attr(a, "snake"), Some(&s("http_method")));
+    assert_eq!(attr(a, "int"), Some(&V::IntValue(42)));
+    assert_eq!(attr(a, "double"), Some(&V::DoubleValue(3.0)));
+    assert_eq!(attr(a, "string"), Some(&s("3")));
+    assert_eq!(
+        attr(a, "hash"),
+        Some(&s(
+            "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+        ))
+    );
+    assert_eq!(attr(a, "len"), Some(&V::IntValue(39)));
+    assert_eq!(attr(a, "sub"), Some(&s("GET")));
+    assert_eq!(attr(a, "t"), Some(&V::IntValue(1_700_000_000_500_000_000)));
+    assert_eq!(attr(a, "since"), Some(&V::IntValue(123_000_000)));
+    assert_eq!(attr(a, "user"), Some(&s("42")));
+    assert_eq!(attr(a, "math"), Some(&V::IntValue(10)));
+}
+
+#[test]
+fn nested_keys_and_maps() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["a"]["b"]["c"], "deep")"#,
+            r#"set(log.cache["k"], log.attributes["http.method"])"#,
+            r#"set(log.attributes["from_cache"], log.cache["k"])"#,
+            r#"set(log.attributes["m"], {"x": 1, "y": [true, "z"]})"#,
+            r#"append(log.attributes["list"], "one")"#,
+            r#"append(log.attributes["list"], values=["two", "three"])"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    let Some(V::KvlistValue(m)) = attr(a, "a") else {
+        panic!("{a:?}")
+    };
+    let Some(V::KvlistValue(inner)) = attr(&m.values, "b") else {
+        panic!()
+    };
+    assert_eq!(attr(&inner.values, "c"), Some(&s("deep")));
+    assert_eq!(attr(a, "from_cache"), Some(&s("GET")));
+    let Some(V::ArrayValue(list)) = attr(a, "list") else {
+        panic!()
+    };
+    assert_eq!(list.values.len(), 3);
+    let Some(V::KvlistValue(KeyValueList { values })) = attr(a, "m") else {
+        panic!()
+    };
+    assert_eq!(values.len(), 2);
+}
+
+#[test]
+fn conditions_drop_items_and_empty_containers() {
+    let mut data = logs();
+    let c = Conditions::compile(
+        Signal::Logs,
+        None,
+        &[
+            r#"log.attributes["http.method"] == "POST""#.into(),
+            "IsMatch(log.body, \"^never\")".into(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.drop_matching(&mut data, ErrorMode::Propagate).unwrap(), 1);
+    assert_eq!(records(&data).len(), 1);
+    let all =
+        Conditions::compile(Signal::Logs, None, &["log.severity_number >= 9".into()]).unwrap();
+    assert_eq!(
+        all.drop_matching(&mut data, ErrorMode::Propagate).unwrap(),
+        1
+    );
+    let Telemetry::Logs(r) = &data else { panic!() };
+    assert!(r.is_empty(), "the emptied resource is gone");
+}
+
+#[test]
+fn error_modes() {
+    let statements = vec![
+        r#"set(log.attributes["n"], Int(log.body))"#.to_string(),
+        r#"set(log.attributes["after"], true)"#.to_string(),
+    ];
+    let p = Program::compile(Signal::Logs, None, &statements, &[]).unwrap();
+    let mut data = logs();
+    let err = p.run(&mut data, ErrorMode::Propagate).unwrap_err();
+    assert!(
+        err.starts_with(
+            "failed to execute statement: set(log.attributes[\"n\"], Int(log.body)), Int:"
+        ),
+        "{err}"
+    );
+    let mut data = logs();
+    p.run(&mut data, ErrorMode::Ignore).unwrap();
+    assert_eq!(
+        attr(&records(&data)[1].attributes, "after"),
+        Some(&V::BoolValue(true))
+    );
+}
+
+#[test]
+fn spans_events_and_metrics() {
+    let mut traces = Telemetry::Traces(vec![ResourceSpans {
+        resource: None,
+        scope_spans: vec![ScopeSpans {
+            spans: vec![Span {
+                name: "GET /a".into(),
+                kind: 2,
+                start_time_unix_nano: 1_000,
+                end_time_unix_nano: 5_000,
+                events: vec![Event {
+                    name: "exception".into(),
+                    ..Event::default()
+                }],
+                status: Some(Status::default()),
+                ..Span::default()
+            }],
+            ..ScopeSpans::default()
+        }],
+        ..ResourceSpans::default()
+    }]);
+    run(
+        &mut traces,
+        &[
+            r#"set(span.status.code, STATUS_CODE_ERROR) where span.kind == SPAN_KIND_SERVER"#,
+            r#"set(span.attributes["duration"], span.end_time_unix_nano - span.start_time_unix_nano)"#,
+        ],
+    );
+    run(
+        &mut traces,
+        &[r#"set(spanevent.attributes["span"], span.name) where spanevent.name == "exception""#],
+    );
+    let Telemetry::Traces(r) = &traces else {
+        panic!()
+    };
+    let span = &r[0].scope_spans[0].spans[0];
+    assert_eq!(span.status.as_ref().unwrap().code, 2);
+    assert_eq!(
+        attr(&span.attributes, "duration"),
+        Some(&V::IntValue(4_000))
+    );
+    assert_eq!(attr(&span.events[0].attributes, "span"), Some(&s("GET /a")));
+
+    let mut metrics = Telemetry::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![Metric {
+                name: "kube_pod_status".into(),
+                data: Some(metric::Data::Gauge(Gauge {
+                    data_points: vec![NumberDataPoint::default(), NumberDataPoint::default()],
+                })),
+                ..Metric::default()
+            }],
+            ..ScopeMetrics::default()
+        }],
+        ..ResourceMetrics::default()
+    }]);
+    run(
+        &mut metrics,
+        &[r#"replace_pattern(metric.name, "^kube_([0-9A-Za-z]+_)", "k8s.$$1.")"#],
+    );
+    run(
+        &mut metrics,
+        &[
+            r#"set(datapoint.attributes["kind"], "gauge") where metric.type == METRIC_DATA_TYPE_GAUGE"#,
+        ],
+    );
+    let Telemetry::Metrics(r) = &metrics else {
+        panic!()
+    };
+    let m = &r[0].scope_metrics[0].metrics[0];
+    assert_eq!(
+        m.name, "k8s.$1.status",
+        "$$ is a literal $ once config expansion is done"
+    );
+    let Some(metric::Data::Gauge(g)) = &m.data else {
+        panic!()
+    };
+    assert!(
+        g.data_points
+            .iter()
+            .all(|p| attr(&p.attributes, "kind") == Some(&s("gauge")))
+    );
+}
+
+#[test]
+fn compile_errors_name_the_function_and_the_statement() {
+    let err = |statement: &str| {
+        Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .unwrap()
+    };
+    assert_eq!(
+        err(r#"set(log.attributes["a"], Nope(log.body))"#),
+        r#"unable to parse OTTL statement "set(log.attributes[\"a\"], Nope(log.body))": undefined function "Nope""#
+    );
+    assert_eq!(
+        err(r#"frobnicate(log.body)"#),
+        r#"unable to parse OTTL statement "frobnicate(log.body)": undefined function "frobnicate""#
+    );
+    assert_eq!(
+        err(r#"set(log.nope, 1)"#),
+        r#"unable to parse OTTL statement "set(log.nope, 1)": path "log.nope" is not a valid path for the log context"#
+    );
+    assert_eq!(
+        err(r#"set(log.body)"#),
+        r#"unable to parse OTTL statement "set(log.body)": incorrect number of arguments. Expected: 2 Received: 1"#
+    );
+    assert_eq!(
+        err(r#"set(log.severity_number, SEVERITY_NUMBER_LOUD)"#),
+        r#"unable to parse OTTL statement "set(log.severity_number, SEVERITY_NUMBER_LOUD)": enum symbol, SEVERITY_NUMBER_LOUD, not found"#
+    );
+    assert!(err(r#"set(span.name, "x")"#).contains("is not valid for logs"));
+    assert!(err(r#"set(attributes["a"], 1)"#).contains("unable to infer a context"));
+    assert!(err(r#"delete_matching_keys(log.attributes, "(")"#).contains("not a valid pattern"));
+    let structured = Program::compile(
+        Signal::Logs,
+        Some("log"),
+        &[r#"set(span.name, "x")"#.into()],
+        &[],
+    )
+    .err()
+    .unwrap();
+    assert!(structured.contains("cannot reach"), "{structured}");
+}

@@ -1,0 +1,202 @@
+//! Visiting the items of one context in a batch, with their resource and
+//! scope, and removing the ones a visit asks to drop (with the containers
+//! they leave empty, when pruning).
+
+use super::context::{ContextKind, Item, Point};
+use crate::pdata::Telemetry;
+use crate::pdata::common::KeyValue;
+use crate::pdata::metrics::{Metric, metric};
+
+/// The visit: true drops the item.
+pub(super) type Visit<'f> = dyn FnMut(&mut Item<'_>) -> Result<bool, String> + 'f;
+
+/// Visits every item of `context`; with `prune`, removes the containers
+/// dropping left empty.
+pub(super) fn walk(
+    data: &mut Telemetry,
+    context: ContextKind,
+    prune: bool,
+    f: &mut Visit<'_>,
+) -> Result<(), String> {
+    let mut cache: Vec<KeyValue> = Vec::new();
+    let mut failure: Option<String> = None;
+    // A closure running the visit on an item, keeping the first error.
+    let mut visit = |item: &mut Item<'_>, failure: &mut Option<String>| -> bool {
+        if failure.is_some() {
+            return false;
+        }
+        match f(item) {
+            Ok(drop) => drop,
+            Err(e) => {
+                *failure = Some(e);
+                false
+            }
+        }
+    };
+    macro_rules! item {
+        ($resource:expr, $scope:expr) => {
+            Item {
+                resource: $resource,
+                scope: $scope,
+                log: None,
+                span: None,
+                event: None,
+                metric: None,
+                metric_type: 0,
+                metric_shape: (0, false),
+                point: None,
+                cache: &mut cache,
+            }
+        };
+    }
+    match data {
+        Telemetry::Logs(resources) => {
+            resources.retain_mut(|rl| {
+                let resource = rl.resource.get_or_insert_with(Default::default);
+                if context == ContextKind::Resource {
+                    cache.clear();
+                    return !visit(&mut item!(resource, None), &mut failure);
+                }
+                rl.scope_logs.retain_mut(|sl| {
+                    let scope = sl.scope.get_or_insert_with(Default::default);
+                    if context == ContextKind::Scope {
+                        cache.clear();
+                        return !visit(&mut item!(&mut *resource, Some(scope)), &mut failure);
+                    }
+                    sl.log_records.retain_mut(|log| {
+                        cache.clear();
+                        let mut i = item!(&mut *resource, Some(&mut *scope));
+                        i.log = Some(log);
+                        !visit(&mut i, &mut failure)
+                    });
+                    !prune || !sl.log_records.is_empty()
+                });
+                !prune || !rl.scope_logs.is_empty()
+            });
+        }
+        Telemetry::Traces(resources) => {
+            resources.retain_mut(|rs| {
+                let resource = rs.resource.get_or_insert_with(Default::default);
+                if context == ContextKind::Resource {
+                    cache.clear();
+                    return !visit(&mut item!(resource, None), &mut failure);
+                }
+                rs.scope_spans.retain_mut(|ss| {
+                    let scope = ss.scope.get_or_insert_with(Default::default);
+                    if context == ContextKind::Scope {
+                        cache.clear();
+                        return !visit(&mut item!(&mut *resource, Some(scope)), &mut failure);
+                    }
+                    ss.spans.retain_mut(|span| {
+                        if context == ContextKind::Span {
+                            cache.clear();
+                            let mut i = item!(&mut *resource, Some(&mut *scope));
+                            i.span = Some(span);
+                            return !visit(&mut i, &mut failure);
+                        }
+                        // The events are taken out so the span and each
+                        // event can be reached together.
+                        let mut events = std::mem::take(&mut span.events);
+                        events.retain_mut(|event| {
+                            cache.clear();
+                            let mut i = item!(&mut *resource, Some(&mut *scope));
+                            i.span = Some(&mut *span);
+                            i.event = Some(event);
+                            !visit(&mut i, &mut failure)
+                        });
+                        span.events = events;
+                        true
+                    });
+                    !prune || !ss.spans.is_empty()
+                });
+                !prune || !rs.scope_spans.is_empty()
+            });
+        }
+        Telemetry::Metrics(resources) => {
+            resources.retain_mut(|rm| {
+                let resource = rm.resource.get_or_insert_with(Default::default);
+                if context == ContextKind::Resource {
+                    cache.clear();
+                    return !visit(&mut item!(resource, None), &mut failure);
+                }
+                rm.scope_metrics.retain_mut(|sm| {
+                    let scope = sm.scope.get_or_insert_with(Default::default);
+                    if context == ContextKind::Scope {
+                        cache.clear();
+                        return !visit(&mut item!(&mut *resource, Some(scope)), &mut failure);
+                    }
+                    sm.metrics.retain_mut(|m| {
+                        let (kind, shape) = shape(m);
+                        if context == ContextKind::Metric {
+                            cache.clear();
+                            let mut i = item!(&mut *resource, Some(&mut *scope));
+                            i.metric_type = kind;
+                            i.metric_shape = shape;
+                            i.metric = Some(m);
+                            return !visit(&mut i, &mut failure);
+                        }
+                        let mut data = m.data.take();
+                        let mut each =
+                            |point: Point<'_>, m: &mut Metric, failure: &mut Option<String>| {
+                                cache.clear();
+                                let mut i = item!(&mut *resource, Some(&mut *scope));
+                                i.metric_type = kind;
+                                i.metric_shape = shape;
+                                i.metric = Some(m);
+                                i.point = Some(point);
+                                !visit(&mut i, failure)
+                            };
+                        let remaining = match &mut data {
+                            Some(metric::Data::Gauge(g)) => {
+                                g.data_points
+                                    .retain_mut(|p| each(Point::Number(p), m, &mut failure));
+                                g.data_points.len()
+                            }
+                            Some(metric::Data::Sum(s)) => {
+                                s.data_points
+                                    .retain_mut(|p| each(Point::Number(p), m, &mut failure));
+                                s.data_points.len()
+                            }
+                            Some(metric::Data::Histogram(h)) => {
+                                h.data_points
+                                    .retain_mut(|p| each(Point::Histogram(p), m, &mut failure));
+                                h.data_points.len()
+                            }
+                            Some(metric::Data::ExponentialHistogram(h)) => {
+                                h.data_points
+                                    .retain_mut(|p| each(Point::Exponential(p), m, &mut failure));
+                                h.data_points.len()
+                            }
+                            Some(metric::Data::Summary(s)) => {
+                                s.data_points
+                                    .retain_mut(|p| each(Point::Summary(p), m, &mut failure));
+                                s.data_points.len()
+                            }
+                            None => 1,
+                        };
+                        m.data = data;
+                        !prune || remaining > 0
+                    });
+                    !prune || !sm.metrics.is_empty()
+                });
+                !prune || !rm.scope_metrics.is_empty()
+            });
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// A metric's `METRIC_DATA_TYPE_*`, temporality and monotonicity.
+fn shape(m: &Metric) -> (i64, (i32, bool)) {
+    match &m.data {
+        None => (0, (0, false)),
+        Some(metric::Data::Gauge(_)) => (1, (0, false)),
+        Some(metric::Data::Sum(s)) => (2, (s.aggregation_temporality, s.is_monotonic)),
+        Some(metric::Data::Histogram(h)) => (3, (h.aggregation_temporality, false)),
+        Some(metric::Data::ExponentialHistogram(h)) => (4, (h.aggregation_temporality, false)),
+        Some(metric::Data::Summary(_)) => (5, (0, false)),
+    }
+}
