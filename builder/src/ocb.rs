@@ -32,6 +32,16 @@ const MODULES: &[(&str, &str, &str)] = &[
         "processors/memory_limiter",
     ),
     (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor",
+        "ferrotel-processor-transform",
+        "processors/transform",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor",
+        "ferrotel-processor-filter",
+        "processors/filter",
+    ),
+    (
         "go.opentelemetry.io/collector/exporter/debugexporter",
         "ferrotel-exporter-debug",
         "exporters/debug",

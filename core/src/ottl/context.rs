@@ -74,6 +74,17 @@ impl ContextKind {
         }
     }
 
+    /// How deep in the hierarchy items of this context are: resource 0,
+    /// scope 1, spans, metrics and logs 2, span events and data points 3.
+    pub fn level(self) -> u8 {
+        match self {
+            ContextKind::Resource => 0,
+            ContextKind::Scope => 1,
+            ContextKind::Span | ContextKind::Metric | ContextKind::Log => 2,
+            ContextKind::SpanEvent | ContextKind::DataPoint => 3,
+        }
+    }
+
     /// Go's inference priority: the most specific context wins.
     pub(super) fn priority(self) -> u8 {
         match self {

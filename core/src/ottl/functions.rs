@@ -35,10 +35,30 @@ impl Target {
 
     /// The map the target names, to change in place.
     fn map<'i>(&self, item: &'i mut Item<'_>) -> Result<&'i mut Vec<KeyValue>, String> {
-        if !self.keys.is_empty() {
-            return Err("a map target takes no keys in ferrotel yet".into());
+        if self.keys.is_empty() {
+            return item.map_mut(self.field);
         }
-        item.map_mut(self.field)
+        let keys: Vec<Value<'static>> = eval_keys(&self.keys, item)?
+            .into_iter()
+            .map(Value::into_owned)
+            .collect();
+        let mut map = item.map_mut(self.field)?;
+        for key in &keys {
+            let Value::Str(key) = key else {
+                return Err(format!("map keys are strings, not {}", key.type_name()));
+            };
+            map = match map
+                .iter_mut()
+                .rev()
+                .find(|kv| kv.key == key.as_ref())
+                .and_then(|kv| kv.value.as_mut())
+                .and_then(|v| v.value.as_mut())
+            {
+                Some(any_value::Value::KvlistValue(m)) => &mut m.values,
+                _ => return Err(format!("expected a map at key {key:?}")),
+            };
+        }
+        Ok(map)
     }
 }
 
@@ -153,6 +173,8 @@ enum Conv {
     HasSuffix,
     ExtractPatterns,
     Hex,
+    Duration,
+    IsRootSpan,
 }
 
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
@@ -326,7 +348,7 @@ impl Compiler<'_> {
 
     fn map_target(&self, e: Option<&Expr>) -> Result<Target, String> {
         let t = self.target(e)?;
-        if !t.field.indexable() || !t.keys.is_empty() {
+        if !t.field.indexable() {
             return Err("target must be a path to a map".into());
         }
         Ok(t)
@@ -555,6 +577,16 @@ impl Compiler<'_> {
             "HasSuffix" => (Conv::HasSuffix, &["target", "suffix"], 2),
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
             "Hex" => (Conv::Hex, &["value"], 1),
+            "Duration" => (Conv::Duration, &["duration"], 1),
+            "IsRootSpan" => {
+                if self.context != super::ContextKind::Span {
+                    return Err(format!(
+                        "IsRootSpan() is only available in the span context, not {}",
+                        self.context.name()
+                    ));
+                }
+                (Conv::IsRootSpan, &[], 0)
+            }
             other if other.starts_with(|c: char| c.is_ascii_lowercase()) => {
                 return Err(format!(
                     "editor names, such as {other:?}, are not allowed as converters"
@@ -882,6 +914,19 @@ impl Converter {
                 }
             },
             Conv::Now => Value::Time(now_nanos()),
+            Conv::Duration => {
+                let d = arg(0)?;
+                let s = d.as_str().ok_or("Duration: expected a string")?;
+                let d = crate::config::parse_go_duration(s)?;
+                Value::Duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+            }
+            Conv::IsRootSpan => {
+                let span = item
+                    .span
+                    .as_deref()
+                    .ok_or("IsRootSpan: no span in this context")?;
+                Value::Bool(span.parent_span_id.iter().all(|b| *b == 0))
+            }
             Conv::Time => {
                 let target = arg(0)?;
                 let Some(s) = target.as_str() else {

@@ -13,6 +13,7 @@
 
 mod context;
 mod functions;
+pub mod groups;
 mod lexer;
 mod parser;
 mod value;
@@ -582,6 +583,23 @@ impl Conditions {
             context: program.context,
             conditions: program.conditions,
         })
+    }
+
+    /// Compiles each condition on the context its paths name, and groups
+    /// them by context, in the order contexts first appear.
+    pub fn compile_inferred(
+        signal: Signal,
+        conditions: &[String],
+    ) -> Result<Vec<Conditions>, String> {
+        let mut groups: Vec<Conditions> = Vec::new();
+        for text in conditions {
+            let one = Conditions::compile(signal, None, std::slice::from_ref(text))?;
+            match groups.iter_mut().find(|g| g.context == one.context) {
+                Some(g) => g.conditions.extend(one.conditions),
+                None => groups.push(one),
+            }
+        }
+        Ok(groups)
     }
 
     /// The context the conditions test.

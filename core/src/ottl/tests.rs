@@ -314,8 +314,15 @@ fn nested_keys_and_maps() {
             r#"set(log.attributes["m"], {"x": 1, "y": [true, "z"]})"#,
             r#"append(log.attributes["list"], "one")"#,
             r#"append(log.attributes["list"], values=["two", "three"])"#,
+            r#"set(log.cache["attrs"], log.attributes)"#,
+            r#"keep_matching_keys(log.cache["attrs"], "^http")"#,
+            r#"set(log.attributes["http_only"], log.cache["attrs"])"#,
         ],
     );
+    let Some(V::KvlistValue(http)) = attr(&records(&data)[0].attributes, "http_only") else {
+        panic!()
+    };
+    assert_eq!(http.values.len(), 1);
     let a = &records(&data)[0].attributes;
     let Some(V::KvlistValue(m)) = attr(a, "a") else {
         panic!("{a:?}")
