@@ -869,6 +869,19 @@ impl<'a> Item<'a> {
     }
 }
 
+/// Sets `key` in an attribute list: the last entry of that key, or a new
+/// one at the end.
+pub(super) fn put(map: &mut Vec<KeyValue>, key: &str, value: Option<AnyValue>) {
+    match map.iter_mut().rev().find(|kv| kv.key == key) {
+        Some(kv) => kv.value = value,
+        None => map.push(KeyValue {
+            key: key.to_string(),
+            value,
+            ..KeyValue::default()
+        }),
+    }
+}
+
 /// Sets `keys` inside `map` (the first key a string), creating maps on the
 /// way; a list index must exist.
 pub(super) fn set_in_map(

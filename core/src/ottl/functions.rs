@@ -2,7 +2,7 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
-use super::context::{Field, Item, get_in, set_in_map};
+use super::context::{Field, Item, get_in, put, set_in_map};
 use super::parser::{Arg, Call, Expr};
 use super::value::Value;
 use super::{Compiler, Getter, KeyGetter, eval, eval_keys};
@@ -25,6 +25,11 @@ impl Target {
     fn set(&self, item: &mut Item<'_>, value: Value<'static>) -> Result<(), String> {
         if self.keys.is_empty() {
             return item.set(self.field, value);
+        }
+        // The common `attributes["k"]`: no key list to build.
+        if let [KeyGetter::Lit(Value::Str(key))] = self.keys.as_slice() {
+            put(item.map_mut(self.field)?, key, value.into_any());
+            return Ok(());
         }
         let keys: Vec<Value<'static>> = eval_keys(&self.keys, item)?
             .into_iter()
@@ -1065,6 +1070,9 @@ impl Editor {
                 if v != Value::Nil {
                     target.set(item, v)?;
                 }
+            }
+            Editor::DeleteKey(target, Getter::Lit(Value::Str(key))) => {
+                target.map(item)?.retain(|kv| kv.key != key.as_ref());
             }
             Editor::DeleteKey(target, key) => {
                 let key = eval(key, item)?.into_owned();
