@@ -37,6 +37,16 @@ const MODULES: &[(&str, &str, &str)] = &[
         "processors/transform",
     ),
     (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor",
+        "ferrotel-processor-attributes",
+        "processors/attributes",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor",
+        "ferrotel-processor-resource",
+        "processors/resource",
+    ),
+    (
         "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor",
         "ferrotel-processor-filter",
         "processors/filter",

@@ -1,7 +1,9 @@
-//! The compatibility suite for the transform and filter processors: the
-//! configuration examples of the Go collector's documentation (contrib
-//! v0.165 `processor/transformprocessor/README.md` and
-//! `processor/filterprocessor/README.md`, re-typed as test inputs), each
+//! The compatibility suite for the transform, filter, attributes and
+//! resource processors: the configuration examples of the Go collector's
+//! documentation (contrib v0.165 `processor/transformprocessor/README.md`,
+//! `processor/filterprocessor/README.md`, `processor/attributesprocessor/
+//! README.md`, `processor/resourceprocessor/README.md`, re-typed as test
+//! inputs), each
 //! loaded by the real binary as its own pipeline, fed sample data over
 //! OTLP/HTTP, and its output (file exporter, OTLP JSON) checked against
 //! what the Go documentation says the example does.
@@ -362,6 +364,123 @@ transform:
                     resource_attrs(out, "metrics").keys().collect::<Vec<_>>(),
                     ["host.name"]
                 );
+            },
+        },
+        Snippet {
+            name: "attributes: the README example",
+            signal: "traces",
+            processor: r#"
+attributes:
+  actions:
+    - key: db.table
+      action: delete
+    - key: redacted_span
+      value: true
+      action: upsert
+    - key: copy_key
+      from_attribute: key_original
+      action: update
+    - key: account_id
+      value: 2245
+      action: insert
+    - key: account_password
+      action: delete
+    - key: account_email
+      action: hash
+    - key: http.status_code
+      action: convert
+      converted_type: int
+    - key: region
+      from_attribute: cloud.region
+      default_value: "us-east-1"
+      action: insert
+    - key: tenant_id
+      from_context: "metadata.tenant"
+      default_value: "default-tenant"
+      action: upsert
+"#,
+            input: r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",
+              "spanId":"0102030405060708","name":"q","attributes":[
+              {"key":"db.table","value":{"stringValue":"users"}},{"key":"copy_key","value":{"stringValue":"old"}},
+              {"key":"key_original","value":{"stringValue":"new"}},{"key":"account_password","value":{"stringValue":"pw"}},
+              {"key":"account_email","value":{"stringValue":"a@b.c"}},{"key":"http.status_code","value":{"stringValue":"200"}}]}]}]}]}"#,
+            check: |out| {
+                let a = attrs(&items(out, "traces")[0]["attributes"]);
+                assert!(!a.contains_key("db.table") && !a.contains_key("account_password"));
+                assert_eq!(a["redacted_span"], true);
+                assert_eq!(a["copy_key"], "new");
+                assert_eq!(
+                    a["account_id"], "2245",
+                    "OTLP/JSON writes int64 as a string"
+                );
+                // SHA-256 of "a@b.c".
+                assert_eq!(
+                    a["account_email"],
+                    "d648b243a3e817eaa3309e00e183483f2867baadf522099f0c2121770536b25a"
+                );
+                assert_eq!(a["http.status_code"], "200");
+                assert!(
+                    items(out, "traces")[0]["attributes"]
+                        .to_string()
+                        .contains(r#""intValue":"200""#)
+                );
+                assert_eq!(a["region"], "us-east-1");
+                assert_eq!(a["tenant_id"], "default-tenant");
+            },
+        },
+        Snippet {
+            name: "attributes: include by log body (regexp)",
+            signal: "logs",
+            processor: r#"
+attributes:
+  include:
+    match_type: regexp
+    log_bodies: ['\sWARN\s']
+  actions:
+    - key: flagged
+      value: true
+      action: insert
+"#,
+            input: LOGS,
+            check: |out| {
+                let flagged: Vec<bool> = items(out, "logs")
+                    .iter()
+                    .map(|l| attrs(&l["attributes"]).contains_key("flagged"))
+                    .collect();
+                assert_eq!(flagged, [false, false, true, false]);
+            },
+        },
+        Snippet {
+            name: "resource: the README example",
+            signal: "metrics",
+            processor: r#"
+resource:
+  attributes:
+  - key: cloud.availability_zone
+    value: "zone-1"
+    action: upsert
+  - key: k8s.cluster.name
+    from_attribute: host.name
+    action: insert
+  - key: os.type
+    action: delete
+  - key: region
+    from_attribute: cloud.region
+    default_value: "us-east-1"
+    action: insert
+  - key: tenant_id
+    from_context: "metadata.tenant"
+    default_value: "default-tenant"
+    action: upsert
+"#,
+            input: METRICS,
+            check: |out| {
+                let r = resource_attrs(out, "metrics");
+                assert_eq!(r["cloud.availability_zone"], "zone-1");
+                assert_eq!(r["k8s.cluster.name"], "node-1");
+                assert!(!r.contains_key("os.type"));
+                assert_eq!(r["region"], "us-east-1");
+                assert_eq!(r["tenant_id"], "default-tenant");
             },
         },
         Snippet {

@@ -8,6 +8,8 @@ use ferrotel_core::component::Factories;
 pub(crate) fn factories() -> Factories {
     Factories::new()
         .receiver(ferrotel_receiver_otlp::factory())
+        .processor(ferrotel_processor_attributes::factory())
+        .processor(ferrotel_processor_resource::factory())
         .processor(ferrotel_processor_filter::factory())
         .processor(ferrotel_processor_transform::factory())
         .processor(ferrotel_processor_batch::factory())

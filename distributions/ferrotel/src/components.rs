@@ -10,6 +10,8 @@ pub(crate) fn factories() -> Factories {
         .receiver(ferrotel_receiver_otlp::factory())
         .receiver(ferrotel_receiver_file_log::factory())
         .receiver(ferrotel_receiver_kafka::factory())
+        .processor(ferrotel_processor_attributes::factory())
+        .processor(ferrotel_processor_resource::factory())
         .processor(ferrotel_processor_filter::factory())
         .processor(ferrotel_processor_transform::factory())
         .processor(ferrotel_processor_batch::factory())
