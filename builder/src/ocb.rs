@@ -47,6 +47,11 @@ const MODULES: &[(&str, &str, &str)] = &[
         "processors/resource",
     ),
     (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourcedetectionprocessor",
+        "ferrotel-processor-resourcedetection",
+        "processors/resourcedetection",
+    ),
+    (
         "github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor",
         "ferrotel-processor-filter",
         "processors/filter",

@@ -107,8 +107,24 @@ impl Collector {
         Collector::spawn_bin(&ferrotel_bin(), config, extra_args)
     }
 
+    /// Like [`Collector::start`], with environment variables set for it.
+    pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Collector {
+        let c = Collector::spawn_bin_env(&ferrotel_bin(), config, &[], env);
+        c.wait_for_log("Everything is ready", Duration::from_secs(20));
+        c
+    }
+
     /// Like [`Collector::spawn`], for another distribution's binary.
     pub fn spawn_bin(bin: &Path, config: &str, extra_args: &[&str]) -> Collector {
+        Collector::spawn_bin_env(bin, config, extra_args, &[])
+    }
+
+    fn spawn_bin_env(
+        bin: &Path,
+        config: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Collector {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = config.replace("{dir}", &dir.path().display().to_string());
         let config_path = dir.path().join("config.yaml");
@@ -118,6 +134,7 @@ impl Collector {
         let child = Command::new(bin)
             .arg(format!("--config={}", config_path.display()))
             .args(extra_args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log)

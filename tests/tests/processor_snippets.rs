@@ -1,5 +1,6 @@
-//! The compatibility suite for the transform, filter, attributes and
-//! resource processors: the configuration examples of the Go collector's
+//! The compatibility suite for the transform, filter, attributes, resource
+//! and resourcedetection processors: the configuration examples of the Go
+//! collector's
 //! documentation (contrib v0.165 `processor/transformprocessor/README.md`,
 //! `processor/filterprocessor/README.md`, `processor/attributesprocessor/
 //! README.md`, `processor/resourceprocessor/README.md`, re-typed as test
@@ -484,6 +485,41 @@ resource:
             },
         },
         Snippet {
+            name: "resourcedetection: env, system and k8snode without override",
+            signal: "metrics",
+            processor: r#"
+resourcedetection:
+  detectors: [env, system, k8snode]
+  timeout: 2s
+  override: false
+"#,
+            input: METRICS,
+            check: |out| {
+                let r = resource_attrs(out, "metrics");
+                assert_eq!(r["deployment.environment"], "prod eu");
+                assert_eq!(
+                    r["host.name"], "node-1",
+                    "override: false keeps what the data has"
+                );
+                assert_eq!(r["os.type"], "linux");
+                assert_eq!(r["k8s.node.name"], "node-7");
+            },
+        },
+        Snippet {
+            name: "resourcedetection: the earlier detector wins, override on",
+            signal: "logs",
+            processor: r#"
+resourcedetection:
+  detectors: [env, system]
+"#,
+            input: LOGS,
+            check: |out| {
+                let r = resource_attrs(out, "logs");
+                assert_eq!(r["host.name"], "from-env");
+                assert_eq!(r["service.name"], "api");
+            },
+        },
+        Snippet {
             name: "filter: basic trace conditions",
             signal: "traces",
             processor: r#"
@@ -699,7 +735,16 @@ fn go_documentation_examples_run_as_documented() {
         .as_mapping_mut()
         .unwrap()
         .insert("pipelines".into(), Yaml::Mapping(pipelines));
-    let c = Collector::start(&serde_yaml_ng::to_string(&config).unwrap());
+    let c = Collector::start_with_env(
+        &serde_yaml_ng::to_string(&config).unwrap(),
+        &[
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod%20eu,host.name=from-env",
+            ),
+            ("K8S_NODE_NAME", "node-7"),
+        ],
+    );
     for (s, port) in snippets.iter().zip(&ports) {
         let r = post(
             &format!("127.0.0.1:{port}"),

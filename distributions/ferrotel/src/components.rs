@@ -10,6 +10,7 @@ pub(crate) fn factories() -> Factories {
         .receiver(ferrotel_receiver_otlp::factory())
         .receiver(ferrotel_receiver_file_log::factory())
         .receiver(ferrotel_receiver_kafka::factory())
+        .processor(ferrotel_processor_resourcedetection::factory())
         .processor(ferrotel_processor_attributes::factory())
         .processor(ferrotel_processor_resource::factory())
         .processor(ferrotel_processor_filter::factory())

@@ -1,0 +1,499 @@
+//! The `resourcedetection` processor: detects resource attributes once at
+//! start and adds them to every resource, as the Go collector's
+//! `resourcedetectionprocessor` (contrib v0.165) does, with the detectors
+//! that make sense on a node without a cloud API:
+//!
+//! - `env`: `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values
+//!   percent-decoded; `OTEL_RESOURCE` as Go's deprecated fallback);
+//! - `system`: `host.name` from `hostname_sources` (default `dns` then
+//!   `os`), `os.type`; `host.id` (the machine id) and `host.arch` when
+//!   enabled under `resource_attributes`;
+//! - `k8snode`: `k8s.node.name` from the environment variable named by
+//!   `node_from_env_var` (default `K8S_NODE_NAME`, set from the downward
+//!   API); the node's uid needs the API server and is not read yet.
+//!
+//! Detectors earlier in `detectors` win over later ones. With `override`
+//! (default true) detected values replace existing ones; otherwise they
+//! only fill in. A detector that fails is logged and skipped. Other
+//! detectors (cloud providers, docker, ...) are refused at load.
+
+use ferrotel_core::async_trait;
+use ferrotel_core::component::{
+    Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
+    SharedStage, Stability,
+};
+use ferrotel_core::config::{GoDuration, Invalid};
+use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
+use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value};
+use ferrotel_core::pdata::resource::Resource;
+use ferrotel_core::pdata::{Signal, Telemetry};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+/// `resourcedetection` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Detector names, in order of precedence.
+    pub detectors: Vec<String>,
+    /// Replace existing attributes with detected ones. Default true.
+    #[serde(rename = "override")]
+    pub override_: bool,
+    /// Longest time detection may take. Default 5s.
+    pub timeout: GoDuration,
+    /// Accepted when 0: detection runs once.
+    pub refresh_interval: GoDuration,
+    /// Deprecated Go key: only these detected attributes are kept.
+    pub attributes: Vec<String>,
+    /// `system` detector settings.
+    pub system: SystemConfig,
+    /// `k8snode` detector settings.
+    pub k8snode: K8sNodeConfig,
+    /// `env` detector settings (none but accepted).
+    pub env: Option<serde_yaml_ng::Value>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            detectors: vec!["env".into()],
+            override_: true,
+            timeout: GoDuration::secs(5),
+            refresh_interval: GoDuration::default(),
+            attributes: Vec::new(),
+            system: SystemConfig::default(),
+            k8snode: K8sNodeConfig::default(),
+            env: None,
+        }
+    }
+}
+
+/// `system`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SystemConfig {
+    /// `dns`, `os` (and Go's `cname`, `lookup`, treated as `dns`).
+    pub hostname_sources: Vec<String>,
+    /// Which attributes to emit.
+    pub resource_attributes: BTreeMap<String, Toggle>,
+}
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        SystemConfig {
+            hostname_sources: vec!["dns".into(), "os".into()],
+            resource_attributes: BTreeMap::new(),
+        }
+    }
+}
+
+/// `{enabled: bool}`.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(default)]
+pub struct Toggle {
+    /// Emit the attribute.
+    pub enabled: bool,
+}
+
+/// `k8snode`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct K8sNodeConfig {
+    /// Accepted: `serviceAccount` (the API is not read yet).
+    pub auth_type: String,
+    /// The variable holding the node name. Default `K8S_NODE_NAME`.
+    pub node_from_env_var: String,
+    /// Which attributes to emit.
+    pub resource_attributes: BTreeMap<String, Toggle>,
+}
+
+impl Default for K8sNodeConfig {
+    fn default() -> Self {
+        K8sNodeConfig {
+            auth_type: "serviceAccount".into(),
+            node_from_env_var: "K8S_NODE_NAME".into(),
+            resource_attributes: BTreeMap::new(),
+        }
+    }
+}
+
+const SYSTEM_ATTRIBUTES: [(&str, bool); 4] = [
+    ("host.name", true),
+    ("os.type", true),
+    ("host.id", false),
+    ("host.arch", false),
+];
+
+impl ComponentConfig for Config {
+    fn validate(&self) -> Result<(), Invalid> {
+        for d in &self.detectors {
+            if !matches!(d.as_str(), "env" | "system" | "k8snode") {
+                return Err(format!(
+                    "detectors: {d:?} is not supported by ferrotel yet (env, system, k8snode are)"
+                )
+                .into());
+            }
+        }
+        for s in &self.system.hostname_sources {
+            if !matches!(s.as_str(), "dns" | "os" | "cname" | "lookup") {
+                return Err(
+                    format!("system::hostname_sources: invalid hostname source {s:?}").into(),
+                );
+            }
+        }
+        for (key, t) in &self.system.resource_attributes {
+            if t.enabled && !SYSTEM_ATTRIBUTES.iter().any(|(k, _)| k == key) {
+                return Err(format!(
+                    "system::resource_attributes::{key}: not supported by ferrotel yet (host.name, os.type, host.id, host.arch are)"
+                )
+                .into());
+            }
+        }
+        for (key, t) in &self.k8snode.resource_attributes {
+            if t.enabled && key != "k8s.node.name" {
+                return Err(format!(
+                    "k8snode::resource_attributes::{key}: needs the Kubernetes API, which ferrotel does not read yet"
+                )
+                .into());
+            }
+        }
+        if !self.refresh_interval.0.is_zero() {
+            return Err("refresh_interval is not supported by ferrotel yet".into());
+        }
+        Ok(())
+    }
+}
+
+fn string_kv(key: &str, value: String) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value)),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+/// Percent-decoding as Go's `url.QueryUnescape` (`+` is a space).
+fn unescape(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .ok_or_else(|| format!("invalid URL escape {:?}", &s[i..]))?;
+                out.push(
+                    u8::from_str_radix(hex, 16)
+                        .map_err(|_| format!("invalid URL escape \"%{hex}\""))?,
+                );
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES`, as Go's env detector parses it.
+fn env_detector(value: &str) -> Result<Vec<KeyValue>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for pair in value.split(',') {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("invalid resource format: {value:?}"))?;
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            return Err(format!("invalid resource format: {value:?}"));
+        }
+        let v = unescape(v)
+            .map_err(|e| format!("invalid resource format in attribute: {pair:?}, err: {e}"))?;
+        out.retain(|kv: &KeyValue| kv.key != k);
+        out.push(string_kv(k, v));
+    }
+    Ok(out)
+}
+
+fn os_hostname() -> Result<String, String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("failed getting OS hostname: {e}"))
+}
+
+/// The fully qualified name: the first name with a dot on the `/etc/hosts`
+/// line that names this host (what Go's go-fqdn finds before asking DNS).
+fn fqdn() -> Result<String, String> {
+    let short = os_hostname()?;
+    let hosts = std::fs::read_to_string("/etc/hosts").map_err(|e| e.to_string())?;
+    for line in hosts.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        let names: Vec<&str> = line.split_whitespace().skip(1).collect();
+        if names
+            .iter()
+            .any(|n| *n == short || n.split('.').next() == Some(short.as_str()))
+        {
+            if let Some(full) = names.iter().find(|n| n.contains('.')) {
+                return Ok(full.to_string());
+            }
+            return Ok(names[0].to_string());
+        }
+    }
+    Err(format!(
+        "could not find the fully qualified name of {short:?}"
+    ))
+}
+
+fn system_detector(c: &SystemConfig) -> Result<Vec<KeyValue>, String> {
+    let enabled = |key: &str, default: bool| {
+        c.resource_attributes
+            .get(key)
+            .map_or(default, |t| t.enabled)
+    };
+    let mut hostname = Err("no hostname source".to_string());
+    for source in &c.hostname_sources {
+        hostname = match source.as_str() {
+            "os" => os_hostname(),
+            _ => fqdn(),
+        };
+        if hostname.is_ok() {
+            break;
+        }
+    }
+    let hostname = hostname.map_err(|e| format!("all hostname sources failed: {e}"))?;
+    let mut out = Vec::new();
+    if enabled("host.name", true) {
+        out.push(string_kv("host.name", hostname));
+    }
+    if enabled("os.type", true) {
+        out.push(string_kv("os.type", std::env::consts::OS.to_string()));
+    }
+    if enabled("host.id", false) {
+        match ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+        {
+            Some(id) => out.push(string_kv("host.id", id.trim().to_string())),
+            None => tracing::warn!("failed to get host ID"),
+        }
+    }
+    if enabled("host.arch", false) {
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            other => other,
+        };
+        out.push(string_kv("host.arch", arch.to_string()));
+    }
+    Ok(out)
+}
+
+fn k8snode_detector(c: &K8sNodeConfig) -> Result<Vec<KeyValue>, String> {
+    let name = std::env::var(&c.node_from_env_var).unwrap_or_default();
+    if name.is_empty() {
+        return Err(format!(
+            "node name can't be found. Check the readme on how to set the required env variable: {}",
+            c.node_from_env_var
+        ));
+    }
+    Ok(vec![string_kv("k8s.node.name", name)])
+}
+
+/// Runs the detectors; earlier ones win.
+fn detect(config: &Config) -> Vec<KeyValue> {
+    let mut out: Vec<KeyValue> = Vec::new();
+    for name in &config.detectors {
+        let found = match name.as_str() {
+            "env" => env_detector(
+                &std::env::var("OTEL_RESOURCE_ATTRIBUTES")
+                    .or_else(|_| std::env::var("OTEL_RESOURCE"))
+                    .unwrap_or_default(),
+            ),
+            "system" => system_detector(&config.system),
+            _ => k8snode_detector(&config.k8snode),
+        };
+        match found {
+            Ok(attrs) => {
+                for kv in attrs {
+                    if !out.iter().any(|o| o.key == kv.key) {
+                        out.push(kv);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(detector = %name, error = %e, "failed to detect resource"),
+        }
+    }
+    if !config.attributes.is_empty() {
+        out.retain(|kv| config.attributes.contains(&kv.key));
+    }
+    out
+}
+
+struct DetectionFactory;
+
+/// The factory for the `resourcedetection` processor.
+pub fn factory() -> impl ProcessorFactory {
+    DetectionFactory
+}
+
+impl ProcessorFactory for DetectionFactory {
+    type Config = Config;
+
+    fn metadata(&self) -> Metadata {
+        Metadata::every_signal(
+            "resourcedetection",
+            ferrotel_core::module!(),
+            Stability::Beta,
+        )
+    }
+
+    fn create(
+        &self,
+        _set: CreateSettings,
+        config: Config,
+        _signal: Signal,
+        next: SharedConsumer,
+    ) -> Result<SharedStage, ComponentError> {
+        Ok(Arc::new(Detection {
+            config,
+            detected: OnceLock::new(),
+            next,
+        }))
+    }
+}
+
+struct Detection {
+    config: Config,
+    detected: OnceLock<Vec<KeyValue>>,
+    next: SharedConsumer,
+}
+
+impl Detection {
+    fn apply(&self, resource: &mut Option<Resource>) {
+        let detected = self.detected.get_or_init(|| detect(&self.config));
+        let attrs = &mut resource.get_or_insert_with(Resource::default).attributes;
+        for kv in detected {
+            match attrs.iter_mut().find(|a| a.key == kv.key) {
+                Some(existing) if self.config.override_ => existing.value = kv.value.clone(),
+                Some(_) => {}
+                None => attrs.push(kv.clone()),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Component for Detection {
+    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+        let config = self.config.clone();
+        // Detection reads files and may wait on name lookups: off the runtime.
+        let task = tokio::task::spawn_blocking(move || detect(&config));
+        let detected = match tokio::time::timeout(self.config.timeout.0, task).await {
+            Ok(Ok(attrs)) => attrs,
+            _ => {
+                tracing::warn!(
+                    "resource detection did not finish within timeout; no attributes detected"
+                );
+                Vec::new()
+            }
+        };
+        let _ = self.detected.set(detected);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Consumer for Detection {
+    fn persists_before_ack(&self) -> bool {
+        self.next.persists_before_ack()
+    }
+
+    async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
+        match batch.data_mut() {
+            Telemetry::Logs(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            Telemetry::Traces(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            Telemetry::Metrics(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+        }
+        self.next.consume(batch).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(attrs: &'a [KeyValue], k: &str) -> Option<&'a str> {
+        match attrs
+            .iter()
+            .find(|kv| kv.key == k)?
+            .value
+            .as_ref()?
+            .value
+            .as_ref()?
+        {
+            any_value::Value::StringValue(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn env_values_as_go_parses_them() {
+        let a =
+            env_detector("service.name=cart, deployment.environment=prod%20eu,team=a%2Cb").unwrap();
+        assert_eq!(get(&a, "service.name"), Some("cart"));
+        assert_eq!(get(&a, "deployment.environment"), Some("prod eu"));
+        assert_eq!(get(&a, "team"), Some("a,b"));
+        assert!(
+            env_detector("novalue")
+                .unwrap_err()
+                .starts_with("invalid resource format")
+        );
+        assert!(
+            env_detector("k=%zz")
+                .unwrap_err()
+                .starts_with("invalid resource format in attribute")
+        );
+        assert!(env_detector("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn system_attributes() {
+        let c = SystemConfig {
+            hostname_sources: vec!["os".into()],
+            resource_attributes: [("host.arch".to_string(), Toggle { enabled: true })].into(),
+        };
+        let a = system_detector(&c).unwrap();
+        assert_eq!(get(&a, "host.name"), Some(os_hostname().unwrap().as_str()));
+        assert_eq!(get(&a, "os.type"), Some("linux"));
+        assert!(get(&a, "host.arch").is_some());
+        assert_eq!(get(&a, "host.id"), None, "off by default, as in Go");
+    }
+
+    #[test]
+    fn config_refuses_what_it_cannot_detect() {
+        let c: Config = serde_yaml_ng::from_str("detectors: [env, gcp]").unwrap();
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "detectors: \"gcp\" is not supported by ferrotel yet (env, system, k8snode are)"
+        );
+        let c: Config = serde_yaml_ng::from_str(
+            "detectors: [system]\nsystem: {resource_attributes: {host.ip: {enabled: true}}}",
+        )
+        .unwrap();
+        assert!(c.validate().is_err());
+    }
+}
