@@ -520,6 +520,43 @@ resourcedetection:
             },
         },
         Snippet {
+            name: "filter (legacy): metrics include by regexp and resource, exclude by name",
+            signal: "metrics",
+            processor: r#"
+filter:
+  metrics:
+    include:
+      match_type: regexp
+      metric_names:
+        - ^k8s\.
+        - ^kube_
+      resource_attributes:
+        - key: host.name
+          value: node-1
+    exclude:
+      match_type: strict
+      metric_names:
+        - kube_pod_info
+"#,
+            input: METRICS,
+            check: |out| assert_eq!(names(out, "metrics"), ["k8s.pod.phase"]),
+        },
+        Snippet {
+            name: "filter (legacy): logs exclude by record attribute (regexp)",
+            signal: "logs",
+            processor: r#"
+filter:
+  logs:
+    exclude:
+      match_type: regexp
+      record_attributes:
+        - key: http.route
+          value: ^/user
+"#,
+            input: LOGS,
+            check: |out| assert_eq!(bodies(out).len(), 3),
+        },
+        Snippet {
             name: "filter: basic trace conditions",
             signal: "traces",
             processor: r#"

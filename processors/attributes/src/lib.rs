@@ -3,9 +3,7 @@
 //! and metric data point attributes, as the Go collector's
 //! `attributesprocessor` (contrib v0.165) applies them, on the items that
 //! match `include` (when given) and do not match `exclude` (see
-//! [`matcher`]). `from_context` reads the batch's client metadata.
-
-pub mod matcher;
+//! `ferrotel_filterset`). `from_context` reads the batch's client metadata.
 
 use ferrotel_attraction::{ActionConfig, AttrProc};
 use ferrotel_core::async_trait;
@@ -18,7 +16,7 @@ use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedC
 use ferrotel_core::pdata::common::KeyValue;
 use ferrotel_core::pdata::metrics::{Metric, metric};
 use ferrotel_core::pdata::{Signal, Telemetry};
-use matcher::{ItemKind, MatchConfig, Matcher, Subject};
+use ferrotel_filterset::{ItemKind, MatchConfig, Matcher, Subject};
 use serde::Deserialize;
 use std::sync::Arc;
 

@@ -9,11 +9,14 @@
 //! top of the hierarchy down (resource, scope, then the signal's items),
 //! so what a higher level dropped is not evaluated again. Resources,
 //! scopes and metrics left empty are removed (a span whose events are all
-//! dropped stays); a batch left empty goes no further. Conditions are compiled when the
-//! config loads. `error_mode` (default `ignore`, as in Go): a condition
+//! dropped stays); a batch left empty goes no further. Conditions are
+//! compiled when the config loads. `error_mode` (default `ignore`, as in Go): a condition
 //! that fails to evaluate counts as false (`ignore` logs it, `silent` does
-//! not), or fails the batch (`propagate`). Not supported yet, and refused at load: the legacy
-//! `include`/`exclude` match properties and `spans:`.
+//! not), or fails the batch (`propagate`). The legacy form is supported
+//! too: `spans`, `logs` and `metrics` `include` (keep only what matches)
+//! and `exclude` (drop what matches), with `strict` or `regexp` matching
+//! (`expr` is refused); it cannot be combined with OTTL conditions for
+//! the same signal, as in Go.
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -24,7 +27,11 @@ use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::ottl::{Conditions, ErrorMode, groups};
 use ferrotel_core::pdata::Signal;
+use ferrotel_core::pdata::Telemetry;
 use ferrotel_core::telemetry::Counter;
+use ferrotel_filterset::{
+    AttributeConfig, ItemKind, MatchConfig, Matcher, SeverityNumber, Subject,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -34,8 +41,8 @@ use std::sync::Arc;
 pub struct Config {
     /// `ignore` (default, as in Go), `propagate` or `silent`.
     pub error_mode: Option<String>,
-    /// Legacy span matching; not supported yet.
-    pub spans: Option<serde_yaml_ng::Value>,
+    /// Legacy span matching.
+    pub spans: Option<SpanMatch>,
     /// Conditions on traces.
     pub traces: TraceFilters,
     /// Conditions on metrics.
@@ -76,11 +83,11 @@ pub struct MetricFilters {
     pub metric: Vec<String>,
     /// Drop data points.
     pub datapoint: Vec<String>,
-    /// Legacy matching; not supported yet.
-    pub include: Option<serde_yaml_ng::Value>,
-    /// Legacy matching; not supported yet.
-    pub exclude: Option<serde_yaml_ng::Value>,
-    /// Legacy regexp cache settings; not supported yet.
+    /// Legacy matching: keep only the metrics that match.
+    pub include: Option<MetricMatch>,
+    /// Legacy matching: drop the metrics that match.
+    pub exclude: Option<MetricMatch>,
+    /// Accepted: legacy regexp cache settings.
     pub regexp: Option<serde_yaml_ng::Value>,
 }
 
@@ -92,13 +99,218 @@ pub struct LogFilters {
     pub resource: Vec<String>,
     /// Drop log records.
     pub log_record: Vec<String>,
-    /// Legacy matching; not supported yet.
-    pub include: Option<serde_yaml_ng::Value>,
-    /// Legacy matching; not supported yet.
-    pub exclude: Option<serde_yaml_ng::Value>,
+    /// Legacy matching: keep only the log records that match.
+    pub include: Option<LogMatch>,
+    /// Legacy matching: drop the log records that match.
+    pub exclude: Option<LogMatch>,
+}
+
+/// Legacy `spans: {include, exclude}` (the attributes processor's match
+/// properties).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SpanMatch {
+    /// Keep only the spans that match.
+    pub include: Option<MatchConfig>,
+    /// Drop the spans that match.
+    pub exclude: Option<MatchConfig>,
+}
+
+/// Legacy `logs.include`/`logs.exclude`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LogMatch {
+    /// `strict` or `regexp`.
+    pub match_type: String,
+    /// Resource attributes that must all match.
+    pub resource_attributes: Vec<AttributeConfig>,
+    /// Record attributes that must all match.
+    pub record_attributes: Vec<AttributeConfig>,
+    /// Severity texts, any of which matches.
+    pub severity_texts: Vec<String>,
+    /// A minimum severity number.
+    pub severity_number: Option<SeverityNumber>,
+    /// Bodies, any of which matches.
+    pub bodies: Vec<String>,
+}
+
+/// Legacy `metrics.include`/`metrics.exclude`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricMatch {
+    /// `strict` or `regexp` (`expr` is not supported).
+    pub match_type: String,
+    /// Accepted: regexp cache settings.
+    pub regexp: Option<serde_yaml_ng::Value>,
+    /// Metric names, any of which matches.
+    pub metric_names: Vec<String>,
+    /// `expr` expressions; not supported.
+    pub expressions: Vec<String>,
+    /// Resource attributes that must all match.
+    pub resource_attributes: Vec<AttributeConfig>,
+}
+
+impl LogMatch {
+    fn properties(&self) -> MatchConfig {
+        MatchConfig {
+            match_type: self.match_type.clone(),
+            resources: self.resource_attributes.clone(),
+            attributes: self.record_attributes.clone(),
+            log_severity_texts: self.severity_texts.clone(),
+            log_severity_number: self.severity_number.clone(),
+            log_bodies: self.bodies.clone(),
+            ..MatchConfig::default()
+        }
+    }
+}
+
+impl MetricMatch {
+    fn properties(&self) -> Result<MatchConfig, String> {
+        if self.match_type == "expr" || !self.expressions.is_empty() {
+            return Err(
+                "match_type expr is not supported by ferrotel yet; use OTTL conditions".into(),
+            );
+        }
+        Ok(MatchConfig {
+            match_type: self.match_type.clone(),
+            metric_names: self.metric_names.clone(),
+            resources: self.resource_attributes.clone(),
+            ..MatchConfig::default()
+        })
+    }
+}
+
+/// The compiled legacy include/exclude of one signal.
+struct Legacy {
+    include: Option<Matcher>,
+    exclude: Option<Matcher>,
+}
+
+impl Legacy {
+    fn keeps(&self, s: &Subject<'_>) -> bool {
+        self.include.as_ref().is_none_or(|m| m.matches(s))
+            && !self.exclude.as_ref().is_some_and(|m| m.matches(s))
+    }
+
+    /// Drops what does not pass; returns how many items were dropped.
+    fn apply(&self, data: &mut Telemetry) -> usize {
+        let before = data.item_count();
+        match data {
+            Telemetry::Traces(rs) => {
+                for r in rs.iter_mut() {
+                    let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+                    for s in &mut r.scope_spans {
+                        let scope = s.scope.as_ref();
+                        s.spans.retain(|span| {
+                            self.keeps(&Subject {
+                                scope,
+                                attributes: &span.attributes,
+                                name: &span.name,
+                                span_kind: span.kind,
+                                ..bare(resource)
+                            })
+                        });
+                    }
+                    r.scope_spans.retain(|s| !s.spans.is_empty());
+                }
+                rs.retain(|r| !r.scope_spans.is_empty());
+            }
+            Telemetry::Logs(rs) => {
+                for r in rs.iter_mut() {
+                    let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+                    for s in &mut r.scope_logs {
+                        let scope = s.scope.as_ref();
+                        s.log_records.retain(|l| {
+                            self.keeps(&Subject {
+                                scope,
+                                attributes: &l.attributes,
+                                body: l.body.as_ref(),
+                                severity: (&l.severity_text, l.severity_number),
+                                ..bare(resource)
+                            })
+                        });
+                    }
+                    r.scope_logs.retain(|s| !s.log_records.is_empty());
+                }
+                rs.retain(|r| !r.scope_logs.is_empty());
+            }
+            Telemetry::Metrics(rs) => {
+                for r in rs.iter_mut() {
+                    let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
+                    for s in &mut r.scope_metrics {
+                        let scope = s.scope.as_ref();
+                        s.metrics.retain(|m| {
+                            self.keeps(&Subject {
+                                scope,
+                                name: &m.name,
+                                ..bare(resource)
+                            })
+                        });
+                    }
+                    r.scope_metrics.retain(|s| !s.metrics.is_empty());
+                }
+                rs.retain(|r| !r.scope_metrics.is_empty());
+            }
+        }
+        before - data.item_count()
+    }
+}
+
+/// A subject with only its resource; the rest is filled per item.
+fn bare(resource: &[ferrotel_core::pdata::common::KeyValue]) -> Subject<'_> {
+    Subject {
+        resource,
+        scope: None,
+        attributes: &[],
+        name: "",
+        span_kind: 0,
+        body: None,
+        severity: ("", 0),
+    }
 }
 
 impl Config {
+    /// The legacy include/exclude of a signal, if any.
+    fn legacy(&self, signal: Signal) -> Result<Option<Legacy>, String> {
+        let (kind, key, include, exclude) = match signal {
+            Signal::Traces => {
+                let spans = self.spans.clone().unwrap_or_default();
+                (ItemKind::Span, "spans", spans.include, spans.exclude)
+            }
+            Signal::Logs => (
+                ItemKind::Log,
+                "logs",
+                self.logs.include.as_ref().map(LogMatch::properties),
+                self.logs.exclude.as_ref().map(LogMatch::properties),
+            ),
+            Signal::Metrics => (
+                ItemKind::Metric,
+                "metrics",
+                self.metrics
+                    .include
+                    .as_ref()
+                    .map(MetricMatch::properties)
+                    .transpose()?,
+                self.metrics
+                    .exclude
+                    .as_ref()
+                    .map(MetricMatch::properties)
+                    .transpose()?,
+            ),
+        };
+        if include.is_none() && exclude.is_none() {
+            return Ok(None);
+        }
+        let compile = |c: Option<MatchConfig>, which: &str| {
+            c.map(|c| Matcher::new(&c, kind).map_err(|e| format!("{key}::{which}: {e}")))
+                .transpose()
+        };
+        Ok(Some(Legacy {
+            include: compile(include, "include")?,
+            exclude: compile(exclude, "exclude")?,
+        }))
+    }
+
     fn error_mode(&self) -> Result<ErrorMode, String> {
         self.error_mode
             .as_deref()
@@ -182,18 +394,17 @@ impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
         self.error_mode()?;
         for (key, given) in [
-            ("spans", set(&self.spans)),
-            ("metrics::include", set(&self.metrics.include)),
-            ("metrics::exclude", set(&self.metrics.exclude)),
-            ("metrics::regexp", set(&self.metrics.regexp)),
-            ("logs::include", set(&self.logs.include)),
-            ("logs::exclude", set(&self.logs.exclude)),
             ("profiles", set(&self.profiles)),
             ("profile_conditions", !self.profile_conditions.is_null()),
         ] {
             if given {
+                return Err(format!("{key}: ferrotel has no profiles signal").into());
+            }
+        }
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            if self.legacy(signal)?.is_some() && !self.conditions(signal)?.is_empty() {
                 return Err(format!(
-                    "{key}: the legacy match properties (and profiles) are not supported by ferrotel yet; use OTTL conditions"
+                    "{signal}: cannot use OTTL conditions and include/exclude at the same time"
                 )
                 .into());
             }
@@ -242,6 +453,7 @@ impl ProcessorFactory for FilterFactory {
             ),
         };
         Ok(Arc::new(Filter {
+            legacy: config.legacy(signal)?,
             conditions: config.conditions(signal)?,
             filtered: set
                 .telemetry
@@ -254,6 +466,7 @@ impl ProcessorFactory for FilterFactory {
 
 /// The processor of one pipeline.
 pub struct Filter {
+    legacy: Option<Legacy>,
     conditions: Vec<(Conditions, ErrorMode)>,
     filtered: Counter,
     next: SharedConsumer,
@@ -266,9 +479,9 @@ impl Consumer for Filter {
     }
 
     async fn consume(&self, mut batch: Batch) -> Result<(), ConsumeError> {
-        if !self.conditions.is_empty() {
+        if !self.conditions.is_empty() || self.legacy.is_some() {
             let data = batch.data_mut();
-            let mut dropped = 0;
+            let mut dropped = self.legacy.as_ref().map_or(0, |l| l.apply(data));
             for (c, mode) in &self.conditions {
                 dropped += c
                     .drop_matching(data, *mode)

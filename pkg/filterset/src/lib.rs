@@ -1,9 +1,10 @@
-//! `include`/`exclude` match properties (Go's `internal/filter/filterconfig`
-//! at contrib v0.165): `match_type` `strict` (equality) or `regexp`
-//! (unanchored RE2, as Go's `MatchString`), then per item kind: services,
-//! span names and kinds, log bodies, severity texts and number, metric
-//! names, libraries (any of the list matches), attributes and resources
-//! (every listed one matches). Every property that is given must match.
+//! The legacy `include`/`exclude` match properties of the attributes and
+//! filter processors (Go's `internal/filter/filterconfig` at contrib
+//! v0.165): `match_type` `strict` (equality) or `regexp` (unanchored RE2,
+//! as Go's `MatchString`), then per item kind: services, span names and
+//! kinds, log bodies, severity texts and number, metric names, libraries
+//! (any of the list matches), attributes and resources (every listed one
+//! matches). Every property that is given must match.
 
 use ferrotel_core::pdata::common::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use ferrotel_core::pdata::go;
