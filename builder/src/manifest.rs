@@ -77,6 +77,8 @@ pub enum Kind {
     Processor,
     /// `exporters`
     Exporter,
+    /// `connectors`
+    Connector,
     /// `extensions`
     Extension,
 }
@@ -88,6 +90,7 @@ impl Kind {
             Kind::Receiver => "receiver",
             Kind::Processor => "processor",
             Kind::Exporter => "exporter",
+            Kind::Connector => "connector",
             Kind::Extension => "extension",
         }
     }
@@ -317,16 +320,12 @@ impl Manifest {
                 raw.dist.name
             ));
         }
-        if !raw.connectors.is_empty() {
-            return Err(
-                "connectors are not supported yet: ferrotel-core has none to register".into(),
-            );
-        }
         let mut components = Vec::new();
         for (kind, list, key) in [
             (Kind::Receiver, raw.receivers, "receivers"),
             (Kind::Processor, raw.processors, "processors"),
             (Kind::Exporter, raw.exporters, "exporters"),
+            (Kind::Connector, raw.connectors, "connectors"),
             (Kind::Extension, raw.extensions, "extensions"),
         ] {
             for (i, e) in list.into_iter().enumerate() {

@@ -92,6 +92,16 @@ const MODULES: &[(&str, &str, &str)] = &[
         "exporters/file",
     ),
     (
+        "go.opentelemetry.io/collector/connector/forwardconnector",
+        "ferrotel-connector-forward",
+        "connectors/forward",
+    ),
+    (
+        "github.com/open-telemetry/opentelemetry-collector-contrib/connector/routingconnector",
+        "ferrotel-connector-routing",
+        "connectors/routing",
+    ),
+    (
         "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension",
         "ferrotel-extension-health-check",
         "extensions/health_check",

@@ -109,10 +109,6 @@ fn manifest_errors() {
             "core twice",
             "dist: {name: x, ferrotel_version: '0.1'}\ncore: {path: c}\nreceivers: [{crate: a, path: a}]\n",
         ),
-        (
-            "connectors",
-            "dist: {name: x}\nreceivers: [{crate: a, path: a}]\nconnectors: [{crate: c, path: c}]\n",
-        ),
         ("wrong type", "dist: {name: x}\nreceivers: {crate: a}\n"),
         (
             "go module ferrotel lacks",

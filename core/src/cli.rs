@@ -206,7 +206,11 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
                 .collect();
             signals.sort_unstable();
             for (signal, stability) in signals {
-                let _ = writeln!(out, "        {signal}: {stability}");
+                if kind == Kind::Connector {
+                    let _ = writeln!(out, "        {signal}-to-{signal}: {stability}");
+                } else {
+                    let _ = writeln!(out, "        {signal}: {stability}");
+                }
             }
         }
     }

@@ -4,13 +4,16 @@
 //! Each pipeline's processors are created for that pipeline and chained
 //! back to front, the last one feeding a fan-out to the pipeline's
 //! exporters. Each receiver is created once and given, per signal, a
-//! fan-out to the heads of every pipeline that lists it. Start order is
+//! fan-out to the heads of every pipeline that lists it. A connector is
+//! created once per signal, as an exporter of the pipelines that list it
+//! there and fed the heads of the pipelines that list it as a receiver;
+//! pipelines are therefore built downstream first. Start order is
 //! extensions, exporters, processors, receivers, so nothing receives data
 //! before what is downstream of it runs; shutdown is the reverse.
 
 use crate::component::{
     Component, ComponentError, ComponentId, CreateSettings, Extension, Factories, Host, Kind,
-    SharedStage, SignalConsumers,
+    PipelineId, Routes, SharedStage, SignalConsumers,
 };
 use crate::config::Config;
 use crate::consumer::{FanOut, SharedConsumer};
@@ -61,9 +64,12 @@ impl Graph {
                 source,
             }
         };
+        let is_connector = |name: &str| {
+            ComponentId::parse(name).is_ok_and(|id| config.entry(Kind::Connector, &id).is_some())
+        };
         let mut exporters: Vec<(ComponentId, SharedStage)> = Vec::new();
         for (_, pipeline) in &config.pipelines {
-            for name in &pipeline.exporters {
+            for name in pipeline.exporters.iter().filter(|n| !is_connector(n)) {
                 let entry = lookup(config, Kind::Exporter, name);
                 if exporters.iter().any(|(id, _)| *id == entry.id) {
                     continue;
@@ -75,38 +81,119 @@ impl Graph {
             }
         }
 
+        // Pipelines are built downstream first: one that exports to a
+        // connector waits until every pipeline the connector feeds is built.
         let mut processors = Vec::new();
-        let mut heads: BTreeMap<(ComponentId, Signal), Vec<SharedConsumer>> = BTreeMap::new();
-        for (pid, pipeline) in &config.pipelines {
-            let mut next = FanOut::of(
-                pipeline
+        let mut pipeline_heads: BTreeMap<PipelineId, SharedConsumer> = BTreeMap::new();
+        let mut connectors: BTreeMap<(ComponentId, Signal), SharedStage> = BTreeMap::new();
+        let fed_by = |id: &ComponentId, signal: Signal| -> Vec<&PipelineId> {
+            config
+                .pipelines
+                .iter()
+                .filter(|(pid, p)| {
+                    pid.signal == signal
+                        && p.receivers
+                            .iter()
+                            .any(|n| ComponentId::parse(n).ok().as_ref() == Some(id))
+                })
+                .map(|(pid, _)| pid)
+                .collect()
+        };
+        loop {
+            let mut progress = false;
+            for (pid, pipeline) in &config.pipelines {
+                if pipeline_heads.contains_key(pid) {
+                    continue;
+                }
+                let ready = pipeline
                     .exporters
                     .iter()
-                    .map(|name| {
+                    .filter(|n| is_connector(n))
+                    .all(|name| {
+                        let id = &lookup(config, Kind::Connector, name).id;
+                        fed_by(id, pid.signal)
+                            .iter()
+                            .all(|fed| pipeline_heads.contains_key(*fed))
+                    });
+                if !ready {
+                    continue;
+                }
+                let mut outputs: Vec<SharedConsumer> = Vec::new();
+                for name in &pipeline.exporters {
+                    if is_connector(name) {
+                        let entry = lookup(config, Kind::Connector, name);
+                        let key = (entry.id.clone(), pid.signal);
+                        if !connectors.contains_key(&key) {
+                            let routes = Routes(
+                                fed_by(&entry.id, pid.signal)
+                                    .into_iter()
+                                    .map(|fed| (fed.clone(), pipeline_heads[fed].clone()))
+                                    .collect(),
+                            );
+                            let stage = factories.connectors[entry.factory]
+                                .create(
+                                    settings(&entry.id, telemetry),
+                                    &entry.raw,
+                                    pid.signal,
+                                    routes,
+                                )
+                                .map_err(failed(Kind::Connector, &entry.id))?;
+                            processors.push((
+                                format!("connector/{}/{}", entry.id, pid.signal),
+                                stage.clone(),
+                            ));
+                            connectors.insert(key.clone(), stage);
+                        }
+                        outputs.push(connectors[&key].clone() as SharedConsumer);
+                    } else {
                         let id = &lookup(config, Kind::Exporter, name).id;
                         let stage = &exporters
                             .iter()
                             .find(|(e, _)| e == id)
                             .expect("exporter created above")
                             .1;
-                        stage.clone() as SharedConsumer
-                    })
-                    .collect(),
-            );
-            for name in pipeline.processors.iter().rev() {
-                let entry = lookup(config, Kind::Processor, name);
-                let stage = factories.processors[entry.factory]
-                    .create(settings(&entry.id, telemetry), &entry.raw, pid.signal, next)
-                    .map_err(failed(Kind::Processor, &entry.id))?;
-                next = stage.clone();
-                processors.push((format!("{pid}/{}", entry.id), stage));
+                        outputs.push(stage.clone() as SharedConsumer);
+                    }
+                }
+                let mut next = FanOut::of(outputs);
+                for name in pipeline.processors.iter().rev() {
+                    let entry = lookup(config, Kind::Processor, name);
+                    let stage = factories.processors[entry.factory]
+                        .create(settings(&entry.id, telemetry), &entry.raw, pid.signal, next)
+                        .map_err(failed(Kind::Processor, &entry.id))?;
+                    next = stage.clone();
+                    processors.push((format!("{pid}/{}", entry.id), stage));
+                }
+                pipeline_heads.insert(pid.clone(), next);
+                progress = true;
             }
-            for name in &pipeline.receivers {
+            if !progress {
+                break;
+            }
+        }
+        if let Some((pid, _)) = config
+            .pipelines
+            .iter()
+            .find(|(pid, _)| !pipeline_heads.contains_key(pid))
+        {
+            return Err(GraphError {
+                action: "build",
+                kind: Kind::Connector,
+                id: pid.to_string(),
+                source: format!(
+                    "cycle detected: pipeline {pid} exports to connectors that lead back to it"
+                )
+                .into(),
+            });
+        }
+        let mut heads: BTreeMap<(ComponentId, Signal), Vec<SharedConsumer>> = BTreeMap::new();
+        for (pid, pipeline) in &config.pipelines {
+            for name in pipeline.receivers.iter().filter(|n| !is_connector(n)) {
                 let id = lookup(config, Kind::Receiver, name).id.clone();
                 heads
                     .entry((id, pid.signal))
                     .or_default()
-                    .push(next.clone());
+                    .push(pipeline_heads[pid].clone());
             }
         }
 

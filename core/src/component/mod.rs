@@ -12,7 +12,8 @@ mod registry;
 
 pub use id::{ComponentId, IdError, PipelineId};
 pub use registry::{
-    AnyExporterFactory, AnyExtensionFactory, AnyProcessorFactory, AnyReceiverFactory, Factories,
+    AnyConnectorFactory, AnyExporterFactory, AnyExtensionFactory, AnyProcessorFactory,
+    AnyReceiverFactory, Factories,
 };
 
 use crate::consumer::{Consumer, SharedConsumer};
@@ -336,6 +337,41 @@ pub trait ProcessorFactory: Send + Sync + 'static {
         config: Self::Config,
         signal: Signal,
         next: SharedConsumer,
+    ) -> Result<SharedStage, ComponentError>;
+}
+
+/// The pipelines a connector feeds: the first stage of each pipeline that
+/// lists the connector among its receivers, by pipeline id, in config order.
+#[derive(Clone, Default)]
+pub struct Routes(pub Vec<(PipelineId, SharedConsumer)>);
+
+impl Routes {
+    /// Every pipeline at once.
+    pub fn all(&self) -> SharedConsumer {
+        crate::consumer::FanOut::of(self.0.iter().map(|(_, c)| c.clone()).collect())
+    }
+
+    /// One pipeline's first stage.
+    pub fn get(&self, id: &PipelineId) -> Option<&SharedConsumer> {
+        self.0.iter().find(|(p, _)| p == id).map(|(_, c)| c)
+    }
+}
+
+/// Creates connectors of one type: each is an exporter at the end of
+/// pipelines of one signal and a receiver at the start of others.
+pub trait ConnectorFactory: Send + Sync + 'static {
+    /// The config type.
+    type Config: ComponentConfig;
+    /// Type, aliases; `signals` are the signals it connects to themselves.
+    fn metadata(&self) -> Metadata;
+    /// One connector from pipelines of `signal` to the pipelines of the
+    /// same signal in `routes`.
+    fn create(
+        &self,
+        set: CreateSettings,
+        config: Self::Config,
+        signal: Signal,
+        routes: Routes,
     ) -> Result<SharedStage, ComponentError>;
 }
 

@@ -1,9 +1,9 @@
 //! Type-erased factories and the registry a distribution fills.
 
 use super::{
-    Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Extension,
-    ExtensionFactory, Kind, Metadata, ProcessorFactory, ReceiverFactory, SharedStage,
-    SignalConsumers,
+    Component, ComponentConfig, ComponentError, ConnectorFactory, CreateSettings, ExporterFactory,
+    Extension, ExtensionFactory, Kind, Metadata, ProcessorFactory, ReceiverFactory, Routes,
+    SharedStage, SignalConsumers,
 };
 use crate::config::{DecodeError, decode_component};
 use crate::consumer::SharedConsumer;
@@ -106,6 +106,40 @@ impl<F: ExporterFactory> AnyExporterFactory for F {
     }
 }
 
+/// A connector factory whose config type is hidden.
+pub trait AnyConnectorFactory: Send + Sync {
+    /// Type, aliases, signals.
+    fn metadata(&self) -> Metadata;
+    /// Decodes and validates a raw config.
+    fn validate(&self, raw: &Value) -> Result<(), DecodeError>;
+    /// Decodes the config and creates the connector for one signal.
+    fn create(
+        &self,
+        set: CreateSettings,
+        raw: &Value,
+        signal: Signal,
+        routes: Routes,
+    ) -> Result<SharedStage, ComponentError>;
+}
+
+impl<F: ConnectorFactory> AnyConnectorFactory for F {
+    fn metadata(&self) -> Metadata {
+        ConnectorFactory::metadata(self)
+    }
+    fn validate(&self, raw: &Value) -> Result<(), DecodeError> {
+        decode::<F::Config>(raw).map(drop)
+    }
+    fn create(
+        &self,
+        set: CreateSettings,
+        raw: &Value,
+        signal: Signal,
+        routes: Routes,
+    ) -> Result<SharedStage, ComponentError> {
+        ConnectorFactory::create(self, set, decode(raw)?, signal, routes)
+    }
+}
+
 /// An extension factory whose config type is hidden.
 pub trait AnyExtensionFactory: Send + Sync {
     /// Type, aliases, stability.
@@ -145,6 +179,8 @@ pub struct Factories {
     pub processors: BTreeMap<&'static str, Arc<dyn AnyProcessorFactory>>,
     /// Exporters by type.
     pub exporters: BTreeMap<&'static str, Arc<dyn AnyExporterFactory>>,
+    /// Connectors by type.
+    pub connectors: BTreeMap<&'static str, Arc<dyn AnyConnectorFactory>>,
     /// Extensions by type.
     pub extensions: BTreeMap<&'static str, Arc<dyn AnyExtensionFactory>>,
 }
@@ -176,6 +212,13 @@ impl Factories {
         self
     }
 
+    /// Adds a connector factory.
+    pub fn connector(mut self, f: impl ConnectorFactory) -> Self {
+        self.connectors
+            .insert(ConnectorFactory::metadata(&f).type_name, Arc::new(f));
+        self
+    }
+
     /// Adds an extension factory.
     pub fn extension(mut self, f: impl ExtensionFactory) -> Self {
         self.extensions
@@ -190,7 +233,7 @@ impl Factories {
             Kind::Processor => self.processors.values().map(|f| f.metadata()).collect(),
             Kind::Exporter => self.exporters.values().map(|f| f.metadata()).collect(),
             Kind::Extension => self.extensions.values().map(|f| f.metadata()).collect(),
-            Kind::Connector => Vec::new(),
+            Kind::Connector => self.connectors.values().map(|f| f.metadata()).collect(),
         }
     }
 

@@ -54,6 +54,8 @@ pub struct Config {
     pub processors: Vec<ComponentEntry>,
     /// `exporters`.
     pub exporters: Vec<ComponentEntry>,
+    /// `connectors`.
+    pub connectors: Vec<ComponentEntry>,
     /// `extensions`.
     pub extensions: Vec<ComponentEntry>,
     /// `service::extensions`, in start order.
@@ -74,7 +76,7 @@ impl Config {
             Kind::Processor => &self.processors,
             Kind::Exporter => &self.exporters,
             Kind::Extension => &self.extensions,
-            Kind::Connector => return None,
+            Kind::Connector => &self.connectors,
         };
         list.iter().find(|e| &e.id == id)
     }
@@ -247,7 +249,7 @@ pub fn from_value(
                     Kind::Processor => factories.processors[factory].validate(value),
                     Kind::Exporter => factories.exporters[factory].validate(value),
                     Kind::Extension => factories.extensions[factory].validate(value),
-                    Kind::Connector => Ok(()),
+                    Kind::Connector => factories.connectors[factory].validate(value),
                 };
                 match checked {
                     Err(DecodeError::Invalid(invalid)) => {
@@ -277,14 +279,7 @@ pub fn from_value(
     let processors = section(Kind::Processor, &raw.processors)?;
     let exporters = section(Kind::Exporter, &raw.exporters)?;
     let extensions = section(Kind::Extension, &raw.extensions)?;
-    if let Some((key, _)) = raw.connectors.iter().flatten().next() {
-        let key = key.as_str().unwrap_or_default();
-        return Err(ConfigError::Unmarshal {
-            section: Some("connectors"),
-            message: format!("unknown type: {key:?} for id: {key:?} (valid values: [])"),
-            source: origin(&["connectors", key]),
-        });
-    }
+    let connectors = section(Kind::Connector, &raw.connectors)?;
 
     let mut pipelines = Vec::new();
     for (key, value) in raw.service.pipelines.iter().flatten() {
@@ -305,6 +300,7 @@ pub fn from_value(
         receivers,
         processors,
         exporters,
+        connectors,
         extensions,
         service_extensions: Vec::new(),
         pipelines,
@@ -338,6 +334,19 @@ fn validate(
             "no exporter configuration specified in config".into(),
             &[],
         ));
+    }
+    for c in &config.connectors {
+        let id = c.id.to_string();
+        for (kind, other) in [(Kind::Exporter, "exporter"), (Kind::Receiver, "receiver")] {
+            if config.entry(kind, &c.id).is_some() {
+                return Err(invalid(
+                    format!(
+                        "connectors::{id}: ambiguous ID: Found both {id:?} {other} and {id:?} connector. Change one of the components' IDs to eliminate ambiguity (e.g. rename {id:?} connector to \"{id}/connector\")"
+                    ),
+                    &["connectors", &id],
+                ));
+            }
+        }
     }
     if let Err(message) = config.telemetry.validate() {
         return Err(invalid(
@@ -384,10 +393,14 @@ fn validate(
         ] {
             let mut seen = BTreeSet::new();
             for name in names {
-                let entry = ComponentId::parse(name)
-                    .ok()
-                    .and_then(|id| config.entry(kind, &id));
-                let Some(entry) = entry else {
+                let id = ComponentId::parse(name).ok();
+                let entry = id.as_ref().and_then(|id| config.entry(kind, id));
+                // Receivers and exporters may also be connectors.
+                let connector = id
+                    .as_ref()
+                    .filter(|_| kind != Kind::Processor && entry.is_none())
+                    .and_then(|id| config.entry(Kind::Connector, id));
+                let Some(entry) = entry.or(connector) else {
                     return Err(at(format!(
                         "references {kind} {name:?} which is not configured"
                     )));
@@ -396,6 +409,7 @@ fn validate(
                     return Err(at(format!("references {kind} {name:?} multiple times")));
                 }
                 let metadata = match kind {
+                    _ if connector.is_some() => factories.connectors[entry.factory].metadata(),
                     Kind::Receiver => factories.receivers[entry.factory].metadata(),
                     Kind::Processor => factories.processors[entry.factory].metadata(),
                     _ => factories.exporters[entry.factory].metadata(),
@@ -409,7 +423,61 @@ fn validate(
             }
         }
     }
+    check_connectors(&config).map_err(|message| invalid(message, &["service", "pipelines"]))?;
     Ok(config)
+}
+
+/// Each connector must be an exporter of some pipeline and a receiver of
+/// another of a signal it connects to, in Go's words. (ferrotel's
+/// connectors connect a signal to itself.)
+fn check_connectors(config: &Config) -> Result<(), String> {
+    for c in &config.connectors {
+        let name = c.id.to_string();
+        let uses = |exporter: bool| -> Vec<&PipelineId> {
+            config
+                .pipelines
+                .iter()
+                .filter(|(_, p)| {
+                    let list = if exporter { &p.exporters } else { &p.receivers };
+                    list.iter()
+                        .any(|n| ComponentId::parse(n).ok().as_ref() == Some(&c.id))
+                })
+                .map(|(id, _)| id)
+                .collect()
+        };
+        let (as_exporter, as_receiver) = (uses(true), uses(false));
+        let signals = |list: &[&PipelineId]| {
+            let mut s: Vec<crate::pdata::Signal> = list.iter().map(|p| p.signal).collect();
+            s.dedup();
+            s
+        };
+        for signal in signals(&as_exporter) {
+            if !as_receiver.iter().any(|p| p.signal == signal) {
+                return Err(format!(
+                    "connector {name:?} used as exporter in [{}] pipeline but not used in any supported receiver pipeline",
+                    names_of(&as_exporter, signal)
+                ));
+            }
+        }
+        for signal in signals(&as_receiver) {
+            if !as_exporter.iter().any(|p| p.signal == signal) {
+                return Err(format!(
+                    "connector {name:?} used as receiver in [{}] pipeline but not used in any supported exporter pipeline",
+                    names_of(&as_receiver, signal)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn names_of(pipelines: &[&PipelineId], signal: crate::pdata::Signal) -> String {
+    pipelines
+        .iter()
+        .filter(|p| p.signal == signal)
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The last source that sets the given path: the one whose value won the

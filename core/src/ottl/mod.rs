@@ -607,6 +607,44 @@ impl Conditions {
         self.context
     }
 
+    /// Takes the items for which any condition holds out of `data` (or
+    /// copies them, with `copy`) into a batch of their own, with their
+    /// resource and scope. Span event and data point contexts cannot be
+    /// split out.
+    pub fn split_matching(
+        &self,
+        data: &mut Telemetry,
+        copy: bool,
+        mode: ErrorMode,
+    ) -> Result<Telemetry, String> {
+        if matches!(
+            self.context,
+            ContextKind::SpanEvent | ContextKind::DataPoint
+        ) {
+            return Err(format!(
+                "cannot split out items of the {} context",
+                self.context.name()
+            ));
+        }
+        let mut chosen = Vec::new();
+        walk::walk(data, self.context, false, &mut |item| {
+            let mut hit = false;
+            for (c, text) in &self.conditions {
+                match test(c, item) {
+                    Ok(true) => {
+                        hit = true;
+                        break;
+                    }
+                    Ok(false) => {}
+                    Err(e) => handle(mode, text, e)?,
+                }
+            }
+            chosen.push(hit);
+            Ok(false)
+        })?;
+        Ok(walk::split(data, self.context, &chosen, copy))
+    }
+
     /// Removes the items for which any condition holds, and the
     /// resources, scopes and metrics left empty; returns how many items
     /// of the batch's signal were removed.

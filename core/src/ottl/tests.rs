@@ -513,3 +513,51 @@ fn compile_errors_name_the_function_and_the_statement() {
     .unwrap();
     assert!(structured.contains("cannot reach"), "{structured}");
 }
+
+#[test]
+fn split_moves_or_copies_matching_items_with_their_resource() {
+    let c = Conditions::compile(
+        Signal::Logs,
+        Some("log"),
+        &[r#"attributes["http.method"] == "POST""#.into()],
+    )
+    .unwrap();
+    let mut data = logs();
+    let moved = c
+        .split_matching(&mut data, false, ErrorMode::Propagate)
+        .unwrap();
+    assert_eq!(records(&data).len(), 1);
+    assert_eq!(records(&moved).len(), 1);
+    assert_eq!(
+        records(&moved)[0].body.as_ref().unwrap().value,
+        Some(s("debug line"))
+    );
+    let Telemetry::Logs(r) = &moved else { panic!() };
+    assert_eq!(
+        attr(&r[0].resource.as_ref().unwrap().attributes, "host.name"),
+        Some(&s("node-1"))
+    );
+    assert_eq!(r[0].scope_logs[0].scope.as_ref().unwrap().name, "lib");
+
+    let mut data = logs();
+    let copied = c
+        .split_matching(&mut data, true, ErrorMode::Propagate)
+        .unwrap();
+    assert_eq!((records(&data).len(), records(&copied).len()), (2, 1));
+
+    let by_resource = Conditions::compile(
+        Signal::Logs,
+        None,
+        &[r#"resource.attributes["k8s.namespace.name"] == "prod""#.into()],
+    )
+    .unwrap();
+    let mut data = logs();
+    let moved = by_resource
+        .split_matching(&mut data, false, ErrorMode::Propagate)
+        .unwrap();
+    assert_eq!(records(&moved).len(), 2);
+    let Telemetry::Logs(rest) = &data else {
+        panic!()
+    };
+    assert!(rest.is_empty());
+}

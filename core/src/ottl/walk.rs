@@ -200,3 +200,82 @@ fn shape(m: &Metric) -> (i64, (i32, bool)) {
         Some(metric::Data::Summary(_)) => (5, (0, false)),
     }
 }
+
+/// Moves (or, with `copy`, clones) the items `chosen` marks, in the order
+/// [`walk`] visits them, into a new batch of the same signal: whole
+/// resources or scopes for those contexts, single records, spans or
+/// metrics under copies of their resource and scope otherwise. Empty
+/// containers are removed from `data` after a move.
+pub(super) fn split(
+    data: &mut Telemetry,
+    context: ContextKind,
+    chosen: &[bool],
+    copy: bool,
+) -> Telemetry {
+    let mut next = chosen.iter().copied();
+    let mut take = || next.next().unwrap_or(false);
+    macro_rules! split_signal {
+        ($resources:expr, $variant:ident, $scopes:ident, $items:ident) => {{
+            let mut out = Vec::new();
+            for r in $resources.iter_mut() {
+                if context == ContextKind::Resource {
+                    if take() {
+                        out.push(if copy { r.clone() } else { std::mem::take(r) });
+                    }
+                    continue;
+                }
+                let mut scopes_out = Vec::new();
+                for s in r.$scopes.iter_mut() {
+                    if context == ContextKind::Scope {
+                        if take() {
+                            scopes_out.push(if copy { s.clone() } else { std::mem::take(s) });
+                        }
+                        continue;
+                    }
+                    let mut items_out = Vec::new();
+                    let mut kept = Vec::with_capacity(s.$items.len());
+                    for item in std::mem::take(&mut s.$items) {
+                        if take() {
+                            if copy {
+                                items_out.push(item.clone());
+                                kept.push(item);
+                            } else {
+                                items_out.push(item);
+                            }
+                        } else {
+                            kept.push(item);
+                        }
+                    }
+                    if !items_out.is_empty() {
+                        // The scope is copied while it holds no items.
+                        let mut part = s.clone();
+                        part.$items = items_out;
+                        scopes_out.push(part);
+                    }
+                    s.$items = kept;
+                }
+                if !scopes_out.is_empty() {
+                    let scopes = std::mem::take(&mut r.$scopes);
+                    let mut part = r.clone();
+                    part.$scopes = scopes_out;
+                    r.$scopes = scopes;
+                    out.push(part);
+                }
+            }
+            if !copy {
+                for r in $resources.iter_mut() {
+                    r.$scopes.retain(|s| {
+                        context == ContextKind::Scope && s.scope.is_some() || !s.$items.is_empty()
+                    });
+                }
+                $resources.retain(|r| !r.$scopes.is_empty());
+            }
+            Telemetry::$variant(out)
+        }};
+    }
+    match data {
+        Telemetry::Logs(rs) => split_signal!(rs, Logs, scope_logs, log_records),
+        Telemetry::Traces(rs) => split_signal!(rs, Traces, scope_spans, spans),
+        Telemetry::Metrics(rs) => split_signal!(rs, Metrics, scope_metrics, metrics),
+    }
+}

@@ -21,6 +21,8 @@ pub(crate) fn factories() -> Factories {
         .exporter(ferrotel_exporter_kafka::factory())
         .exporter(ferrotel_exporter_otlp_grpc::factory())
         .exporter(ferrotel_exporter_otlp_http::factory())
+        .connector(ferrotel_connector_forward::factory())
+        .connector(ferrotel_connector_routing::factory())
         .extension(ferrotel_extension_file_storage::factory())
         .extension(ferrotel_extension_health_check::factory())
 }

@@ -16,5 +16,7 @@ pub(crate) fn factories() -> Factories {
         .processor(ferrotel_processor_memory_limiter::factory())
         .exporter(ferrotel_exporter_otlp_grpc::factory())
         .exporter(ferrotel_exporter_otlp_http::factory())
+        .connector(ferrotel_connector_forward::factory())
+        .connector(ferrotel_connector_routing::factory())
         .extension(ferrotel_extension_health_check::factory())
 }
