@@ -561,3 +561,118 @@ fn split_moves_or_copies_matching_items_with_their_resource() {
     };
     assert!(rest.is_empty());
 }
+
+#[test]
+fn the_other_converters() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["bool"], Bool("true"))"#,
+            r#"set(log.attributes["hex"], Hex("ab"))"#,
+            r#"set(log.attributes["types"], Concat([IsString(log.body), IsInt(log.attributes["count"]), IsDouble(1.5), IsBool(true), IsMap(log.attributes), IsList([1])], ","))"#,
+            r#"set(log.attributes["ms"], UnixMilli(log.time))"#,
+            r#"set(log.attributes["s"], UnixSeconds(log.time))"#,
+            r#"set(log.attributes["unix"], UnixNano(Unix(1700000000, 5)))"#,
+            r#"set(log.attributes["prefix"], HasPrefix(log.body, "GET"))"#,
+            r#"set(log.attributes["suffix"], HasSuffix(log.body, "nope"))"#,
+            r#"set(log.attributes["up"], ToUpperCase("abc"))"#,
+            r#"set(log.attributes["low"], ToLowerCase("ABC"))"#,
+            r#"set(log.attributes["camel"], ConvertCase("http_request_method", "camel"))"#,
+            r#"set(log.attributes["later"], true) where Now() > log.time"#,
+            r#"set(log.attributes["dur"], UnixNano(Unix(0) + Duration("1m30s")))"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    assert_eq!(attr(a, "bool"), Some(&V::BoolValue(true)));
+    assert_eq!(attr(a, "hex"), Some(&s("6162")));
+    assert_eq!(attr(a, "types"), Some(&s("true,true,true,true,true,true")));
+    assert_eq!(attr(a, "ms"), Some(&V::IntValue(1_700_000_000_123)));
+    assert_eq!(attr(a, "s"), Some(&V::IntValue(1_700_000_000)));
+    assert_eq!(
+        attr(a, "unix"),
+        Some(&V::IntValue(1_700_000_000_000_000_005))
+    );
+    assert_eq!(attr(a, "prefix"), Some(&V::BoolValue(true)));
+    assert_eq!(attr(a, "suffix"), Some(&V::BoolValue(false)));
+    assert_eq!(attr(a, "up"), Some(&s("ABC")));
+    assert_eq!(attr(a, "low"), Some(&s("abc")));
+    assert_eq!(attr(a, "camel"), Some(&s("HttpRequestMethod")));
+    assert_eq!(attr(a, "dur"), Some(&V::IntValue(90_000_000_000)));
+    assert_eq!(attr(a, "later"), Some(&V::BoolValue(true)));
+}
+
+#[test]
+fn runtime_errors_of_converters() {
+    for statement in [
+        r#"set(log.attributes["x"], Len(log.severity_number))"#,
+        r#"set(log.attributes["x"], Substring(log.body, 0, 1000))"#,
+        r#"set(log.attributes["x"], ParseJSON(log.body))"#,
+        r#"set(log.attributes["x"], Time(log.body, "%Y"))"#,
+        r#"set(log.attributes["x"], UnixNano(log.body))"#,
+        r#"set(log.attributes["x"], 1 / 0)"#,
+        r#"set(log.attributes["x"], 1 + 1.5)"#,
+        r#"set(log.attributes["x"], Duration("soon"))"#,
+    ] {
+        let p = Program::compile(Signal::Logs, None, &[statement.to_string()], &[]).unwrap();
+        let mut data = logs();
+        assert!(
+            p.run(&mut data, ErrorMode::Propagate).is_err(),
+            "{statement}"
+        );
+        p.run(&mut data, ErrorMode::Silent).unwrap();
+    }
+}
+
+#[test]
+fn compile_errors_of_arguments() {
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], ConvertCase(log.body, "kebab"))"#,
+            "invalid case: kebab",
+        ),
+        (r#"truncate_all(log.attributes, -1)"#, "cannot be negative"),
+        (
+            r#"limit(log.attributes, 1, ["a", "b"])"#,
+            "cannot be less than number of priority attributes",
+        ),
+        (
+            r#"merge_maps(log.attributes, log.attributes, "replace")"#,
+            "invalid value for strategy",
+        ),
+        (
+            r#"replace_all_patterns(log.attributes, "both", "a", "b")"#,
+            "invalid mode",
+        ),
+        (
+            r#"replace_pattern(log.body, "a", "b", FNV)"#,
+            "not supported as a replacement function",
+        ),
+        (
+            r#"replace_pattern(log.body, "a", "b", SHA256, "no-format")"#,
+            "exactly one %s",
+        ),
+        (
+            r#"set(log.attributes["x"], ExtractPatterns(log.body, "(\\d+)"))"#,
+            "named capture group",
+        ),
+        (
+            r#"set(log.attributes["x"], Time(log.body, "%Q"))"#,
+            "%Q is not supported",
+        ),
+        (
+            r#"set(log.attributes["x"], IsRootSpan())"#,
+            "only available in the span context",
+        ),
+        (r#"keep_keys(log.body, "a")"#, "list of string literals"),
+        (
+            r#"set(log.attributes["x"], set(log.body, 1))"#,
+            "cannot be used as a value",
+        ),
+    ] {
+        let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+}
