@@ -236,3 +236,52 @@ fn env_expansion_and_set_flags_apply_before_validation() {
         "batch"
     );
 }
+
+/// Processor and connector configs that cannot run: the OTTL statement
+/// and function are named, and Go's words are kept.
+#[test]
+fn processor_and_connector_errors() {
+    let receivers = "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\n";
+    let cases = [
+        (
+            "transform: an undefined OTTL function",
+            format!(
+                "{receivers}processors:\n  transform:\n    log_statements: ['set(log.attributes[\"a\"], Frobnicate(log.body))']\nservice: {{pipelines: {{logs: {{receivers: [otlp], processors: [transform], exporters: [debug]}}}}}}\n"
+            ),
+            "undefined function \"Frobnicate\"",
+        ),
+        (
+            "filter: a path the context lacks",
+            format!(
+                "{receivers}processors:\n  filter:\n    logs: {{log_record: ['span.name == \"x\"']}}\nservice: {{pipelines: {{logs: {{receivers: [otlp], processors: [filter], exporters: [debug]}}}}}}\n"
+            ),
+            "which the log context cannot reach",
+        ),
+        (
+            "attributes: an action without a value",
+            format!(
+                "{receivers}processors:\n  attributes:\n    actions: [{{key: a, action: insert}}]\nservice: {{pipelines: {{traces: {{receivers: [otlp], processors: [attributes], exporters: [debug]}}}}}}\n"
+            ),
+            "Either field \"value\", \"from_attribute\", \"from_context\", or \"default_value\" must be specified",
+        ),
+        (
+            "routing: an empty table",
+            format!(
+                "{receivers}connectors: {{routing: {{default_pipelines: [traces/b]}}}}\nservice: {{pipelines: {{traces/a: {{receivers: [otlp], exporters: [routing]}}, traces/b: {{receivers: [routing], exporters: [debug]}}}}}}\n"
+            ),
+            "invalid routing table: the routing table is empty",
+        ),
+        (
+            "forward: used as a receiver only",
+            format!(
+                "{receivers}connectors: {{forward: }}\nservice: {{pipelines: {{traces: {{receivers: [otlp, forward], exporters: [debug]}}}}}}\n"
+            ),
+            "connector \"forward\" used as receiver in [traces] pipeline but not used in any supported exporter pipeline",
+        ),
+    ];
+    let mut all = String::new();
+    for (name, yaml, go_wording) in cases {
+        all.push_str(&format!("## {name}\n{}\n", failing(&yaml, go_wording)));
+    }
+    insta::assert_snapshot!(all);
+}
