@@ -40,7 +40,8 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Route {
-    /// `resource` (default), `span`, `metric`, `log` or `request`.
+    /// `resource` (default), `span`, `metric`, `datapoint`, `log` or
+    /// `request`.
     pub context: String,
     /// The older form: `route() where <condition>`.
     pub statement: String,
@@ -142,7 +143,11 @@ impl Config {
                 let copy = match r.action.as_str() {
                     "" | "move" => false,
                     "copy" => true,
-                    _ => return Err(at("invalid routing action: if provided should be one of move/copy".into())),
+                    _ => {
+                        return Err(at(
+                            "invalid routing action: if provided should be one of move/copy".into(),
+                        ));
+                    }
                 };
                 let matcher = match r.context.as_str() {
                     "request" => {
@@ -151,24 +156,32 @@ impl Config {
                         }
                         Some(Matcher::Request(request_condition(condition).map_err(at)?))
                     }
-                    "" | "resource" | "span" | "metric" | "log" => {
-                        let context = if r.context.is_empty() { "resource" } else { r.context.as_str() };
+                    "" | "resource" | "span" | "metric" | "datapoint" | "log" => {
+                        let context = if r.context.is_empty() {
+                            "resource"
+                        } else {
+                            r.context.as_str()
+                        };
                         let own = matches!(
                             (context, signal),
                             ("resource", _)
                                 | ("span", Signal::Traces)
-                                | ("metric", Signal::Metrics)
+                                | ("metric" | "datapoint", Signal::Metrics)
                                 | ("log", Signal::Logs)
                         );
                         if own {
                             Some(Matcher::Ottl(
-                                Conditions::compile(signal, Some(context), &[condition.to_string()]).map_err(at)?,
+                                Conditions::compile(
+                                    signal,
+                                    Some(context),
+                                    &[condition.to_string()],
+                                )
+                                .map_err(at)?,
                             ))
                         } else {
                             None
                         }
                     }
-                    "datapoint" => return Err(at("the datapoint context is not supported by ferrotel's routing connector yet".into())),
                     other => return Err(at(format!("invalid context: {other}"))),
                 };
                 Ok((matcher, copy, r.pipelines.as_slice()))

@@ -609,18 +609,15 @@ impl Conditions {
 
     /// Takes the items for which any condition holds out of `data` (or
     /// copies them, with `copy`) into a batch of their own, with their
-    /// resource and scope. Span event and data point contexts cannot be
-    /// split out.
+    /// resource and scope (and metric, for data points). Span events cannot
+    /// be split out of their span.
     pub fn split_matching(
         &self,
         data: &mut Telemetry,
         copy: bool,
         mode: ErrorMode,
     ) -> Result<Telemetry, String> {
-        if matches!(
-            self.context,
-            ContextKind::SpanEvent | ContextKind::DataPoint
-        ) {
+        if self.context == ContextKind::SpanEvent {
             return Err(format!(
                 "cannot split out items of the {} context",
                 self.context.name()

@@ -676,3 +676,56 @@ fn compile_errors_of_arguments() {
         assert!(err.contains(want), "{statement}: {err}");
     }
 }
+
+#[test]
+fn split_moves_data_points_under_a_copy_of_their_metric() {
+    let mut data = Telemetry::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![Metric {
+                name: "m".into(),
+                data: Some(metric::Data::Gauge(Gauge {
+                    data_points: (0..4)
+                        .map(|i| NumberDataPoint {
+                            value: Some(crate::pdata::metrics::number_data_point::Value::AsInt(i)),
+                            ..NumberDataPoint::default()
+                        })
+                        .collect(),
+                })),
+                ..Metric::default()
+            }],
+            ..ScopeMetrics::default()
+        }],
+        ..ResourceMetrics::default()
+    }]);
+    let c = Conditions::compile(
+        Signal::Metrics,
+        Some("datapoint"),
+        &["value_int >= 2".into()],
+    )
+    .unwrap();
+    let moved = c
+        .split_matching(&mut data, false, ErrorMode::Propagate)
+        .unwrap();
+    assert_eq!((data.item_count(), moved.item_count()), (2, 2));
+    let Telemetry::Metrics(m) = &moved else {
+        panic!()
+    };
+    assert_eq!(m[0].scope_metrics[0].metrics[0].name, "m");
+    let all = Conditions::compile(
+        Signal::Metrics,
+        Some("datapoint"),
+        &["value_int >= 0".into()],
+    )
+    .unwrap();
+    let rest = all
+        .split_matching(&mut data, false, ErrorMode::Propagate)
+        .unwrap();
+    assert_eq!((data.item_count(), rest.item_count()), (0, 2));
+    let Telemetry::Metrics(left) = &data else {
+        panic!()
+    };
+    assert!(
+        left.is_empty(),
+        "the emptied metric, scope and resource are gone"
+    );
+}

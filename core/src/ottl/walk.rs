@@ -213,7 +213,7 @@ pub(super) fn split(
     copy: bool,
 ) -> Telemetry {
     let mut next = chosen.iter().copied();
-    let mut take = || next.next().unwrap_or(false);
+    let mut take = move || next.next().unwrap_or(false);
     macro_rules! split_signal {
         ($resources:expr, $variant:ident, $scopes:ident, $items:ident) => {{
             let mut out = Vec::new();
@@ -276,6 +276,139 @@ pub(super) fn split(
     match data {
         Telemetry::Logs(rs) => split_signal!(rs, Logs, scope_logs, log_records),
         Telemetry::Traces(rs) => split_signal!(rs, Traces, scope_spans, spans),
+        Telemetry::Metrics(rs) if context == ContextKind::DataPoint => {
+            Telemetry::Metrics(split_points(rs, &mut take, copy))
+        }
         Telemetry::Metrics(rs) => split_signal!(rs, Metrics, scope_metrics, metrics),
+    }
+}
+
+/// Moves (or copies) chosen points of a point list.
+fn take_points<T: Clone>(
+    points: &mut Vec<T>,
+    take: &mut dyn FnMut() -> bool,
+    copy: bool,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut kept = Vec::with_capacity(points.len());
+    for p in std::mem::take(points) {
+        if take() {
+            if copy {
+                out.push(p.clone());
+                kept.push(p);
+            } else {
+                out.push(p);
+            }
+        } else {
+            kept.push(p);
+        }
+    }
+    *points = kept;
+    out
+}
+
+/// [`split`] for data points: chosen points move (or are copied) into
+/// copies of their metric, scope and resource.
+fn split_points(
+    resources: &mut Vec<crate::pdata::metrics::ResourceMetrics>,
+    take: &mut dyn FnMut() -> bool,
+    copy: bool,
+) -> Vec<crate::pdata::metrics::ResourceMetrics> {
+    use metric::Data;
+    let mut out = Vec::new();
+    for r in resources.iter_mut() {
+        let mut scopes_out = Vec::new();
+        for s in r.scope_metrics.iter_mut() {
+            let mut metrics_out = Vec::new();
+            for m in s.metrics.iter_mut() {
+                // The metric is copied while its data is out of it.
+                let mut data = m.data.take();
+                let moved = match &mut data {
+                    Some(Data::Gauge(g)) => {
+                        let p = take_points(&mut g.data_points, take, copy);
+                        (!p.is_empty())
+                            .then(|| Data::Gauge(crate::pdata::metrics::Gauge { data_points: p }))
+                    }
+                    Some(Data::Sum(x)) => {
+                        let p = take_points(&mut x.data_points, take, copy);
+                        (!p.is_empty()).then(|| {
+                            Data::Sum(crate::pdata::metrics::Sum {
+                                data_points: p,
+                                aggregation_temporality: x.aggregation_temporality,
+                                is_monotonic: x.is_monotonic,
+                            })
+                        })
+                    }
+                    Some(Data::Histogram(x)) => {
+                        let p = take_points(&mut x.data_points, take, copy);
+                        (!p.is_empty()).then(|| {
+                            Data::Histogram(crate::pdata::metrics::Histogram {
+                                data_points: p,
+                                aggregation_temporality: x.aggregation_temporality,
+                            })
+                        })
+                    }
+                    Some(Data::ExponentialHistogram(x)) => {
+                        let p = take_points(&mut x.data_points, take, copy);
+                        (!p.is_empty()).then(|| {
+                            Data::ExponentialHistogram(
+                                crate::pdata::metrics::ExponentialHistogram {
+                                    data_points: p,
+                                    aggregation_temporality: x.aggregation_temporality,
+                                },
+                            )
+                        })
+                    }
+                    Some(Data::Summary(x)) => {
+                        let p = take_points(&mut x.data_points, take, copy);
+                        (!p.is_empty()).then(|| {
+                            Data::Summary(crate::pdata::metrics::Summary { data_points: p })
+                        })
+                    }
+                    None => None,
+                };
+                if let Some(moved) = moved {
+                    let mut part = m.clone();
+                    part.data = Some(moved);
+                    metrics_out.push(part);
+                }
+                m.data = data;
+            }
+            if !copy {
+                s.metrics.retain(|m| point_count(m) > 0);
+            }
+            if !metrics_out.is_empty() {
+                let metrics = std::mem::take(&mut s.metrics);
+                let mut part = s.clone();
+                part.metrics = metrics_out;
+                s.metrics = metrics;
+                scopes_out.push(part);
+            }
+        }
+        if !copy {
+            r.scope_metrics.retain(|s| !s.metrics.is_empty());
+        }
+        if !scopes_out.is_empty() {
+            let scopes = std::mem::take(&mut r.scope_metrics);
+            let mut part = r.clone();
+            part.scope_metrics = scopes_out;
+            r.scope_metrics = scopes;
+            out.push(part);
+        }
+    }
+    if !copy {
+        resources.retain(|r| !r.scope_metrics.is_empty());
+    }
+    out
+}
+
+fn point_count(m: &Metric) -> usize {
+    match &m.data {
+        Some(metric::Data::Gauge(g)) => g.data_points.len(),
+        Some(metric::Data::Sum(s)) => s.data_points.len(),
+        Some(metric::Data::Histogram(h)) => h.data_points.len(),
+        Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(metric::Data::Summary(s)) => s.data_points.len(),
+        None => 1,
     }
 }
