@@ -326,32 +326,26 @@ fn split_points(
                 let moved = match &mut data {
                     Some(Data::Gauge(g)) => {
                         let p = take_points(&mut g.data_points, take, copy);
-                        (!p.is_empty())
-                            .then(|| Data::Gauge(crate::pdata::metrics::Gauge { data_points: p }))
+                        (!p.is_empty()).then_some(Data::Gauge(crate::pdata::metrics::Gauge { data_points: p }))
                     }
                     Some(Data::Sum(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
-                        (!p.is_empty()).then(|| {
-                            Data::Sum(crate::pdata::metrics::Sum {
+                        (!p.is_empty()).then_some(Data::Sum(crate::pdata::metrics::Sum {
                                 data_points: p,
                                 aggregation_temporality: x.aggregation_temporality,
                                 is_monotonic: x.is_monotonic,
-                            })
-                        })
+                            }))
                     }
                     Some(Data::Histogram(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
-                        (!p.is_empty()).then(|| {
-                            Data::Histogram(crate::pdata::metrics::Histogram {
+                        (!p.is_empty()).then_some(Data::Histogram(crate::pdata::metrics::Histogram {
                                 data_points: p,
                                 aggregation_temporality: x.aggregation_temporality,
-                            })
-                        })
+                            }))
                     }
                     Some(Data::ExponentialHistogram(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
-                        (!p.is_empty()).then(|| {
-                            Data::ExponentialHistogram(
+                        (!p.is_empty()).then_some(Data::ExponentialHistogram(
                                 crate::pdata::metrics::ExponentialHistogram {
                                     data_points: p,
                                     aggregation_temporality: x.aggregation_temporality,
@@ -362,8 +356,7 @@ fn split_points(
                     Some(Data::Summary(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
                         (!p.is_empty()).then(|| {
-                            Data::Summary(crate::pdata::metrics::Summary { data_points: p })
-                        })
+                            Data::Summary(crate::pdata::metrics::Summary { data_points: p }))
                     }
                     None => None,
                 };
