@@ -323,40 +323,39 @@ fn split_points(
             for m in s.metrics.iter_mut() {
                 // The metric is copied while its data is out of it.
                 let mut data = m.data.take();
+                use crate::pdata::metrics::{ExponentialHistogram, Gauge, Histogram, Sum, Summary};
                 let moved = match &mut data {
                     Some(Data::Gauge(g)) => {
                         let p = take_points(&mut g.data_points, take, copy);
-                        (!p.is_empty()).then_some(Data::Gauge(crate::pdata::metrics::Gauge { data_points: p }))
+                        (!p.is_empty()).then_some(Data::Gauge(Gauge { data_points: p }))
                     }
                     Some(Data::Sum(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
-                        (!p.is_empty()).then_some(Data::Sum(crate::pdata::metrics::Sum {
-                                data_points: p,
-                                aggregation_temporality: x.aggregation_temporality,
-                                is_monotonic: x.is_monotonic,
-                            }))
+                        (!p.is_empty()).then_some(Data::Sum(Sum {
+                            data_points: p,
+                            aggregation_temporality: x.aggregation_temporality,
+                            is_monotonic: x.is_monotonic,
+                        }))
                     }
                     Some(Data::Histogram(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
-                        (!p.is_empty()).then_some(Data::Histogram(crate::pdata::metrics::Histogram {
-                                data_points: p,
-                                aggregation_temporality: x.aggregation_temporality,
-                            }))
+                        (!p.is_empty()).then_some(Data::Histogram(Histogram {
+                            data_points: p,
+                            aggregation_temporality: x.aggregation_temporality,
+                        }))
                     }
                     Some(Data::ExponentialHistogram(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
                         (!p.is_empty()).then_some(Data::ExponentialHistogram(
-                                crate::pdata::metrics::ExponentialHistogram {
-                                    data_points: p,
-                                    aggregation_temporality: x.aggregation_temporality,
-                                },
-                            )
-                        })
+                            ExponentialHistogram {
+                                data_points: p,
+                                aggregation_temporality: x.aggregation_temporality,
+                            },
+                        ))
                     }
                     Some(Data::Summary(x)) => {
                         let p = take_points(&mut x.data_points, take, copy);
-                        (!p.is_empty()).then(|| {
-                            Data::Summary(crate::pdata::metrics::Summary { data_points: p }))
+                        (!p.is_empty()).then_some(Data::Summary(Summary { data_points: p }))
                     }
                     None => None,
                 };
