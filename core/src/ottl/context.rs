@@ -392,6 +392,19 @@ impl<'a> Item<'a> {
         self.metric.as_deref().ok_or_else(|| missing("metric"))
     }
 
+    /// The attribute list of a map field, when the item has it.
+    pub(super) fn attributes(&self, field: Field) -> Option<&[KeyValue]> {
+        Some(match field {
+            Field::ResourceAttributes => &self.resource.attributes,
+            Field::LogAttributes => &self.log.as_deref()?.attributes,
+            Field::SpanAttributes => &self.span.as_deref()?.attributes,
+            Field::ScopeAttributes => &self.scope.as_deref()?.attributes,
+            Field::EventAttributes => &self.event.as_deref()?.attributes,
+            Field::Cache => self.cache.as_slice(),
+            _ => return None,
+        })
+    }
+
     /// Reads a field.
     pub(super) fn get(&self, field: Field) -> Result<Value<'_>, String> {
         use Field as F;

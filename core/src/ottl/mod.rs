@@ -132,7 +132,11 @@ fn eval<'s>(g: &'s Getter, item: &'s Item<'_>) -> Result<Value<'s>, String> {
                 })
                 .collect::<Result<Vec<KeyValue>, String>>()?,
         )),
-        Getter::Path { field, keys } => index(item.get(*field)?, keys, item)?,
+        // The common `attributes["k"]`: straight to the attribute.
+        Getter::Path { field, keys } => match (keys.as_slice(), item.attributes(*field)) {
+            ([KeyGetter::Lit(Value::Str(key))], Some(map)) => Value::of(value::find(map, key)),
+            _ => index(item.get(*field)?, keys, item)?,
+        },
         Getter::Call(c) => index(c.call(item)?, &c.keys, item)?,
         Getter::Math(a, op, b) => math(eval(a, item)?, *op, eval(b, item)?)?,
         Getter::Neg(a) => match eval(a, item)? {
