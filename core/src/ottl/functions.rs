@@ -108,6 +108,9 @@ pub(super) enum Editor {
     Limit(Target, usize, Vec<String>),
     MergeMaps(Target, Getter, Strategy),
     Append(Target, Vec<Getter>),
+    Flatten(Target, String, i64, bool),
+    StringifyAll(Target),
+    DeleteIndex(Target, Getter, Option<Getter>),
 }
 
 /// The optional `function` and `replacementFormat` of the replace editors.
@@ -180,6 +183,14 @@ enum Conv {
     Hex,
     Duration,
     IsRootSpan,
+    Keys,
+    ParseKeyValue,
+    TrimPrefix,
+    TrimSuffix,
+    Coalesce,
+    ContainsValue,
+    Index,
+    Fnv,
 }
 
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
@@ -540,6 +551,40 @@ impl Compiler<'_> {
                 }
                 Editor::Append(self.target(b[0])?, values)
             }
+            "flatten" => {
+                let b = a(&["target", "prefix", "depth", "resolve_conflicts"], 1)?;
+                let prefix = match b[1] {
+                    None => String::new(),
+                    e => literal_str(e, "prefix")?.to_string(),
+                };
+                let depth = match b[2] {
+                    None => i64::MAX,
+                    e => literal_int(e, "depth")?,
+                };
+                if depth < 1 {
+                    return Err(format!(
+                        "invalid depth '{depth}' for flatten function, must be greater than 0"
+                    ));
+                }
+                let resolve = match b[3] {
+                    None => false,
+                    Some(Expr::Bool(v)) => *v,
+                    _ => return Err("resolve_conflicts must be a bool literal".into()),
+                };
+                Editor::Flatten(self.map_target(b[0])?, prefix, depth, resolve)
+            }
+            "stringify_all" => {
+                let b = a(&["target"], 1)?;
+                Editor::StringifyAll(self.map_target(b[0])?)
+            }
+            "delete_index" => {
+                let b = a(&["target", "start_index", "end_index"], 2)?;
+                Editor::DeleteIndex(
+                    self.target(b[0])?,
+                    self.getter_opt(b[1])?,
+                    b[2].map(|e| self.getter(e)).transpose()?,
+                )
+            }
             other if other.starts_with(|c: char| c.is_ascii_uppercase()) => {
                 return Err(format!(
                     "converter names, such as {other:?}, are not allowed as editors"
@@ -583,6 +628,18 @@ impl Compiler<'_> {
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
             "Hex" => (Conv::Hex, &["value"], 1),
             "Duration" => (Conv::Duration, &["duration"], 1),
+            "Keys" => (Conv::Keys, &["target"], 1),
+            "ParseKeyValue" => (
+                Conv::ParseKeyValue,
+                &["target", "delimiter", "pair_delimiter"],
+                1,
+            ),
+            "TrimPrefix" => (Conv::TrimPrefix, &["value", "prefix"], 2),
+            "TrimSuffix" => (Conv::TrimSuffix, &["value", "suffix"], 2),
+            "Coalesce" => (Conv::Coalesce, &["values"], 1),
+            "ContainsValue" => (Conv::ContainsValue, &["target", "item"], 2),
+            "Index" => (Conv::Index, &["target", "value"], 2),
+            "FNV" => (Conv::Fnv, &["value"], 1),
             "IsRootSpan" => {
                 if self.context != super::ContextKind::Span {
                     return Err(format!(
@@ -634,6 +691,33 @@ impl Compiler<'_> {
                     literal = Some(case.to_string());
                 }
                 (Conv::Time, 1) => literal = Some(time_format(literal_str(*e, "format")?)?),
+                (Conv::ParseKeyValue, 1 | 2) => {
+                    let default = if i == 1 { "=" } else { " " };
+                    let d = match e {
+                        None => default,
+                        e => literal_str(
+                            *e,
+                            if i == 1 {
+                                "delimiter"
+                            } else {
+                                "pair_delimiter"
+                            },
+                        )?,
+                    };
+                    if d.is_empty() {
+                        return Err("delimiter cannot be set to an empty string".into());
+                    }
+                    args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
+                }
+                (Conv::Coalesce, 0) => match e {
+                    Some(Expr::List(items)) => args.push(Getter::List(
+                        items
+                            .iter()
+                            .map(|i| self.getter(i))
+                            .collect::<Result<_, _>>()?,
+                    )),
+                    _ => return Err("Coalesce: values must be a list".into()),
+                },
                 (Conv::Time, 2) => {
                     if let Some(loc) = e
                         && !matches!(literal_str(Some(loc), "location")?, "UTC" | "Etc/UTC" | "")
@@ -919,6 +1003,106 @@ impl Converter {
                 }
             },
             Conv::Now => Value::Time(now_nanos()),
+            Conv::Keys => match arg(0)? {
+                Value::Map(m) => Value::List(Cow::Owned(
+                    m.iter()
+                        .map(|kv| AnyValue {
+                            value: Some(any_value::Value::StringValue(kv.key.clone())),
+                        })
+                        .collect(),
+                )),
+                other => return Err(format!("Keys: expected a map, got {}", other.type_name())),
+            },
+            Conv::ParseKeyValue => {
+                let target = arg(0)?;
+                let source = target
+                    .as_str()
+                    .ok_or("ParseKeyValue: target is not a string")?;
+                if source.is_empty() {
+                    return Err("cannot parse from empty target".into());
+                }
+                let (delimiter, pairs) = (arg(1)?, arg(2)?);
+                let delimiter = delimiter.as_str().unwrap_or("=");
+                let pairs = split_quoted(source, pairs.as_str().unwrap_or(" "))
+                    .map_err(|e| format!("splitting source {source:?} into pairs failed: {e}"))?;
+                let mut values: Vec<KeyValue> = Vec::new();
+                for p in pairs {
+                    let (k, v) = p.split_once(delimiter).ok_or_else(|| {
+                        format!("failed to split pairs into key-values: cannot split {p:?} into 2 items, got 1 item(s)")
+                    })?;
+                    super::context::put(
+                        &mut values,
+                        k.trim(),
+                        Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(v.trim().to_string())),
+                        }),
+                    );
+                }
+                Value::Map(Cow::Owned(values))
+            }
+            Conv::TrimPrefix | Conv::TrimSuffix => {
+                let (v, affix) = (arg(0)?, arg(1)?);
+                match (v.as_str(), affix.as_str()) {
+                    (Some(s), Some(a)) => owned(
+                        if self.kind == Conv::TrimPrefix {
+                            s.strip_prefix(a)
+                        } else {
+                            s.strip_suffix(a)
+                        }
+                        .unwrap_or(s)
+                        .to_string(),
+                    ),
+                    _ => return Err("expected strings".into()),
+                }
+            }
+            Conv::Coalesce => {
+                let Value::List(items) = arg(0)? else {
+                    return Err("Coalesce: values is not a list".into());
+                };
+                items
+                    .iter()
+                    .map(|v| Value::of(Some(v)))
+                    .find(|v| *v != Value::Nil)
+                    .map(Value::into_owned)
+                    .unwrap_or(Value::Nil)
+            }
+            Conv::ContainsValue => {
+                let (target, item_value) = (arg(0)?, arg(1)?);
+                let Value::List(items) = target else {
+                    return Err("ContainsValue: target is not a list".into());
+                };
+                Value::Bool(items.iter().any(|v| {
+                    super::value::compare(&Value::of(Some(v)), super::CmpOp::Eq, &item_value)
+                }))
+            }
+            Conv::Index => {
+                let (target, wanted) = (arg(0)?, arg(1)?);
+                match (&target, &wanted) {
+                    (Value::Str(s), Value::Str(w)) => {
+                        Value::Int(s.find(w.as_ref()).map_or(-1, |i| i as i64))
+                    }
+                    (Value::List(items), w) => Value::Int(
+                        items
+                            .iter()
+                            .position(|v| {
+                                super::value::compare(&Value::of(Some(v)), super::CmpOp::Eq, w)
+                            })
+                            .map_or(-1, |i| i as i64),
+                    ),
+                    _ => return Err("Index: target must be a string or a list".into()),
+                }
+            }
+            Conv::Fnv => match string_like(&arg(0)?) {
+                Some(s) => {
+                    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                    for b in s.bytes() {
+                        h ^= u64::from(b);
+                        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                    }
+                    Value::Int(h as i64)
+                }
+                None => Value::Nil,
+            },
             Conv::Duration => {
                 let d = arg(0)?;
                 let s = d.as_str().ok_or("Duration: expected a string")?;
@@ -1196,6 +1380,56 @@ impl Editor {
                     }
                 }
             }
+            Editor::Flatten(target, prefix, depth, resolve) => {
+                let map = target.map(item)?;
+                let mut out = Flattened {
+                    result: Vec::with_capacity(map.len()),
+                    seen: Vec::new(),
+                    depth: *depth,
+                    resolve: *resolve,
+                };
+                out.map(std::mem::take(map), prefix, 0);
+                *map = out.result;
+            }
+            Editor::StringifyAll(target) => {
+                for kv in target.map(item)?.iter_mut() {
+                    let value = kv.value.as_ref().and_then(|v| v.value.as_ref());
+                    if !matches!(value, Some(any_value::Value::StringValue(_))) {
+                        let mut s = String::new();
+                        crate::pdata::go::as_string(value, &mut s);
+                        kv.value = Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(s)),
+                        });
+                    }
+                }
+            }
+            Editor::DeleteIndex(target, start, end) => {
+                let index = |g: &Getter, item: &Item<'_>| match eval(g, item)? {
+                    Value::Int(i) => usize::try_from(i).map_err(|_| format!("invalid index {i}")),
+                    other => Err(format!(
+                        "expected an int64 index, got {}",
+                        other.type_name()
+                    )),
+                };
+                let start = index(start, item)?;
+                let end = end
+                    .as_ref()
+                    .map(|e| index(e, item))
+                    .transpose()?
+                    .unwrap_or(start + 1);
+                let Value::List(list) = target.get(item)?.into_owned() else {
+                    return Err("delete_index: target is not a list".into());
+                };
+                let mut list = list.into_owned();
+                if start >= list.len() || end > list.len() || start >= end {
+                    return Err(format!(
+                        "invalid range [{start}, {end}) for a list of {}",
+                        list.len()
+                    ));
+                }
+                list.drain(start..end);
+                target.set(item, Value::List(Cow::Owned(list)))?;
+            }
             Editor::Append(target, values) => {
                 let mut add: Vec<AnyValue> = Vec::new();
                 for v in values {
@@ -1230,4 +1464,142 @@ fn replace_regex(r: &Regex, s: &str, replacement: &str, options: &Replace) -> St
         options.apply(&expanded)
     })
     .into_owned()
+}
+
+/// `flatten`'s state: Go's `flattenData`, quirks included (a list nested in
+/// a list continues its parent's key without a dot).
+struct Flattened {
+    result: Vec<KeyValue>,
+    seen: Vec<(String, usize)>,
+    depth: i64,
+    resolve: bool,
+}
+
+impl Flattened {
+    fn map(&mut self, map: Vec<KeyValue>, prefix: &str, depth: i64) {
+        let prefix = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}.")
+        };
+        for kv in map {
+            self.value(&kv.key, kv.value.unwrap_or_default(), depth, &prefix);
+        }
+    }
+
+    fn list(&mut self, items: Vec<AnyValue>, prefix: &str, depth: i64) {
+        for (i, v) in items.into_iter().enumerate() {
+            self.value(&i.to_string(), v, depth + 1, prefix);
+        }
+    }
+
+    fn value(&mut self, key: &str, v: AnyValue, depth: i64, prefix: &str) {
+        use any_value::Value as V;
+        match v.value {
+            Some(V::KvlistValue(m)) if depth < self.depth => {
+                self.map(m.values, &format!("{prefix}{key}"), depth + 1)
+            }
+            Some(V::ArrayValue(a)) if depth < self.depth => {
+                for (i, item) in a.values.into_iter().enumerate() {
+                    let nested = format!("{prefix}{key}.{i}");
+                    match item.value {
+                        Some(V::KvlistValue(m)) if depth + 1 < self.depth => {
+                            self.map(m.values, &nested, depth + 2)
+                        }
+                        Some(V::ArrayValue(inner)) if depth + 1 < self.depth => {
+                            self.list(inner.values, &nested, depth + 2)
+                        }
+                        value => {
+                            let full = format!("{prefix}{key}");
+                            if self.resolve {
+                                self.put_resolving(full, AnyValue { value });
+                            } else {
+                                super::context::put(
+                                    &mut self.result,
+                                    &nested,
+                                    Some(AnyValue { value }),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            value => {
+                let full = format!("{prefix}{key}");
+                if self.resolve {
+                    self.put_resolving(full, AnyValue { value });
+                } else {
+                    super::context::put(&mut self.result, &full, Some(AnyValue { value }));
+                }
+            }
+        }
+    }
+
+    fn put_resolving(&mut self, key: String, v: AnyValue) {
+        if self.result.iter().any(|kv| kv.key == key) {
+            let n = match self.seen.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => {
+                    let current = *n;
+                    *n += 1;
+                    current
+                }
+                None => {
+                    self.seen.push((key.clone(), 1));
+                    0
+                }
+            };
+            let new_key = format!("{key}.{n}");
+            super::context::put(&mut self.result, &new_key, Some(v));
+        } else {
+            self.seen.retain(|(k, _)| *k != key);
+            self.seen.push((key.clone(), 0));
+            super::context::put(&mut self.result, &key, Some(v));
+        }
+    }
+}
+
+/// Splits on `delimiter` outside single or double quotes, dropping the
+/// quotes and empty pieces (Go's `parseutils.SplitString`).
+fn split_quoted(input: &str, delimiter: &str) -> Result<Vec<String>, String> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut quote: u8 = 0;
+    let mut escaped = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        if quote == 0 && input[i..].starts_with(delimiter) {
+            if !current.is_empty() {
+                out.push(String::from_utf8_lossy(&current).into_owned());
+                current.clear();
+            }
+            i += delimiter.len();
+            continue;
+        }
+        let c = bytes[i];
+        if !escaped {
+            if quote == 0 && (c == b'"' || c == b'\'') {
+                quote = c;
+                i += 1;
+                continue;
+            }
+            if c == quote {
+                quote = 0;
+                i += 1;
+                continue;
+            }
+            escaped = c == b'\\';
+        } else {
+            escaped = false;
+        }
+        current.push(c);
+        i += 1;
+    }
+    if quote != 0 {
+        return Err("never reached the end of a quoted value".into());
+    }
+    if !current.is_empty() {
+        out.push(String::from_utf8_lossy(&current).into_owned());
+    }
+    Ok(out)
 }

@@ -729,3 +729,103 @@ fn split_moves_data_points_under_a_copy_of_their_metric() {
         "the emptied metric, scope and resource are gone"
     );
 }
+
+#[test]
+fn flatten_as_go_documents_it() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.cache["m"], ParseJSON("{\"name\":\"test\",\"address\":{\"street\":\"first\",\"house\":1234},\"occupants\":[\"user 1\",\"user 2\"]}"))"#,
+            r#"flatten(log.cache["m"])"#,
+            r#"set(log.attributes["flat"], log.cache["m"])"#,
+            r#"set(log.cache["p"], ParseJSON("{\"a\":{\"b\":1}}"))"#,
+            r#"flatten(log.cache["p"], "app")"#,
+            r#"set(log.attributes["prefixed"], log.cache["p"])"#,
+            r#"set(log.cache["d"], ParseJSON("{\"0\":{\"1\":{\"2\":{\"3\":\"v\"}}}}"))"#,
+            r#"flatten(log.cache["d"], depth=2)"#,
+            r#"set(log.attributes["deep"], log.cache["d"])"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    let keys = |k: &str| match attr(a, k) {
+        Some(V::KvlistValue(m)) => {
+            // ParseJSON's key order is unspecified, as in Go.
+            let mut k: Vec<_> = m.values.iter().map(|kv| kv.key.clone()).collect();
+            k.sort();
+            k
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        keys("flat"),
+        [
+            "address.house",
+            "address.street",
+            "name",
+            "occupants.0",
+            "occupants.1"
+        ]
+    );
+    assert_eq!(keys("prefixed"), ["app.a.b"]);
+    assert_eq!(keys("deep"), ["0.1.2"], "as the Go docs show for depth 2");
+}
+
+#[test]
+fn more_editors_and_converters() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["kv"], ParseKeyValue("k1=v1 k2=\"v 2\" k3=v3"))"#,
+            r#"set(log.attributes["kv2"], ParseKeyValue("k1!v1_k2!v2", "!", "_"))"#,
+            r#"set(log.attributes["keys"], Keys(log.attributes["kv2"]))"#,
+            r#"set(log.attributes["trimmed"], TrimPrefix(TrimSuffix("[x]", "]"), "["))"#,
+            r#"set(log.attributes["first"], Coalesce([log.attributes["nope"], nil, "fallback", "later"]))"#,
+            r#"set(log.attributes["has"], ContainsValue(["a", "b"], "b"))"#,
+            r#"set(log.attributes["at"], Index("hello", "ll"))"#,
+            r#"set(log.attributes["fnv"], FNV("hello"))"#,
+            r#"set(log.attributes["list"], ["a", "b", "c", "d"])"#,
+            r#"delete_index(log.attributes["list"], 1, 3)"#,
+            r#"stringify_all(log.attributes)"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    assert_eq!(attr(a, "trimmed"), Some(&s("x")));
+    assert_eq!(attr(a, "first"), Some(&s("fallback")));
+    assert_eq!(attr(a, "has"), Some(&s("true")), "stringify_all ran last");
+    assert_eq!(attr(a, "at"), Some(&s("2")));
+    // FNV-1a 64 of "hello" as a signed int64, then stringified.
+    assert_eq!(
+        attr(a, "fnv"),
+        Some(&s(&(0xa430d84680aabd0b_u64 as i64).to_string()))
+    );
+    assert_eq!(attr(a, "count"), Some(&s("3")));
+    assert_eq!(attr(a, "list"), Some(&s(r#"["a","d"]"#)));
+    assert_eq!(attr(a, "keys"), Some(&s(r#"["k1","k2"]"#)));
+    assert_eq!(
+        attr(a, "kv"),
+        Some(&s(r#"{"k1":"v1","k2":"v 2","k3":"v3"}"#))
+    );
+    let err = Program::compile(
+        Signal::Logs,
+        None,
+        &[r#"flatten(log.attributes, depth=0)"#.into()],
+        &[],
+    )
+    .err()
+    .unwrap();
+    assert!(err.contains("must be greater than 0"), "{err}");
+    let p = Program::compile(
+        Signal::Logs,
+        None,
+        &[r#"set(log.attributes["x"], ParseKeyValue("k=\"open"))"#.into()],
+        &[],
+    )
+    .unwrap();
+    let err = p.run(&mut logs(), ErrorMode::Propagate).unwrap_err();
+    assert!(
+        err.contains("never reached the end of a quoted value"),
+        "{err}"
+    );
+}
