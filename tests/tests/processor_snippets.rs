@@ -346,6 +346,39 @@ transform:
             },
         },
         Snippet {
+            name: "transform: basic config, metric statements",
+            signal: "metrics",
+            processor: r#"
+transform:
+  error_mode: ignore
+  metric_statements:
+    - keep_keys(resource.attributes, ["host.name"])
+    - truncate_all(resource.attributes, 4096)
+    - set(metric.description, "Sum") where metric.type == "Sum"
+    - convert_sum_to_gauge() where metric.name == "system.processes.count"
+    - convert_gauge_to_sum("cumulative", false) where metric.name == "prometheus_metric"
+"#,
+            input: r#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"host.name","value":{"stringValue":"node-1"}},
+              {"key":"os.type","value":{"stringValue":"linux"}}]},"scopeMetrics":[{"metrics":[
+              {"name":"system.processes.count","sum":{"aggregationTemporality":2,"dataPoints":[{"asInt":"7","timeUnixNano":"1"}]}},
+              {"name":"prometheus_metric","gauge":{"dataPoints":[{"asDouble":1.5,"timeUnixNano":"1"}]}}]}]}]}"#,
+            check: |out| {
+                let m = items(out, "metrics");
+                assert!(m[0].get("gauge").is_some(), "{}", m[0]);
+                assert_eq!(m[1]["sum"]["aggregationTemporality"], 2);
+                assert_eq!(m[1]["sum"].get("isMonotonic"), None, "false is not written");
+                assert_eq!(
+                    m[0]["description"],
+                    Value::Null,
+                    "an int type never equals \"Sum\""
+                );
+                assert_eq!(
+                    resource_attrs(out, "metrics").keys().collect::<Vec<_>>(),
+                    ["host.name"]
+                );
+            },
+        },
+        Snippet {
             name: "transform: rename metrics with replace_pattern",
             signal: "metrics",
             processor: r#"

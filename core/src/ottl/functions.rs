@@ -111,6 +111,8 @@ pub(super) enum Editor {
     Flatten(Target, String, i64, bool),
     StringifyAll(Target),
     DeleteIndex(Target, Getter, Option<Getter>),
+    ConvertSumToGauge,
+    ConvertGaugeToSum(i32, bool),
 }
 
 /// The optional `function` and `replacementFormat` of the replace editors.
@@ -550,6 +552,31 @@ impl Compiler<'_> {
                     values.push(Getter::Spread(Box::new(self.getter(v)?)));
                 }
                 Editor::Append(self.target(b[0])?, values)
+            }
+            // The transform processor's metric functions.
+            "convert_sum_to_gauge" | "convert_gauge_to_sum" => {
+                if self.context != super::ContextKind::Metric {
+                    return Err(format!(
+                        "{} is only available in the metric context",
+                        call.name
+                    ));
+                }
+                if call.name == "convert_sum_to_gauge" {
+                    a(&[], 0)?;
+                    Editor::ConvertSumToGauge
+                } else {
+                    let b = a(&["aggregation_temporality", "is_monotonic"], 2)?;
+                    let temporality = match literal_str(b[0], "aggregation_temporality")? {
+                        "delta" => 1,
+                        "cumulative" => 2,
+                        other => return Err(format!("unknown aggregation temporality: {other}")),
+                    };
+                    let monotonic = match b[1] {
+                        Some(Expr::Bool(v)) => *v,
+                        _ => return Err("is_monotonic must be a bool literal".into()),
+                    };
+                    Editor::ConvertGaugeToSum(temporality, monotonic)
+                }
             }
             "flatten" => {
                 let b = a(&["target", "prefix", "depth", "resolve_conflicts"], 1)?;
@@ -1429,6 +1456,33 @@ impl Editor {
                 }
                 list.drain(start..end);
                 target.set(item, Value::List(Cow::Owned(list)))?;
+            }
+            Editor::ConvertSumToGauge | Editor::ConvertGaugeToSum(..) => {
+                use crate::pdata::metrics::{Gauge, Sum, metric::Data};
+                let m = item
+                    .metric
+                    .as_deref_mut()
+                    .ok_or("no metric in this context")?;
+                match (self, m.data.take()) {
+                    (Editor::ConvertSumToGauge, Some(Data::Sum(s))) => {
+                        m.data = Some(Data::Gauge(Gauge {
+                            data_points: s.data_points,
+                        }));
+                        item.metric_type = 1;
+                        item.metric_shape = (0, false);
+                    }
+                    (Editor::ConvertGaugeToSum(temporality, monotonic), Some(Data::Gauge(g))) => {
+                        m.data = Some(Data::Sum(Sum {
+                            data_points: g.data_points,
+                            aggregation_temporality: *temporality,
+                            is_monotonic: *monotonic,
+                        }));
+                        item.metric_type = 2;
+                        item.metric_shape = (*temporality, *monotonic);
+                    }
+                    // Other metric types are left as they are.
+                    (_, other) => m.data = other,
+                }
             }
             Editor::Append(target, values) => {
                 let mut add: Vec<AnyValue> = Vec::new();

@@ -829,3 +829,74 @@ fn more_editors_and_converters() {
         "{err}"
     );
 }
+
+#[test]
+fn metric_conversions() {
+    let mut metrics = Telemetry::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![
+                Metric {
+                    name: "system.processes.count".into(),
+                    data: Some(metric::Data::Sum(crate::pdata::metrics::Sum {
+                        data_points: vec![NumberDataPoint::default()],
+                        aggregation_temporality: 2,
+                        is_monotonic: false,
+                    })),
+                    ..Metric::default()
+                },
+                Metric {
+                    name: "prometheus_metric".into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: vec![NumberDataPoint::default(); 2],
+                    })),
+                    ..Metric::default()
+                },
+            ],
+            ..ScopeMetrics::default()
+        }],
+        ..ResourceMetrics::default()
+    }]);
+    run(
+        &mut metrics,
+        &[
+            r#"convert_sum_to_gauge() where metric.name == "system.processes.count""#,
+            r#"convert_gauge_to_sum("cumulative", false) where metric.name == "prometheus_metric""#,
+            r#"set(metric.description, "now a sum") where metric.type == METRIC_DATA_TYPE_SUM"#,
+        ],
+    );
+    let Telemetry::Metrics(r) = &metrics else {
+        panic!()
+    };
+    let m = &r[0].scope_metrics[0].metrics;
+    assert!(matches!(&m[0].data, Some(metric::Data::Gauge(g)) if g.data_points.len() == 1));
+    assert!(matches!(&m[1].data, Some(metric::Data::Sum(s))
+        if s.data_points.len() == 2 && s.aggregation_temporality == 2 && !s.is_monotonic));
+    assert_eq!(
+        (m[0].description.as_str(), m[1].description.as_str()),
+        ("", "now a sum")
+    );
+    let err = Program::compile(
+        Signal::Metrics,
+        None,
+        &[r#"convert_gauge_to_sum("sometimes", true) where metric.name == "x""#.into()],
+        &[],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("unknown aggregation temporality: sometimes"),
+        "{err}"
+    );
+    let err = Program::compile(
+        Signal::Metrics,
+        Some("datapoint"),
+        &["convert_sum_to_gauge()".into()],
+        &[],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.contains("only available in the metric context"),
+        "{err}"
+    );
+}
