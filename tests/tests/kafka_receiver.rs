@@ -51,6 +51,21 @@ fn produce(topic: &str, messages: &[Produced<'_>]) {
     producer.flush(Duration::from_secs(20)).expect("flush");
 }
 
+/// Whether the broker knows `topic` and its partitions.
+fn topic_exists(topic: &str) -> bool {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .create()
+        .expect("consumer");
+    consumer
+        .fetch_metadata(None, Duration::from_secs(5))
+        .is_ok_and(|md| {
+            md.topics()
+                .iter()
+                .any(|t| t.name() == topic && !t.partitions().is_empty())
+        })
+}
+
 /// The offsets `group` committed on `topic`'s partitions.
 fn committed(group: &str, topic: &str) -> Vec<Offset> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -127,6 +142,18 @@ service:
             assert_eq!(r.status, 200, "{}", producer.log());
         }
         sent.push((signal, batches));
+    }
+    // The exporter answers once the data is queued; the topics exist once
+    // it produced. A regex subscription only sees topics that exist when
+    // it starts (later ones at librdkafka's metadata refresh, minutes
+    // away, as with franz-go in Go), so wait for them.
+    for topic in ["logs", "metrics", "spans"] {
+        let topic = format!("rt-{run}-{topic}");
+        assert!(
+            wait_until(Duration::from_secs(30), || topic_exists(&topic)),
+            "{topic} never appeared\n{}",
+            producer.log()
+        );
     }
     let consumer = Collector::start(&format!(
         r#"
