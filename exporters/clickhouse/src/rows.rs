@@ -194,6 +194,13 @@ pub(crate) const SUM_COLUMNS: &[(&str, Ty)] = columns!(
         ("IsMonotonic", Ty::Bool)
     ],
 );
+/// What histograms and exponential histograms end with.
+const HISTOGRAM_TAIL: [(&str, Ty); 4] = [
+    ("Flags", Ty::U32),
+    ("Min", Ty::F64),
+    ("Max", Ty::F64),
+    ("AggregationTemporality", Ty::I32),
+];
 pub(crate) const HISTOGRAM_COLUMNS: &[(&str, Ty)] = columns!(
     METRIC_COMMON,
     [
@@ -203,12 +210,7 @@ pub(crate) const HISTOGRAM_COLUMNS: &[(&str, Ty)] = columns!(
         ("ExplicitBounds", Ty::ArrF64),
     ],
     EXEMPLARS,
-    [
-        ("Flags", Ty::U32),
-        ("Min", Ty::F64),
-        ("Max", Ty::F64),
-        ("AggregationTemporality", Ty::I32),
-    ],
+    HISTOGRAM_TAIL,
 );
 pub(crate) const EXP_HISTOGRAM_COLUMNS: &[(&str, Ty)] = columns!(
     METRIC_COMMON,
@@ -223,12 +225,7 @@ pub(crate) const EXP_HISTOGRAM_COLUMNS: &[(&str, Ty)] = columns!(
         ("NegativeBucketCounts", Ty::ArrU64),
     ],
     EXEMPLARS,
-    [
-        ("Flags", Ty::U32),
-        ("Min", Ty::F64),
-        ("Max", Ty::F64),
-        ("AggregationTemporality", Ty::I32),
-    ],
+    HISTOGRAM_TAIL,
 );
 pub(crate) const SUMMARY_COLUMNS: &[(&str, Ty)] = columns!(
     METRIC_COMMON,
@@ -312,6 +309,14 @@ fn service_name(resource: Option<&Resource>, text: &mut String) {
         .find(|kv| kv.key == "service.name")
     {
         go::as_string(kv.value.as_ref().and_then(|v| v.value.as_ref()), text);
+    }
+}
+
+/// An `Array(T)`: the count, then each element.
+fn array<T>(out: &mut Vec<u8>, items: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+    varint(out, items.len() as u64);
+    for item in items {
+        each(out, item);
     }
 }
 
@@ -438,48 +443,21 @@ impl Encoder {
                             ),
                             13 => string(out, status_code(status.map_or(0, |s| s.code)).as_bytes()),
                             14 => string(out, status.map_or("", |s| &s.message).as_bytes()),
-                            15 => {
-                                varint(out, span.events.len() as u64);
-                                for e in &span.events {
-                                    out.extend_from_slice(&e.time_unix_nano.to_le_bytes());
-                                }
-                            }
-                            16 => {
-                                varint(out, span.events.len() as u64);
-                                for e in &span.events {
-                                    string(out, e.name.as_bytes());
-                                }
-                            }
-                            17 => {
-                                varint(out, span.events.len() as u64);
-                                for e in &span.events {
-                                    map(out, &e.attributes, &mut self.text);
-                                }
-                            }
-                            18 => {
-                                varint(out, span.links.len() as u64);
-                                for l in &span.links {
-                                    hex_id(out, &l.trace_id);
-                                }
-                            }
-                            19 => {
-                                varint(out, span.links.len() as u64);
-                                for l in &span.links {
-                                    hex_id(out, &l.span_id);
-                                }
-                            }
-                            20 => {
-                                varint(out, span.links.len() as u64);
-                                for l in &span.links {
-                                    string(out, l.trace_state.as_bytes());
-                                }
-                            }
-                            _ => {
-                                varint(out, span.links.len() as u64);
-                                for l in &span.links {
-                                    map(out, &l.attributes, &mut self.text);
-                                }
-                            }
+                            15 => array(out, &span.events, |out, e| {
+                                out.extend_from_slice(&e.time_unix_nano.to_le_bytes())
+                            }),
+                            16 => array(out, &span.events, |out, e| string(out, e.name.as_bytes())),
+                            17 => array(out, &span.events, |out, e| {
+                                map(out, &e.attributes, &mut self.text)
+                            }),
+                            18 => array(out, &span.links, |out, l| hex_id(out, &l.trace_id)),
+                            19 => array(out, &span.links, |out, l| hex_id(out, &l.span_id)),
+                            20 => array(out, &span.links, |out, l| {
+                                string(out, l.trace_state.as_bytes())
+                            }),
+                            _ => array(out, &span.links, |out, l| {
+                                map(out, &l.attributes, &mut self.text)
+                            }),
                         }
                     }
                     rows += 1;
@@ -499,6 +477,13 @@ impl Encoder {
         selected: &[Vec<usize>; 5],
         out: &mut [Vec<u8>; 5],
     ) -> [usize; 5] {
+        // Column names are resolved once per batch, not per point.
+        let cols: [Vec<Col>; 5] = std::array::from_fn(|k| {
+            selected[k]
+                .iter()
+                .map(|&c| Col::of(columns[k][c].0))
+                .collect()
+        });
         let mut rows = [0; 5];
         let mut service = String::new();
         for r in resources {
@@ -515,38 +500,6 @@ impl Encoder {
                 self.scope_map.clear();
                 map(&mut self.scope_map, scope.2, &mut self.text);
                 for m in &s.metrics {
-                    let (kind, points): (usize, Vec<Point<'_>>) = match &m.data {
-                        Some(metric::Data::Gauge(g)) => {
-                            (0, g.data_points.iter().map(Point::Gauge).collect())
-                        }
-                        Some(metric::Data::Sum(sum)) => (
-                            1,
-                            sum.data_points
-                                .iter()
-                                .map(|p| {
-                                    Point::Sum(p, sum.aggregation_temporality, sum.is_monotonic)
-                                })
-                                .collect(),
-                        ),
-                        Some(metric::Data::Histogram(h)) => (
-                            2,
-                            h.data_points
-                                .iter()
-                                .map(|p| Point::Histogram(p, h.aggregation_temporality))
-                                .collect(),
-                        ),
-                        Some(metric::Data::ExponentialHistogram(h)) => (
-                            3,
-                            h.data_points
-                                .iter()
-                                .map(|p| Point::Exponential(p, h.aggregation_temporality))
-                                .collect(),
-                        ),
-                        Some(metric::Data::Summary(sm)) => {
-                            (4, sm.data_points.iter().map(Point::Summary).collect())
-                        }
-                        None => continue,
-                    };
                     let context = MetricContext {
                         resource_url: &r.schema_url,
                         scope_url: &s.schema_url,
@@ -556,11 +509,36 @@ impl Encoder {
                         description: &m.description,
                         unit: &m.unit,
                     };
-                    for p in &points {
-                        for &c in &selected[kind] {
-                            self.metric_column(columns[kind][c].0, &context, p, &mut out[kind]);
+                    let mut write = |kind: usize, p: Point<'_>| {
+                        for &c in &cols[kind] {
+                            self.metric_column(c, &context, &p, &mut out[kind]);
                         }
                         rows[kind] += 1;
+                    };
+                    match &m.data {
+                        Some(metric::Data::Gauge(g)) => {
+                            g.data_points.iter().for_each(|p| write(0, Point::Gauge(p)))
+                        }
+                        Some(metric::Data::Sum(sum)) => sum.data_points.iter().for_each(|p| {
+                            write(
+                                1,
+                                Point::Sum(p, sum.aggregation_temporality, sum.is_monotonic),
+                            )
+                        }),
+                        Some(metric::Data::Histogram(h)) => h
+                            .data_points
+                            .iter()
+                            .for_each(|p| write(2, Point::Histogram(p, h.aggregation_temporality))),
+                        Some(metric::Data::ExponentialHistogram(h)) => {
+                            h.data_points.iter().for_each(|p| {
+                                write(3, Point::Exponential(p, h.aggregation_temporality))
+                            })
+                        }
+                        Some(metric::Data::Summary(sm)) => sm
+                            .data_points
+                            .iter()
+                            .for_each(|p| write(4, Point::Summary(p))),
+                        None => {}
                     }
                 }
             }
@@ -570,83 +548,79 @@ impl Encoder {
 
     fn metric_column(
         &mut self,
-        column: &str,
+        column: Col,
         m: &MetricContext<'_>,
         p: &Point<'_>,
         out: &mut Vec<u8>,
     ) {
+        let f64_le = |out: &mut Vec<u8>, v: f64| out.extend_from_slice(&v.to_le_bytes());
+        let exponential = match p {
+            Point::Exponential(h, _) => Some(*h),
+            _ => None,
+        };
+        let buckets = |positive: bool| {
+            exponential.and_then(|h| {
+                if positive {
+                    h.positive.as_ref()
+                } else {
+                    h.negative.as_ref()
+                }
+            })
+        };
         match column {
-            "ResourceAttributes" => out.extend_from_slice(&self.resource_map),
-            "ResourceSchemaUrl" => string(out, m.resource_url.as_bytes()),
-            "ScopeName" => string(out, m.scope.0.as_bytes()),
-            "ScopeVersion" => string(out, m.scope.1.as_bytes()),
-            "ScopeAttributes" => out.extend_from_slice(&self.scope_map),
-            "ScopeDroppedAttrCount" => out.extend_from_slice(&m.scope.3.to_le_bytes()),
-            "ScopeSchemaUrl" => string(out, m.scope_url.as_bytes()),
-            "ServiceName" => string(out, m.service.as_bytes()),
-            "MetricName" => string(out, m.name.as_bytes()),
-            "MetricDescription" => string(out, m.description.as_bytes()),
-            "MetricUnit" => string(out, m.unit.as_bytes()),
-            "Attributes" => map(out, p.attributes(), &mut self.text),
-            "StartTimeUnix" => datetime(out, p.times().0),
-            "TimeUnix" => datetime(out, p.times().1),
-            "Value" => {
-                let v = match p {
+            Col::ResourceAttributes => out.extend_from_slice(&self.resource_map),
+            Col::ResourceSchemaUrl => string(out, m.resource_url.as_bytes()),
+            Col::ScopeName => string(out, m.scope.0.as_bytes()),
+            Col::ScopeVersion => string(out, m.scope.1.as_bytes()),
+            Col::ScopeAttributes => out.extend_from_slice(&self.scope_map),
+            Col::ScopeDroppedAttrCount => out.extend_from_slice(&m.scope.3.to_le_bytes()),
+            Col::ScopeSchemaUrl => string(out, m.scope_url.as_bytes()),
+            Col::ServiceName => string(out, m.service.as_bytes()),
+            Col::MetricName => string(out, m.name.as_bytes()),
+            Col::MetricDescription => string(out, m.description.as_bytes()),
+            Col::MetricUnit => string(out, m.unit.as_bytes()),
+            Col::Attributes => map(out, p.attributes(), &mut self.text),
+            Col::StartTimeUnix => datetime(out, p.times().0),
+            Col::TimeUnix => datetime(out, p.times().1),
+            Col::Value => f64_le(
+                out,
+                match p {
                     Point::Gauge(n) | Point::Sum(n, ..) => number_value(n),
                     _ => 0.0,
-                };
-                out.extend_from_slice(&v.to_le_bytes());
+                },
+            ),
+            Col::Flags => out.extend_from_slice(&p.flags().to_le_bytes()),
+            Col::ExemplarAttributes => array(out, p.exemplars(), |out, e| {
+                map(out, &e.filtered_attributes, &mut self.text)
+            }),
+            Col::ExemplarTime => {
+                array(out, p.exemplars(), |out, e| datetime(out, e.time_unix_nano))
             }
-            "Flags" => out.extend_from_slice(&p.flags().to_le_bytes()),
-            "Exemplars.FilteredAttributes" => {
-                let ex = p.exemplars();
-                varint(out, ex.len() as u64);
-                for e in ex {
-                    map(out, &e.filtered_attributes, &mut self.text);
-                }
-            }
-            "Exemplars.TimeUnix" => {
-                let ex = p.exemplars();
-                varint(out, ex.len() as u64);
-                for e in ex {
-                    datetime(out, e.time_unix_nano);
-                }
-            }
-            "Exemplars.Value" => {
-                let ex = p.exemplars();
-                varint(out, ex.len() as u64);
-                for e in ex {
-                    let v = match e.value {
+            Col::ExemplarValue => array(out, p.exemplars(), |out, e| {
+                f64_le(
+                    out,
+                    match e.value {
                         Some(exemplar::Value::AsDouble(d)) => d,
                         Some(exemplar::Value::AsInt(i)) => i as f64,
                         None => 0.0,
-                    };
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
+                    },
+                )
+            }),
+            Col::ExemplarSpanId => {
+                array(out, p.exemplars(), |out, e| exemplar_id(out, &e.span_id, 8))
             }
-            "Exemplars.SpanId" => {
-                let ex = p.exemplars();
-                varint(out, ex.len() as u64);
-                for e in ex {
-                    exemplar_id(out, &e.span_id, 8);
-                }
-            }
-            "Exemplars.TraceId" => {
-                let ex = p.exemplars();
-                varint(out, ex.len() as u64);
-                for e in ex {
-                    exemplar_id(out, &e.trace_id, 16);
-                }
-            }
-            "AggregationTemporality" => {
+            Col::ExemplarTraceId => array(out, p.exemplars(), |out, e| {
+                exemplar_id(out, &e.trace_id, 16)
+            }),
+            Col::AggregationTemporality => {
                 let t = match p {
                     Point::Sum(_, t, _) | Point::Histogram(_, t) | Point::Exponential(_, t) => *t,
                     _ => 0,
                 };
                 out.extend_from_slice(&t.to_le_bytes());
             }
-            "IsMonotonic" => out.push(u8::from(matches!(p, Point::Sum(_, _, true)))),
-            "Count" => {
+            Col::IsMonotonic => out.push(u8::from(matches!(p, Point::Sum(_, _, true)))),
+            Col::Count => {
                 let n = match p {
                     Point::Histogram(h, _) => h.count,
                     Point::Exponential(h, _) => h.count,
@@ -655,94 +629,154 @@ impl Encoder {
                 };
                 out.extend_from_slice(&n.to_le_bytes());
             }
-            "Sum" => {
-                let v = match p {
+            Col::Sum => f64_le(
+                out,
+                match p {
                     Point::Histogram(h, _) => h.sum.unwrap_or(0.0),
                     Point::Exponential(h, _) => h.sum.unwrap_or(0.0),
                     Point::Summary(s) => s.sum,
                     _ => 0.0,
-                };
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-            "Min" | "Max" => {
+                },
+            ),
+            Col::Min | Col::Max => {
                 let (min, max) = match p {
                     Point::Histogram(h, _) => (h.min, h.max),
                     Point::Exponential(h, _) => (h.min, h.max),
                     _ => (None, None),
                 };
-                let v = if column == "Min" { min } else { max };
-                out.extend_from_slice(&v.unwrap_or(0.0).to_le_bytes());
+                f64_le(
+                    out,
+                    if column == Col::Min { min } else { max }.unwrap_or(0.0),
+                );
             }
-            "BucketCounts" | "ExplicitBounds" => {
-                let Point::Histogram(h, _) = p else {
-                    out.push(0);
-                    return;
+            Col::BucketCounts => {
+                let counts = match p {
+                    Point::Histogram(h, _) => &h.bucket_counts[..],
+                    _ => &[],
                 };
-                if column == "BucketCounts" {
-                    varint(out, h.bucket_counts.len() as u64);
-                    for n in &h.bucket_counts {
-                        out.extend_from_slice(&n.to_le_bytes());
-                    }
-                } else {
-                    varint(out, h.explicit_bounds.len() as u64);
-                    for b in &h.explicit_bounds {
-                        out.extend_from_slice(&b.to_le_bytes());
-                    }
-                }
+                array(out, counts, |out, n| {
+                    out.extend_from_slice(&n.to_le_bytes())
+                });
             }
-            "Scale"
-            | "ZeroCount"
-            | "PositiveOffset"
-            | "PositiveBucketCounts"
-            | "NegativeOffset"
-            | "NegativeBucketCounts" => {
-                let h = match p {
-                    Point::Exponential(h, _) => Some(*h),
-                    _ => None,
+            Col::ExplicitBounds => {
+                let bounds = match p {
+                    Point::Histogram(h, _) => &h.explicit_bounds[..],
+                    _ => &[],
                 };
-                let buckets = |positive: bool| {
-                    h.and_then(|h| {
-                        if positive {
-                            h.positive.as_ref()
-                        } else {
-                            h.negative.as_ref()
-                        }
-                    })
-                };
-                match column {
-                    "Scale" => out.extend_from_slice(&h.map_or(0, |h| h.scale).to_le_bytes()),
-                    "ZeroCount" => {
-                        out.extend_from_slice(&h.map_or(0, |h| h.zero_count).to_le_bytes())
-                    }
-                    "PositiveOffset" | "NegativeOffset" => {
-                        let b = buckets(column == "PositiveOffset");
-                        out.extend_from_slice(&b.map_or(0, |b| b.offset).to_le_bytes());
-                    }
-                    _ => {
-                        let b = buckets(column == "PositiveBucketCounts");
-                        let counts = b.map_or(&[][..], |b| &b.bucket_counts);
-                        varint(out, counts.len() as u64);
-                        for n in counts {
-                            out.extend_from_slice(&n.to_le_bytes());
-                        }
-                    }
-                }
+                array(out, bounds, |out, b| f64_le(out, *b));
             }
-            "ValueAtQuantiles.Quantile" | "ValueAtQuantiles.Value" => {
+            Col::Scale => out.extend_from_slice(&exponential.map_or(0, |h| h.scale).to_le_bytes()),
+            Col::ZeroCount => {
+                out.extend_from_slice(&exponential.map_or(0, |h| h.zero_count).to_le_bytes())
+            }
+            Col::PositiveOffset | Col::NegativeOffset => {
+                let b = buckets(column == Col::PositiveOffset);
+                out.extend_from_slice(&b.map_or(0, |b| b.offset).to_le_bytes());
+            }
+            Col::PositiveBucketCounts | Col::NegativeBucketCounts => {
+                let b = buckets(column == Col::PositiveBucketCounts);
+                let counts = b.map_or(&[][..], |b| &b.bucket_counts);
+                array(out, counts, |out, n| {
+                    out.extend_from_slice(&n.to_le_bytes())
+                });
+            }
+            Col::Quantile | Col::QuantileValue => {
                 let values = match p {
                     Point::Summary(s) => &s.quantile_values[..],
                     _ => &[],
                 };
-                varint(out, values.len() as u64);
-                for q in values {
-                    let v = if column == "ValueAtQuantiles.Quantile" {
-                        q.quantile
-                    } else {
-                        q.value
-                    };
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
+                let quantile = column == Col::Quantile;
+                array(out, values, |out, q| {
+                    f64_le(out, if quantile { q.quantile } else { q.value })
+                });
             }
+        }
+    }
+}
+
+/// A metrics table column, resolved from its name once per batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    ResourceAttributes,
+    ResourceSchemaUrl,
+    ScopeName,
+    ScopeVersion,
+    ScopeAttributes,
+    ScopeDroppedAttrCount,
+    ScopeSchemaUrl,
+    ServiceName,
+    MetricName,
+    MetricDescription,
+    MetricUnit,
+    Attributes,
+    StartTimeUnix,
+    TimeUnix,
+    Value,
+    Flags,
+    ExemplarAttributes,
+    ExemplarTime,
+    ExemplarValue,
+    ExemplarSpanId,
+    ExemplarTraceId,
+    AggregationTemporality,
+    IsMonotonic,
+    Count,
+    Sum,
+    Min,
+    Max,
+    BucketCounts,
+    ExplicitBounds,
+    Scale,
+    ZeroCount,
+    PositiveOffset,
+    PositiveBucketCounts,
+    NegativeOffset,
+    NegativeBucketCounts,
+    Quantile,
+    QuantileValue,
+}
+
+impl Col {
+    /// The column of a name in the tables above.
+    fn of(name: &str) -> Col {
+        match name {
+            "ResourceAttributes" => Col::ResourceAttributes,
+            "ResourceSchemaUrl" => Col::ResourceSchemaUrl,
+            "ScopeName" => Col::ScopeName,
+            "ScopeVersion" => Col::ScopeVersion,
+            "ScopeAttributes" => Col::ScopeAttributes,
+            "ScopeDroppedAttrCount" => Col::ScopeDroppedAttrCount,
+            "ScopeSchemaUrl" => Col::ScopeSchemaUrl,
+            "ServiceName" => Col::ServiceName,
+            "MetricName" => Col::MetricName,
+            "MetricDescription" => Col::MetricDescription,
+            "MetricUnit" => Col::MetricUnit,
+            "Attributes" => Col::Attributes,
+            "StartTimeUnix" => Col::StartTimeUnix,
+            "TimeUnix" => Col::TimeUnix,
+            "Value" => Col::Value,
+            "Flags" => Col::Flags,
+            "Exemplars.FilteredAttributes" => Col::ExemplarAttributes,
+            "Exemplars.TimeUnix" => Col::ExemplarTime,
+            "Exemplars.Value" => Col::ExemplarValue,
+            "Exemplars.SpanId" => Col::ExemplarSpanId,
+            "Exemplars.TraceId" => Col::ExemplarTraceId,
+            "AggregationTemporality" => Col::AggregationTemporality,
+            "IsMonotonic" => Col::IsMonotonic,
+            "Count" => Col::Count,
+            "Sum" => Col::Sum,
+            "Min" => Col::Min,
+            "Max" => Col::Max,
+            "BucketCounts" => Col::BucketCounts,
+            "ExplicitBounds" => Col::ExplicitBounds,
+            "Scale" => Col::Scale,
+            "ZeroCount" => Col::ZeroCount,
+            "PositiveOffset" => Col::PositiveOffset,
+            "PositiveBucketCounts" => Col::PositiveBucketCounts,
+            "NegativeOffset" => Col::NegativeOffset,
+            "NegativeBucketCounts" => Col::NegativeBucketCounts,
+            "ValueAtQuantiles.Quantile" => Col::Quantile,
+            "ValueAtQuantiles.Value" => Col::QuantileValue,
             other => unreachable!("no metrics column {other}"),
         }
     }
