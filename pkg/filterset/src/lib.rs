@@ -8,6 +8,9 @@
 
 use ferrotel_core::pdata::common::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use ferrotel_core::pdata::go;
+use ferrotel_core::pdata::logs::LogRecord;
+use ferrotel_core::pdata::metrics::Metric;
+use ferrotel_core::pdata::trace::Span;
 use regex::Regex;
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
@@ -245,6 +248,61 @@ pub struct Subject<'a> {
     pub body: Option<&'a AnyValue>,
     /// Log severity text and number.
     pub severity: (&'a str, i32),
+}
+
+impl<'a> Subject<'a> {
+    /// A span under its resource and scope.
+    pub fn span(
+        resource: &'a [KeyValue],
+        scope: Option<&'a InstrumentationScope>,
+        span: &'a Span,
+    ) -> Self {
+        Subject {
+            attributes: &span.attributes,
+            name: &span.name,
+            span_kind: span.kind,
+            ..Self::bare(resource, scope)
+        }
+    }
+
+    /// A log record under its resource and scope.
+    pub fn log(
+        resource: &'a [KeyValue],
+        scope: Option<&'a InstrumentationScope>,
+        log: &'a LogRecord,
+    ) -> Self {
+        Subject {
+            attributes: &log.attributes,
+            body: log.body.as_ref(),
+            severity: (&log.severity_text, log.severity_number),
+            ..Self::bare(resource, scope)
+        }
+    }
+
+    /// A metric under its resource and scope; its points' attributes are
+    /// not part of the subject (Go matches metrics by name only).
+    pub fn metric(
+        resource: &'a [KeyValue],
+        scope: Option<&'a InstrumentationScope>,
+        metric: &'a Metric,
+    ) -> Self {
+        Subject {
+            name: &metric.name,
+            ..Self::bare(resource, scope)
+        }
+    }
+
+    fn bare(resource: &'a [KeyValue], scope: Option<&'a InstrumentationScope>) -> Self {
+        Subject {
+            resource,
+            scope,
+            attributes: &[],
+            name: "",
+            span_kind: 0,
+            body: None,
+            severity: ("", 0),
+        }
+    }
 }
 
 const SPAN_KINDS: [&str; 6] = [

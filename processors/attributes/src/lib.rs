@@ -135,13 +135,7 @@ impl AttributesProcessor {
                     for s in &mut r.scope_spans {
                         for span in &mut s.spans {
                             if filtered {
-                                let subject = Subject {
-                                    scope: s.scope.as_ref(),
-                                    attributes: &span.attributes,
-                                    name: &span.name,
-                                    span_kind: span.kind,
-                                    ..bare(resource)
-                                };
+                                let subject = Subject::span(resource, s.scope.as_ref(), span);
                                 if !self.wanted(&subject) {
                                     continue;
                                 }
@@ -157,13 +151,7 @@ impl AttributesProcessor {
                     for s in &mut r.scope_logs {
                         for log in &mut s.log_records {
                             if filtered {
-                                let subject = Subject {
-                                    scope: s.scope.as_ref(),
-                                    attributes: &log.attributes,
-                                    body: log.body.as_ref(),
-                                    severity: (&log.severity_text, log.severity_number),
-                                    ..bare(resource)
-                                };
+                                let subject = Subject::log(resource, s.scope.as_ref(), log);
                                 if !self.wanted(&subject) {
                                     continue;
                                 }
@@ -179,11 +167,7 @@ impl AttributesProcessor {
                     for s in &mut r.scope_metrics {
                         for m in &mut s.metrics {
                             if filtered {
-                                let subject = Subject {
-                                    scope: s.scope.as_ref(),
-                                    name: &m.name,
-                                    ..bare(resource)
-                                };
+                                let subject = Subject::metric(resource, s.scope.as_ref(), m);
                                 if !self.wanted(&subject) {
                                     continue;
                                 }
@@ -196,19 +180,6 @@ impl AttributesProcessor {
                 }
             }
         }
-    }
-}
-
-/// A subject with only its resource; the rest is filled per item.
-fn bare(resource: &[KeyValue]) -> Subject<'_> {
-    Subject {
-        resource,
-        scope: None,
-        attributes: &[],
-        name: "",
-        span_kind: 0,
-        body: None,
-        severity: ("", 0),
     }
 }
 

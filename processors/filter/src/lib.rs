@@ -201,15 +201,8 @@ impl Legacy {
                     let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
                     for s in &mut r.scope_spans {
                         let scope = s.scope.as_ref();
-                        s.spans.retain(|span| {
-                            self.keeps(&Subject {
-                                scope,
-                                attributes: &span.attributes,
-                                name: &span.name,
-                                span_kind: span.kind,
-                                ..bare(resource)
-                            })
-                        });
+                        s.spans
+                            .retain(|span| self.keeps(&Subject::span(resource, scope, span)));
                     }
                     r.scope_spans.retain(|s| !s.spans.is_empty());
                 }
@@ -220,15 +213,8 @@ impl Legacy {
                     let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
                     for s in &mut r.scope_logs {
                         let scope = s.scope.as_ref();
-                        s.log_records.retain(|l| {
-                            self.keeps(&Subject {
-                                scope,
-                                attributes: &l.attributes,
-                                body: l.body.as_ref(),
-                                severity: (&l.severity_text, l.severity_number),
-                                ..bare(resource)
-                            })
-                        });
+                        s.log_records
+                            .retain(|l| self.keeps(&Subject::log(resource, scope, l)));
                     }
                     r.scope_logs.retain(|s| !s.log_records.is_empty());
                 }
@@ -239,13 +225,8 @@ impl Legacy {
                     let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
                     for s in &mut r.scope_metrics {
                         let scope = s.scope.as_ref();
-                        s.metrics.retain(|m| {
-                            self.keeps(&Subject {
-                                scope,
-                                name: &m.name,
-                                ..bare(resource)
-                            })
-                        });
+                        s.metrics
+                            .retain(|m| self.keeps(&Subject::metric(resource, scope, m)));
                     }
                     r.scope_metrics.retain(|s| !s.metrics.is_empty());
                 }
@@ -253,19 +234,6 @@ impl Legacy {
             }
         }
         before - data.item_count()
-    }
-}
-
-/// A subject with only its resource; the rest is filled per item.
-fn bare(resource: &[ferrotel_core::pdata::common::KeyValue]) -> Subject<'_> {
-    Subject {
-        resource,
-        scope: None,
-        attributes: &[],
-        name: "",
-        span_kind: 0,
-        body: None,
-        severity: ("", 0),
     }
 }
 
