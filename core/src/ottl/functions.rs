@@ -325,6 +325,24 @@ fn string_list(e: Option<&Expr>, what: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// Parameters of replace_match and replace_all_matches, in Go's order.
+const REPLACE_MATCH_PARAMS: [&str; 5] = [
+    "target",
+    "pattern",
+    "replacement",
+    "function",
+    "replacement_format",
+];
+
+/// Parameters of replace_pattern, in Go's order.
+const REPLACE_PATTERN_PARAMS: [&str; 5] = [
+    "target",
+    "regex",
+    "replacement",
+    "function",
+    "replacement_format",
+];
+
 fn replace_options(function: Option<&Expr>, format: Option<&Expr>) -> Result<Replace, String> {
     let function = match function {
         None => None,
@@ -407,16 +425,7 @@ impl Compiler<'_> {
                 Editor::KeepMatchingKeys(self.map_target(b[0])?, regex(b[1], "keep_matching_keys")?)
             }
             "replace_pattern" => {
-                let b = a(
-                    &[
-                        "target",
-                        "regex",
-                        "replacement",
-                        "function",
-                        "replacement_format",
-                    ],
-                    3,
-                )?;
+                let b = a(&REPLACE_PATTERN_PARAMS, 3)?;
                 Editor::ReplacePattern(
                     self.target(b[0])?,
                     regex(b[1], "replace_pattern")?,
@@ -454,16 +463,7 @@ impl Compiler<'_> {
                 )
             }
             "replace_match" => {
-                let b = a(
-                    &[
-                        "target",
-                        "pattern",
-                        "replacement",
-                        "function",
-                        "replacement_format",
-                    ],
-                    3,
-                )?;
+                let b = a(&REPLACE_MATCH_PARAMS, 3)?;
                 Editor::ReplaceMatch(
                     self.target(b[0])?,
                     Glob::new(literal_str(b[1], "pattern")?)?,
@@ -472,16 +472,7 @@ impl Compiler<'_> {
                 )
             }
             "replace_all_matches" => {
-                let b = a(
-                    &[
-                        "target",
-                        "pattern",
-                        "replacement",
-                        "function",
-                        "replacement_format",
-                    ],
-                    3,
-                )?;
+                let b = a(&REPLACE_MATCH_PARAMS, 3)?;
                 Editor::ReplaceAllMatches(
                     self.map_target(b[0])?,
                     Glob::new(literal_str(b[1], "pattern")?)?,
