@@ -6,10 +6,12 @@
 //! executable's directory; the README's test command builds it first.
 
 use ferrotel_core::pdata::{Signal, Telemetry};
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The workspace root.
@@ -51,12 +53,22 @@ pub fn ferrotel_bin() -> PathBuf {
     bin
 }
 
-/// A port that was free a moment ago.
+/// A port that was free a moment ago and that this process has not handed
+/// out before: the kernel may give the same ephemeral port to two binds in a
+/// row once the first listener is dropped, and a test that asks for many
+/// ports for one collector would then configure two receivers on one port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind an ephemeral port");
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// Polls `check` every 20 ms until it holds or `timeout` passes.
