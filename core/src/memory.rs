@@ -47,6 +47,38 @@ pub fn rss_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
+/// Resident anonymous memory of this process (heap, stacks), from
+/// /proc/self/status: what grows with the data held. Unlike RSS it leaves
+/// out the executable's and libraries' mapped pages, which the kernel can
+/// drop and reread at will and which for a debug build alone exceed 20 MiB.
+pub fn anonymous_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Hands heap pages the allocator holds free back to the operating system.
+///
+/// glibc keeps what was freed in its arenas for reuse, so after a burst has
+/// drained RSS can stay near its peak although little is in use; a limit
+/// enforced on RSS would then refuse data for good. The memory_limiter
+/// calls this where Go's forces a garbage collection.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: malloc_trim takes no pointers; it only walks glibc's own free
+    // lists under the arenas' locks and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Memory available to the process: the cgroup limit when one is set,
 /// else the machine's total memory.
 pub fn total_memory_bytes() -> Option<u64> {

@@ -8,11 +8,17 @@
 //! semantics: above the soft limit (limit − spike) data is refused with a
 //! retryable error, which receivers answer with gRPC `RESOURCE_EXHAUSTED`
 //! or HTTP 429 and `Retry-After`. What differs: Go samples the Go heap and
-//! forces a GC above the hard limit; ferrotel has no GC, so it samples RSS
-//! every `check_interval` and adds the bytes that buffering stages
+//! forces a GC above the limits; ferrotel has no GC, so it samples the
+//! process's resident anonymous memory (RSS without the mapped executable
+//! and libraries, which are not data and which the kernel can drop) every
+//! `check_interval` and adds the bytes that buffering stages
 //! registered since the sample (`ferrotel_core::memory`), so a burst is
-//! refused as it arrives rather than at the next sample. Place it first in
-//! the pipeline, as in Go.
+//! refused as it arrives rather than at the next sample. Where Go would
+//! force a GC (above the hard limit, or above the soft limit at most every
+//! `min_gc_interval_when_soft_limited`), ferrotel hands the allocator's
+//! free pages back to the OS and samples again: memory that only the
+//! allocator's cache holds must not keep data refused once the buffers
+//! drained. Place it first in the pipeline, as in Go.
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -27,6 +33,7 @@ use ferrotel_core::telemetry::Counter;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// `memory_limiter` settings.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -42,9 +49,10 @@ pub struct Config {
     pub limit_percentage: u64,
     /// Headroom as a percentage of total memory.
     pub spike_limit_percentage: u64,
-    /// Accepted for compatibility; there is no garbage collector to tune.
+    /// Least time between two releases of free heap memory while above the
+    /// soft limit (Go: between forced GCs); default 10s.
     pub min_gc_interval_when_soft_limited: Option<GoDuration>,
-    /// Accepted for compatibility.
+    /// The same above the hard limit; default 0, every check.
     pub min_gc_interval_when_hard_limited: Option<GoDuration>,
 }
 
@@ -129,14 +137,8 @@ impl ProcessorFactory for LimiterFactory {
         let labels = [("processor", id.as_str())];
         let item = signal.item_name();
         let registry = &set.telemetry.registry;
-        let state = Arc::new(State {
-            soft,
-            hard,
-            refusing: AtomicBool::new(false),
-            sampled_usage: AtomicU64::new(0),
-            held_at_sample: AtomicI64::new(0),
-        });
-        state.sample(|| memory::rss_bytes().unwrap_or(0), &id);
+        let state = Arc::new(State::new(soft, hard, &config));
+        state.sample(&ProcessMemory, &id);
         Ok(Arc::new(MemoryLimiter {
             id: id.clone(),
             interval: config.check_interval.0,
@@ -161,23 +163,88 @@ impl ProcessorFactory for LimiterFactory {
     }
 }
 
+/// How memory is measured and freed; the process's own in production.
+trait MemoryProbe {
+    fn usage(&self) -> u64;
+    fn release_free(&self);
+}
+
+struct ProcessMemory;
+
+impl MemoryProbe for ProcessMemory {
+    fn usage(&self) -> u64 {
+        memory::anonymous_resident_bytes().unwrap_or(0)
+    }
+
+    fn release_free(&self) {
+        memory::release_free_memory();
+    }
+}
+
 /// Limits and the last measurement.
 struct State {
     soft: u64,
     hard: u64,
+    release_interval_soft: Duration,
+    release_interval_hard: Duration,
+    last_release: Mutex<Option<Instant>>,
     refusing: AtomicBool,
     sampled_usage: AtomicU64,
     held_at_sample: AtomicI64,
 }
 
 impl State {
+    fn new(soft: u64, hard: u64, config: &Config) -> State {
+        State {
+            soft,
+            hard,
+            release_interval_soft: config
+                .min_gc_interval_when_soft_limited
+                .map_or(Duration::from_secs(10), |d| d.0),
+            release_interval_hard: config
+                .min_gc_interval_when_hard_limited
+                .map_or(Duration::ZERO, |d| d.0),
+            last_release: Mutex::new(None),
+            refusing: AtomicBool::new(false),
+            sampled_usage: AtomicU64::new(0),
+            held_at_sample: AtomicI64::new(0),
+        }
+    }
+
     /// Takes a measurement and decides whether to refuse.
-    fn sample(&self, rss: impl Fn() -> u64, id: &str) {
-        let usage = rss();
+    fn sample(&self, probe: &impl MemoryProbe, id: &str) {
+        let mut usage = probe.usage();
+        if usage > self.soft && self.release_due(usage) {
+            const MIB: u64 = 1 << 20;
+            probe.release_free();
+            let before = usage;
+            usage = probe.usage();
+            tracing::debug!(
+                processor = %id, before_mib = before / MIB, cur_mem_mib = usage / MIB,
+                "Memory usage after returning free heap memory to the OS."
+            );
+        }
         self.sampled_usage.store(usage, Ordering::Relaxed);
         self.held_at_sample
             .store(memory::held_bytes(), Ordering::Relaxed);
         self.update(usage, id);
+    }
+
+    /// Whether enough time passed since the last release for the limit
+    /// that `usage` is over; records the release when it is due.
+    fn release_due(&self, usage: u64) -> bool {
+        let interval = if usage > self.hard {
+            self.release_interval_hard
+        } else {
+            self.release_interval_soft
+        };
+        let mut last = self.last_release.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < interval) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     /// The last sample plus what buffers took since.
@@ -247,7 +314,7 @@ impl Component for MemoryLimiter {
             let mut ticker = tokio::time::interval(interval);
             loop {
                 ticker.tick().await;
-                state.sample(|| memory::rss_bytes().unwrap_or(0), &id);
+                state.sample(&ProcessMemory, &id);
             }
         });
         *self.sampler.lock().unwrap_or_else(|p| p.into_inner()) = Some(sampler);
@@ -317,24 +384,95 @@ mod tests {
         assert_eq!(pct.limits(1000 * MIB), (500 * MIB, 400 * MIB));
     }
 
+    /// Usage set by the test; a release drops it to `after_release`.
+    struct FakeMemory {
+        usage: AtomicU64,
+        after_release: u64,
+        releases: AtomicU64,
+    }
+
+    impl FakeMemory {
+        fn new(usage: u64, after_release: u64) -> FakeMemory {
+            FakeMemory {
+                usage: AtomicU64::new(usage),
+                after_release,
+                releases: AtomicU64::new(0),
+            }
+        }
+
+        fn set(&self, usage: u64) {
+            self.usage.store(usage, Ordering::Relaxed);
+        }
+
+        fn releases(&self) -> u64 {
+            self.releases.load(Ordering::Relaxed)
+        }
+    }
+
+    impl MemoryProbe for FakeMemory {
+        fn usage(&self) -> u64 {
+            self.usage.load(Ordering::Relaxed)
+        }
+
+        fn release_free(&self) {
+            self.releases.fetch_add(1, Ordering::Relaxed);
+            let after = self.usage().min(self.after_release);
+            self.set(after);
+        }
+    }
+
     #[test]
     fn refuses_above_the_soft_limit_and_recovers() {
-        let state = State {
-            soft: 1000,
-            hard: 2000,
-            refusing: AtomicBool::new(false),
-            sampled_usage: AtomicU64::new(0),
-            held_at_sample: AtomicI64::new(0),
-        };
-        state.sample(|| 500, "m");
+        let state = State::new(1000, 2000, &config(1, 0));
+        let memory = FakeMemory::new(500, u64::MAX);
+        state.sample(&memory, "m");
         assert!(!state.refusing.load(Ordering::Relaxed));
-        state.sample(|| 1500, "m");
+        memory.set(1500);
+        state.sample(&memory, "m");
         assert!(state.refusing.load(Ordering::Relaxed));
-        state.sample(|| 900, "m");
+        memory.set(900);
+        state.sample(&memory, "m");
         assert!(!state.refusing.load(Ordering::Relaxed));
         // Bytes registered after the sample count before the next one.
         let held = memory::Held::new(200);
         assert!(state.estimate() >= 1100);
         drop(held);
+    }
+
+    #[test]
+    fn free_heap_is_released_like_go_forces_a_gc() {
+        // Above the soft limit at most every 10s by default: the first
+        // sample over it releases, and memory only the allocator held no
+        // longer counts.
+        let state = State::new(1000, 2000, &config(1, 0));
+        let memory = FakeMemory::new(1500, 800);
+        state.sample(&memory, "m");
+        assert_eq!(memory.releases(), 1);
+        assert!(!state.refusing.load(Ordering::Relaxed));
+        memory.set(1500);
+        state.sample(&memory, "m");
+        assert_eq!(memory.releases(), 1, "not again within the soft interval");
+        assert!(state.refusing.load(Ordering::Relaxed));
+        // Above the hard limit every check (interval 0 by default).
+        memory.set(2500);
+        state.sample(&memory, "m");
+        memory.set(2500);
+        state.sample(&memory, "m");
+        assert_eq!(memory.releases(), 3);
+        // Below the soft limit nothing is released.
+        memory.set(700);
+        state.sample(&memory, "m");
+        assert_eq!(memory.releases(), 3);
+
+        let tuned = Config {
+            min_gc_interval_when_soft_limited: Some(GoDuration(Duration::ZERO)),
+            ..config(1, 0)
+        };
+        let state = State::new(1000, 2000, &tuned);
+        let memory = FakeMemory::new(1500, u64::MAX);
+        state.sample(&memory, "m");
+        state.sample(&memory, "m");
+        assert_eq!(memory.releases(), 2);
+        assert!(state.refusing.load(Ordering::Relaxed));
     }
 }
