@@ -3,6 +3,7 @@
 //! they do. A name not listed here is a compile error.
 
 use super::context::{Field, Item, get_in, put, set_in_map};
+use super::format::GoFormat;
 use super::parser::{Arg, Call, Expr};
 use super::value::Value;
 use super::{Compiler, Getter, KeyGetter, eval, eval_keys};
@@ -83,10 +84,14 @@ impl StringFn {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
+    digest_hex::<sha2::Sha256>(data)
+}
+
+/// A digest of `data` in lowercase hex, as Go's `hex.EncodeToString`.
+fn digest_hex<D: sha2::Digest>(data: &[u8]) -> String {
     use std::fmt::Write;
-    let digest = sha2::Sha256::digest(data);
-    let mut out = String::with_capacity(64);
+    let digest = D::digest(data);
+    let mut out = String::with_capacity(digest.len() * 2);
     for b in digest {
         let _ = write!(out, "{b:02x}");
     }
@@ -148,6 +153,7 @@ pub(super) struct Converter {
     args: Vec<Getter>,
     regex: Option<Regex>,
     literal: Option<String>,
+    format: Option<GoFormat>,
     pub(super) keys: Vec<KeyGetter>,
 }
 
@@ -193,6 +199,45 @@ enum Conv {
     ContainsValue,
     Index,
     Fnv,
+    Format,
+    FormatTime,
+    TruncateTime,
+    /// A calendar part of a time (UTC): Year, Month, ..., Weekday.
+    TimePart(TimePart),
+    /// A duration in a unit: Hours, ..., Nanoseconds.
+    DurationIn(DurationUnit),
+    UnixMicro,
+    Sha1,
+    Sha512,
+    Md5,
+    ToSnakeCase,
+    ToCamelCase,
+    Values,
+    ParseInt,
+    Log,
+    IsEmpty,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimePart {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Nanosecond,
+    Weekday,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DurationUnit {
+    Hours,
+    Minutes,
+    Seconds,
+    Milliseconds,
+    Microseconds,
+    Nanoseconds,
 }
 
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
@@ -658,6 +703,45 @@ impl Compiler<'_> {
             "ContainsValue" => (Conv::ContainsValue, &["target", "item"], 2),
             "Index" => (Conv::Index, &["target", "value"], 2),
             "FNV" => (Conv::Fnv, &["value"], 1),
+            "Format" => (Conv::Format, &["format", "vals"], 2),
+            "FormatTime" => (Conv::FormatTime, &["time", "format"], 2),
+            "TruncateTime" => (Conv::TruncateTime, &["time", "duration"], 2),
+            "Year" => (Conv::TimePart(TimePart::Year), &["time"], 1),
+            "Month" => (Conv::TimePart(TimePart::Month), &["time"], 1),
+            "Day" => (Conv::TimePart(TimePart::Day), &["time"], 1),
+            "Hour" => (Conv::TimePart(TimePart::Hour), &["time"], 1),
+            "Minute" => (Conv::TimePart(TimePart::Minute), &["time"], 1),
+            "Second" => (Conv::TimePart(TimePart::Second), &["time"], 1),
+            "Nanosecond" => (Conv::TimePart(TimePart::Nanosecond), &["time"], 1),
+            "Weekday" => (Conv::TimePart(TimePart::Weekday), &["time"], 1),
+            "Hours" => (Conv::DurationIn(DurationUnit::Hours), &["duration"], 1),
+            "Minutes" => (Conv::DurationIn(DurationUnit::Minutes), &["duration"], 1),
+            "Seconds" => (Conv::DurationIn(DurationUnit::Seconds), &["duration"], 1),
+            "Milliseconds" => (
+                Conv::DurationIn(DurationUnit::Milliseconds),
+                &["duration"],
+                1,
+            ),
+            "Microseconds" => (
+                Conv::DurationIn(DurationUnit::Microseconds),
+                &["duration"],
+                1,
+            ),
+            "Nanoseconds" => (
+                Conv::DurationIn(DurationUnit::Nanoseconds),
+                &["duration"],
+                1,
+            ),
+            "UnixMicro" => (Conv::UnixMicro, &["time"], 1),
+            "SHA1" => (Conv::Sha1, &["value"], 1),
+            "SHA512" => (Conv::Sha512, &["value"], 1),
+            "MD5" => (Conv::Md5, &["value"], 1),
+            "ToSnakeCase" => (Conv::ToSnakeCase, &["target"], 1),
+            "ToCamelCase" => (Conv::ToCamelCase, &["target"], 1),
+            "Values" => (Conv::Values, &["target"], 1),
+            "ParseInt" => (Conv::ParseInt, &["target", "base"], 2),
+            "Log" => (Conv::Log, &["value"], 1),
+            "IsEmpty" => (Conv::IsEmpty, &["target"], 1),
             "IsRootSpan" => {
                 if self.context != super::ContextKind::Span {
                     return Err(format!(
@@ -677,6 +761,7 @@ impl Compiler<'_> {
         let b = bind(call, params, required)?;
         let mut regex_arg = None;
         let mut literal = None;
+        let mut format = None;
         let mut args = Vec::new();
         for (i, e) in b.iter().enumerate() {
             match (kind, i) {
@@ -708,7 +793,23 @@ impl Compiler<'_> {
                     }
                     literal = Some(case.to_string());
                 }
-                (Conv::Time, 1) => literal = Some(time_format(literal_str(*e, "format")?)?),
+                (Conv::Time | Conv::FormatTime, 1) => {
+                    let f = literal_str(*e, "format")?;
+                    if f.is_empty() {
+                        return Err("format cannot be nil".into());
+                    }
+                    literal = Some(time_format(f)?);
+                }
+                (Conv::Format, 0) => format = Some(GoFormat::parse(literal_str(*e, "format")?)?),
+                (Conv::Format, 1) => match e {
+                    Some(Expr::List(items)) => args.push(Getter::List(
+                        items
+                            .iter()
+                            .map(|i| self.getter(i))
+                            .collect::<Result<_, _>>()?,
+                    )),
+                    _ => return Err("Format: vals must be a list".into()),
+                },
                 (Conv::ParseKeyValue, 1 | 2) => {
                     let default = if i == 1 { "=" } else { " " };
                     let d = match e {
@@ -768,6 +869,7 @@ impl Compiler<'_> {
             args,
             regex: regex_arg,
             literal,
+            format,
             keys: call
                 .keys
                 .iter()
@@ -812,7 +914,7 @@ fn time_format(format: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn string_like(v: &Value<'_>) -> Option<String> {
+pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
     Some(match v {
         Value::Nil => return None,
         Value::Str(s) => s.to_string(),
@@ -1121,11 +1223,153 @@ impl Converter {
                 }
                 None => Value::Nil,
             },
+            Conv::Format => {
+                let Value::List(items) = arg(0)? else {
+                    return Err("Format: vals is not a list".into());
+                };
+                let values: Vec<Value<'_>> = items.iter().map(|v| Value::of(Some(v))).collect();
+                let format = self.format.as_ref().expect("compiled with the converter");
+                owned(format.render(&values))
+            }
+            Conv::FormatTime => {
+                let t = time_arg(arg(0)?)?;
+                let format = self.literal.as_deref().unwrap_or_default();
+                owned(
+                    chrono::DateTime::from_timestamp_nanos(t)
+                        .format(format)
+                        .to_string(),
+                )
+            }
+            Conv::TruncateTime => {
+                let (t, d) = (time_arg(arg(0)?)?, duration_arg(arg(1)?)?);
+                Value::Time(truncate_time(t, d))
+            }
+            Conv::TimePart(part) => {
+                use chrono::{Datelike, Timelike};
+                let t = chrono::DateTime::from_timestamp_nanos(time_arg(arg(0)?)?);
+                Value::Int(i64::from(match part {
+                    TimePart::Year => t.year(),
+                    TimePart::Month => t.month() as i32,
+                    TimePart::Day => t.day() as i32,
+                    TimePart::Hour => t.hour() as i32,
+                    TimePart::Minute => t.minute() as i32,
+                    TimePart::Second => t.second() as i32,
+                    TimePart::Nanosecond => t.nanosecond().min(999_999_999) as i32,
+                    TimePart::Weekday => t.weekday().num_days_from_sunday() as i32,
+                }))
+            }
+            Conv::DurationIn(unit) => {
+                let d = duration_arg(arg(0)?)?;
+                // Go splits off whole units before dividing, for precision.
+                let float_in = |unit: i64| (d / unit) as f64 + (d % unit) as f64 / unit as f64;
+                match unit {
+                    DurationUnit::Hours => Value::Float(float_in(3_600_000_000_000)),
+                    DurationUnit::Minutes => Value::Float(float_in(60_000_000_000)),
+                    DurationUnit::Seconds => Value::Float(float_in(1_000_000_000)),
+                    DurationUnit::Milliseconds => Value::Int(d / 1_000_000),
+                    DurationUnit::Microseconds => Value::Int(d / 1_000),
+                    DurationUnit::Nanoseconds => Value::Int(d),
+                }
+            }
+            Conv::UnixMicro => Value::Int(time_arg(arg(0)?)?.div_euclid(1_000)),
+            Conv::Sha1 | Conv::Sha512 | Conv::Md5 => match string_like(&arg(0)?) {
+                Some(s) => owned(match self.kind {
+                    Conv::Sha1 => digest_hex::<sha1::Sha1>(s.as_bytes()),
+                    Conv::Sha512 => digest_hex::<sha2::Sha512>(s.as_bytes()),
+                    _ => digest_hex::<md5::Md5>(s.as_bytes()),
+                }),
+                None => Value::Nil,
+            },
+            Conv::ToSnakeCase | Conv::ToCamelCase => {
+                let target = arg(0)?;
+                let s = target
+                    .as_str()
+                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
+                owned(if s.is_empty() {
+                    String::new()
+                } else if self.kind == Conv::ToSnakeCase {
+                    snake_case(s)
+                } else {
+                    camel_case(s)
+                })
+            }
+            Conv::Values => match arg(0)? {
+                Value::Map(m) => Value::List(Cow::Owned(
+                    m.iter()
+                        .map(|kv| kv.value.clone().unwrap_or_default())
+                        .collect(),
+                )),
+                other => {
+                    return Err(format!(
+                        "expected pcommon.Map but got {}",
+                        other.type_name()
+                    ));
+                }
+            },
+            Conv::ParseInt => {
+                let target = arg(0)?;
+                let s = target
+                    .as_str()
+                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
+                if s.is_empty() {
+                    return Err(
+                        "invalid target value for ParseInt function, target cannot be empty".into(),
+                    );
+                }
+                let Value::Int(base) = arg(1)? else {
+                    return Err("ParseInt: base must be an int64".into());
+                };
+                if base < 0 {
+                    return Err(format!(
+                        "invalid base value: {base} for ParseInt function, base cannot be negative"
+                    ));
+                }
+                Value::Int(parse_int(s, base)?)
+            }
+            Conv::Log => {
+                let v = match arg(0)? {
+                    Value::Float(f) => f,
+                    Value::Int(i) => i as f64,
+                    Value::Bool(b) => f64::from(u8::from(b)),
+                    Value::Str(s) => s.parse().map_err(|_| {
+                        format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")
+                    })?,
+                    Value::Nil => return Err("invalid input: <nil>".into()),
+                    other => {
+                        return Err(format!("unsupported type: {}", other.type_name()));
+                    }
+                };
+                if v <= 0.0 {
+                    return Err(format!(
+                        "invalid input: expected number greater than zero but got {}",
+                        super::format::go_float(v.abs(), 'g', None)
+                    ));
+                }
+                Value::Float(v.ln())
+            }
+            Conv::IsEmpty => Value::Bool(match arg(0)? {
+                Value::Nil => true,
+                Value::Bool(b) => !b,
+                Value::Int(i) | Value::Duration(i) => i == 0,
+                Value::Float(f) => f == 0.0,
+                Value::Str(s) => s.is_empty(),
+                Value::Bytes(b) => b.is_empty(),
+                Value::Map(m) => m.is_empty(),
+                Value::List(l) => l.is_empty(),
+                Value::Time(_) => false,
+            }),
             Conv::Duration => {
                 let d = arg(0)?;
                 let s = d.as_str().ok_or("Duration: expected a string")?;
-                let d = crate::config::parse_go_duration(s)?;
-                Value::Duration(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+                // Go's ParseDuration takes a sign; config durations do not.
+                let (negative, unsigned) = match s.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, s.strip_prefix('+').unwrap_or(s)),
+                };
+                let d = crate::config::parse_go_duration(unsigned)
+                    .map_err(|e| e.replace(&format!("{unsigned:?}"), &format!("{s:?}")))?;
+                let nanos = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+                Value::Duration(if negative { -nanos } else { nanos })
             }
             Conv::IsRootSpan => {
                 let span = item
@@ -1248,6 +1492,122 @@ impl Converter {
             }
         })
     }
+}
+
+/// A time operand, as Go's `TimeGetter` demands one.
+fn time_arg(v: Value<'_>) -> Result<i64, String> {
+    match v {
+        Value::Time(t) => Ok(t),
+        other => Err(format!("expected time but got {}", other.type_name())),
+    }
+}
+
+/// A duration operand, as Go's `DurationGetter` demands one.
+fn duration_arg(v: Value<'_>) -> Result<i64, String> {
+    match v {
+        Value::Duration(d) => Ok(d),
+        other => Err(format!("expected duration but got {}", other.type_name())),
+    }
+}
+
+/// Go's `Time.Truncate`: rounds down to a multiple of `d` counted from
+/// Go's zero time (January 1, year 1), which differs from counting from
+/// the Unix epoch for durations that do not divide a day.
+fn truncate_time(t: i64, d: i64) -> i64 {
+    if d <= 0 {
+        return t;
+    }
+    const EPOCH_SINCE_YEAR_ONE_NANOS: i128 = 62_135_596_800 * 1_000_000_000;
+    let since_zero = i128::from(t) + EPOCH_SINCE_YEAR_ONE_NANOS;
+    let truncated = t as i128 - since_zero.rem_euclid(i128::from(d));
+    i64::try_from(truncated).unwrap_or(i64::MIN)
+}
+
+/// Go's `strconv.ParseInt(s, base, 64)`: base 0 reads a `0x`, `0o`, `0b`
+/// or `0` prefix and allows underscores between digits.
+fn parse_int(s: &str, base: i64) -> Result<i64, String> {
+    let syntax = || format!("strconv.ParseInt: parsing {s:?}: invalid syntax");
+    if base == 1 || base > 36 {
+        return Err(format!(
+            "strconv.ParseInt: parsing {s:?}: invalid base {base}"
+        ));
+    }
+    let (negative, unsigned) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if base == 0 {
+        if !underscores_ok(unsigned) {
+            return Err(syntax());
+        }
+        let cleaned = unsigned.replace('_', "");
+        let lower = cleaned.to_ascii_lowercase();
+        let (radix, prefix) = if lower.starts_with("0x") {
+            (16, 2)
+        } else if lower.starts_with("0o") {
+            (8, 2)
+        } else if lower.starts_with("0b") {
+            (2, 2)
+        } else if lower.len() > 1 && lower.starts_with('0') {
+            (8, 1)
+        } else {
+            (10, 0)
+        };
+        (radix, cleaned[prefix..].to_string())
+    } else {
+        (base as u32, unsigned.to_string())
+    };
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return Err(syntax());
+    }
+    let magnitude = u64::from_str_radix(&digits, radix).map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => {
+            format!("strconv.ParseInt: parsing {s:?}: value out of range")
+        }
+        _ => syntax(),
+    })?;
+    let limit = if negative {
+        1u64 << 63
+    } else {
+        (1u64 << 63) - 1
+    };
+    if magnitude > limit {
+        return Err(format!(
+            "strconv.ParseInt: parsing {s:?}: value out of range"
+        ));
+    }
+    Ok(if negative {
+        (magnitude as i64).wrapping_neg()
+    } else {
+        magnitude as i64
+    })
+}
+
+/// Go's rule for `_` in base-0 literals: only between digits, or right
+/// after a base prefix.
+fn underscores_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let (mut saw, mut i, mut hex) = (b'^', 0, false);
+    if b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'b' | b'o' | b'x') {
+        (saw, i, hex) = (b'0', 2, b[1] | 0x20 == b'x');
+    }
+    for &c in &b[i..] {
+        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+    }
+    saw != b'_'
 }
 
 fn truncate(s: &mut String, limit: usize, marker: &str) {

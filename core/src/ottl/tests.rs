@@ -900,3 +900,173 @@ fn metric_conversions() {
         "{err}"
     );
 }
+
+#[test]
+fn time_duration_hash_and_format_converters() {
+    // Expected values are Go's (time, strconv, crypto, fmt packages) for
+    // the same inputs, checked with `go run`; log.time is
+    // 2023-11-14 22:13:20.123 UTC, a Tuesday.
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["parts"], [Year(log.time), Month(log.time), Day(log.time), Hour(log.time), Minute(log.time), Second(log.time), Nanosecond(log.time), Weekday(log.time)])"#,
+            r#"set(log.attributes["micro"], UnixMicro(log.time))"#,
+            r#"set(log.attributes["hour"], UnixNano(TruncateTime(log.time, Duration("1h"))))"#,
+            r#"set(log.attributes["7h"], UnixNano(TruncateTime(log.time, Duration("7h"))))"#,
+            r#"set(log.attributes["week"], UnixNano(TruncateTime(log.time, Duration("168h"))))"#,
+            r#"set(log.attributes["formatted"], FormatTime(log.time, "%Y-%m-%dT%H:%M:%S.%L"))"#,
+            r#"set(log.attributes["durations"], [Hours(Duration("1h30m")), Minutes(Duration("90s")), Seconds(Duration("1500ms")), Milliseconds(Duration("1.5s")), Microseconds(Duration("2ms")), Nanoseconds(Duration("1us")), Milliseconds(Duration("-1500us"))])"#,
+            r#"set(log.attributes["sha1"], SHA1("abc"))"#,
+            r#"set(log.attributes["sha512"], SHA512("abc"))"#,
+            r#"set(log.attributes["md5"], MD5("abc"))"#,
+            r#"set(log.attributes["ints"], [ParseInt("0x1F", 0), ParseInt("-101", 2), ParseInt("1_000", 0), ParseInt("017", 0), ParseInt("zz", 36), ParseInt("0x_1f", 0)])"#,
+            r#"set(log.attributes["log"], Log(100))"#,
+            r#"set(log.attributes["empty"], [IsEmpty(""), IsEmpty(0), IsEmpty(log.attributes["nope"]), IsEmpty(log.body), IsEmpty([]), IsEmpty(log.attributes)])"#,
+            r#"set(log.attributes["snake"], ToSnakeCase("httpRequestMethod"))"#,
+            r#"set(log.attributes["camel"], ToCamelCase("http_request_method"))"#,
+            r#"set(log.attributes["line"], Format("%s has %d items, %.1f%% %v", [log.attributes["http.method"], log.attributes["count"], 99.5, log.attributes["nope"]]))"#,
+            r#"set(log.attributes["values"], Values(resource.attributes))"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    let ints = |v: &[i64]| {
+        V::ArrayValue(crate::pdata::common::ArrayValue {
+            values: v
+                .iter()
+                .map(|i| AnyValue {
+                    value: Some(V::IntValue(*i)),
+                })
+                .collect(),
+        })
+    };
+    let list = |v: Vec<V>| {
+        V::ArrayValue(crate::pdata::common::ArrayValue {
+            values: v.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
+        })
+    };
+    assert_eq!(
+        attr(a, "parts"),
+        Some(&ints(&[2023, 11, 14, 22, 13, 20, 123_000_000, 2]))
+    );
+    assert_eq!(attr(a, "micro"), Some(&V::IntValue(1_700_000_000_123_000)));
+    assert_eq!(
+        attr(a, "hour"),
+        Some(&V::IntValue(1_699_999_200_000_000_000))
+    );
+    assert_eq!(attr(a, "7h"), Some(&V::IntValue(1_699_984_800_000_000_000)));
+    assert_eq!(
+        attr(a, "week"),
+        Some(&V::IntValue(1_699_833_600_000_000_000))
+    );
+    assert_eq!(attr(a, "formatted"), Some(&s("2023-11-14T22:13:20.123")));
+    assert_eq!(
+        attr(a, "durations"),
+        Some(&list(vec![
+            V::DoubleValue(1.5),
+            V::DoubleValue(1.5),
+            V::DoubleValue(1.5),
+            V::IntValue(1500),
+            V::IntValue(2000),
+            V::IntValue(1000),
+            V::IntValue(-1),
+        ]))
+    );
+    assert_eq!(
+        attr(a, "sha1"),
+        Some(&s("a9993e364706816aba3e25717850c26c9cd0d89d"))
+    );
+    assert_eq!(
+        attr(a, "sha512"),
+        Some(&s(
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        ))
+    );
+    assert_eq!(attr(a, "md5"), Some(&s("900150983cd24fb0d6963f7d28e17f72")));
+    assert_eq!(attr(a, "ints"), Some(&ints(&[31, -5, 1000, 15, 1295, 31])));
+    assert_eq!(attr(a, "log"), Some(&V::DoubleValue(4.605170185988092)));
+    assert_eq!(
+        attr(a, "empty"),
+        Some(&list(vec![
+            V::BoolValue(true),
+            V::BoolValue(true),
+            V::BoolValue(true),
+            V::BoolValue(false),
+            V::BoolValue(true),
+            V::BoolValue(false),
+        ]))
+    );
+    assert_eq!(attr(a, "snake"), Some(&s("http_request_method")));
+    assert_eq!(attr(a, "camel"), Some(&s("HttpRequestMethod")));
+    assert_eq!(attr(a, "line"), Some(&s("GET has 3 items, 99.5% <nil>")));
+    assert_eq!(attr(a, "values"), Some(&list(vec![s("prod"), s("node-1")])));
+}
+
+#[test]
+fn runtime_errors_of_the_newer_converters_are_go_s() {
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], ParseInt("9223372036854775808", 10))"#,
+            r#"strconv.ParseInt: parsing "9223372036854775808": value out of range"#,
+        ),
+        (
+            r#"set(log.attributes["x"], ParseInt("1__0", 0))"#,
+            r#"strconv.ParseInt: parsing "1__0": invalid syntax"#,
+        ),
+        (
+            r#"set(log.attributes["x"], ParseInt("12", 1))"#,
+            r#"strconv.ParseInt: parsing "12": invalid base 1"#,
+        ),
+        (
+            r#"set(log.attributes["x"], ParseInt("", 10))"#,
+            "target cannot be empty",
+        ),
+        (
+            r#"set(log.attributes["x"], ParseInt("12", -1))"#,
+            "base cannot be negative",
+        ),
+        (
+            r#"set(log.attributes["x"], Log(0))"#,
+            "invalid input: expected number greater than zero but got 0",
+        ),
+        (
+            r#"set(log.attributes["x"], Hour(log.body))"#,
+            "expected time but got",
+        ),
+        (
+            r#"set(log.attributes["x"], Hours(log.time))"#,
+            "expected duration but got",
+        ),
+        (
+            r#"set(log.attributes["x"], Values(log.body))"#,
+            "expected pcommon.Map but got",
+        ),
+    ] {
+        let p = Program::compile(Signal::Logs, None, &[statement.to_string()], &[]).unwrap();
+        let err = p
+            .run(&mut logs(), ErrorMode::Propagate)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], Format("%c", [1]))"#,
+            "the verb %c is not supported",
+        ),
+        (
+            r#"set(log.attributes["x"], Format(log.body, [1]))"#,
+            "format",
+        ),
+        (
+            r#"set(log.attributes["x"], FormatTime(log.time, ""))"#,
+            "format cannot be nil",
+        ),
+    ] {
+        let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+}
