@@ -216,6 +216,7 @@ enum Conv {
     ParseInt,
     Log,
     IsEmpty,
+    ParseCsv,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -742,6 +743,11 @@ impl Compiler<'_> {
             "ParseInt" => (Conv::ParseInt, &["target", "base"], 2),
             "Log" => (Conv::Log, &["value"], 1),
             "IsEmpty" => (Conv::IsEmpty, &["target"], 1),
+            "ParseCSV" => (
+                Conv::ParseCsv,
+                &["target", "header", "delimiter", "header_delimiter", "mode"],
+                2,
+            ),
             "IsRootSpan" => {
                 if self.context != super::ContextKind::Span {
                     return Err(format!(
@@ -799,6 +805,41 @@ impl Compiler<'_> {
                         return Err("format cannot be nil".into());
                     }
                     literal = Some(time_format(f)?);
+                }
+                (Conv::ParseCsv, 2) => {
+                    let d = match e {
+                        None => ",",
+                        e => literal_str(*e, "delimiter")?,
+                    };
+                    if d.chars().count() != 1 {
+                        return Err(
+                            "invalid arguments: delimiter must be a single character".into()
+                        );
+                    }
+                    args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
+                }
+                (Conv::ParseCsv, 3) => {
+                    // Defaults to the delimiter, filled in at run time.
+                    if let Some(d) = e {
+                        let d = literal_str(Some(d), "header_delimiter")?;
+                        if d.chars().count() != 1 {
+                            return Err(
+                                "invalid arguments: header_delimiter must be a single character"
+                                    .into(),
+                            );
+                        }
+                    }
+                    args.push(self.getter_opt(*e)?);
+                }
+                (Conv::ParseCsv, 4) => {
+                    let mode = match e {
+                        None => "strict",
+                        e => literal_str(*e, "mode")?,
+                    };
+                    if !matches!(mode, "strict" | "lazyQuotes" | "ignoreQuotes") {
+                        return Err(format!("unknown mode: {mode}"));
+                    }
+                    args.push(Getter::Lit(Value::Str(Cow::Owned(mode.to_string()))));
                 }
                 (Conv::Format, 0) => format = Some(GoFormat::parse(literal_str(*e, "format")?)?),
                 (Conv::Format, 1) => match e {
@@ -1346,6 +1387,52 @@ impl Converter {
                     ));
                 }
                 Value::Float(v.ln())
+            }
+            Conv::ParseCsv => {
+                let (target, header) = (arg(0)?, arg(1)?);
+                let target = target.as_str().ok_or_else(|| {
+                    format!(
+                        "error getting value for target in ParseCSV: expected string but got {}",
+                        target.type_name()
+                    )
+                })?;
+                let header = header.as_str().ok_or_else(|| {
+                    format!(
+                        "error getting value for header in ParseCSV: expected string but got {}",
+                        header.type_name()
+                    )
+                })?;
+                if header.is_empty() {
+                    return Err("headers must not be an empty string".into());
+                }
+                let (delimiter, header_delimiter, mode) = (arg(2)?, arg(3)?, arg(4)?);
+                let delimiter = delimiter.as_str().unwrap_or(",");
+                let comma = delimiter.chars().next().unwrap_or(',');
+                let fields = match mode.as_str() {
+                    Some("ignoreQuotes") => target.split(comma).map(str::to_string).collect(),
+                    mode => super::csv::read_row(target, comma, mode == Some("lazyQuotes"))?,
+                };
+                let headers: Vec<&str> = header
+                    .split(header_delimiter.as_str().unwrap_or(delimiter))
+                    .collect();
+                if headers.len() != fields.len() {
+                    return Err(format!(
+                        "map csv headers: wrong number of fields: expected {}, found {}",
+                        headers.len(),
+                        fields.len()
+                    ));
+                }
+                let mut map: Vec<KeyValue> = Vec::with_capacity(headers.len());
+                for (name, field) in headers.into_iter().zip(fields) {
+                    put(
+                        &mut map,
+                        name,
+                        Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(field)),
+                        }),
+                    );
+                }
+                Value::Map(Cow::Owned(map))
             }
             Conv::IsEmpty => Value::Bool(match arg(0)? {
                 Value::Nil => true,

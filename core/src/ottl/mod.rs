@@ -12,6 +12,7 @@
 //! resource and scope above each item in reach.
 
 mod context;
+mod csv;
 mod format;
 mod functions;
 pub mod groups;

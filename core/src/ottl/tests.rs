@@ -1070,3 +1070,71 @@ fn runtime_errors_of_the_newer_converters_are_go_s() {
         assert!(err.contains(want), "{statement}: {err}");
     }
 }
+
+#[test]
+fn parse_csv_as_go_documents_it() {
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.body, "2023-01-01,INFO,\"hello, world\"")"#,
+            r#"merge_maps(log.attributes, ParseCSV(log.body, "Time,Severity,Message"), "upsert")"#,
+            r#"set(log.attributes["pipes"], ParseCSV("1;2;3", "a|b|c", ";", "|"))"#,
+            r#"set(log.attributes["raw"], ParseCSV("a,\"b,c", "x,y,z", mode="ignoreQuotes"))"#,
+            r#"set(log.attributes["lazy"], ParseCSV("a,b\"c", "x,y", ",", ",", "lazyQuotes"))"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    assert_eq!(attr(a, "Time"), Some(&s("2023-01-01")));
+    assert_eq!(attr(a, "Severity"), Some(&s("INFO")));
+    assert_eq!(attr(a, "Message"), Some(&s("hello, world")));
+    let map = |pairs: &[(&str, &str)]| {
+        V::KvlistValue(KeyValueList {
+            values: pairs.iter().map(|(k, v)| kv(k, s(v))).collect(),
+        })
+    };
+    assert_eq!(
+        attr(a, "pipes"),
+        Some(&map(&[("a", "1"), ("b", "2"), ("c", "3")]))
+    );
+    assert_eq!(
+        attr(a, "raw"),
+        Some(&map(&[("x", "a"), ("y", "\"b"), ("z", "c")]))
+    );
+    assert_eq!(attr(a, "lazy"), Some(&map(&[("x", "a"), ("y", "b\"c")])));
+
+    let failing = |statement: &str| {
+        Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .and_then(|p| {
+                p.run(&mut logs(), ErrorMode::Propagate)
+                    .map_err(|e| e.to_string())
+            })
+            .err()
+            .unwrap_or_default()
+    };
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], ParseCSV("a,b", "x,y,z"))"#,
+            "map csv headers: wrong number of fields: expected 3, found 2",
+        ),
+        (
+            r#"set(log.attributes["x"], ParseCSV("a", ""))"#,
+            "headers must not be an empty string",
+        ),
+        (
+            r#"set(log.attributes["x"], ParseCSV("a", "x", ";;"))"#,
+            "delimiter must be a single character",
+        ),
+        (
+            r#"set(log.attributes["x"], ParseCSV("a", "x", mode="loose"))"#,
+            "unknown mode: loose",
+        ),
+        (
+            r#"set(log.attributes["x"], ParseCSV(log.attributes["nope"], "x"))"#,
+            "error getting value for target in ParseCSV",
+        ),
+    ] {
+        let err = failing(statement);
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+}
