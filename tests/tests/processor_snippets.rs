@@ -379,6 +379,51 @@ transform:
             },
         },
         Snippet {
+            name: "transform: the README's extract_count_metric, extract_sum_metric, copy_metric and scale_metric examples",
+            signal: "metrics",
+            processor: r#"
+transform:
+  error_mode: ignore
+  metric_statements:
+    - extract_count_metric(true, ".count") where metric.name == "http.server.duration"
+    - extract_sum_metric(true, ".sum") where metric.name == "http.server.duration"
+    - copy_metric(name="http.request.status_code", unit="s") where metric.name == "http.status_code"
+    - scale_metric(10.0, "kWh") where metric.name == "energy"
+"#,
+            input: r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[
+              {"name":"http.server.duration","unit":"ms","histogram":{"aggregationTemporality":1,"dataPoints":[
+                {"count":"4","sum":10,"bucketCounts":["1","3"],"explicitBounds":[5],"timeUnixNano":"2","startTimeUnixNano":"1"}]}},
+              {"name":"http.status_code","gauge":{"dataPoints":[{"asInt":"200","timeUnixNano":"1"}]}},
+              {"name":"energy","unit":"Wh","gauge":{"dataPoints":[{"asDouble":1.5,"timeUnixNano":"1"}]}}]}]}]}"#,
+            check: |out| {
+                let m = items(out, "metrics");
+                let names: Vec<_> = m.iter().map(|m| m["name"].as_str().unwrap_or("")).collect();
+                assert_eq!(
+                    names,
+                    [
+                        "http.server.duration",
+                        "http.status_code",
+                        "energy",
+                        "http.server.duration.count",
+                        "http.server.duration.sum",
+                        "http.request.status_code"
+                    ]
+                );
+                let count = &m[3]["sum"];
+                assert_eq!(count["aggregationTemporality"], 1);
+                assert_eq!(count["isMonotonic"], true);
+                assert_eq!(count["dataPoints"][0]["asInt"], "4");
+                assert_eq!(count["dataPoints"][0]["startTimeUnixNano"], "1");
+                assert_eq!(m[3]["unit"], "1");
+                assert_eq!(m[4]["sum"]["dataPoints"][0]["asDouble"], 10.0);
+                assert_eq!(m[4]["unit"], "ms");
+                assert_eq!(m[5]["unit"], "s");
+                assert_eq!(m[5]["gauge"]["dataPoints"][0]["asInt"], "200");
+                assert_eq!(m[2]["gauge"]["dataPoints"][0]["asDouble"], 15.0);
+                assert_eq!(m[2]["unit"], "kWh");
+            },
+        },
+        Snippet {
             name: "transform: rename metrics with replace_pattern",
             signal: "metrics",
             processor: r#"

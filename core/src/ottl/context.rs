@@ -339,6 +339,9 @@ pub(super) struct Item<'a> {
     pub metric_shape: (i32, bool),
     /// The data point.
     pub point: Option<Point<'a>>,
+    /// Where metric functions put the metrics they create; they join the
+    /// scope's metrics after the current one and are visited in turn.
+    pub new_metrics: Option<&'a mut Vec<Metric>>,
     /// The context's scratch map.
     pub cache: &'a mut Vec<KeyValue>,
 }

@@ -118,6 +118,20 @@ pub(super) enum Editor {
     DeleteIndex(Target, Getter, Option<Getter>),
     ConvertSumToGauge,
     ConvertGaugeToSum(i32, bool),
+    /// `extract_sum_metric` / `extract_count_metric`: monotonic, suffix.
+    ExtractMetric(Extracted, bool, String),
+    /// `copy_metric`: name, description, unit.
+    CopyMetric([Option<Getter>; 3]),
+    /// `scale_metric`: multiplier, unit.
+    ScaleMetric(f64, Option<Getter>),
+}
+
+/// Which field of histogram and summary points `extract_*_metric` makes
+/// a sum of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Extracted {
+    Sum,
+    Count,
 }
 
 /// The optional `function` and `replacementFormat` of the replace editors.
@@ -614,6 +628,50 @@ impl Compiler<'_> {
                     };
                     Editor::ConvertGaugeToSum(temporality, monotonic)
                 }
+            }
+            "extract_sum_metric" | "extract_count_metric" | "copy_metric" | "scale_metric"
+                if self.context != super::ContextKind::Metric =>
+            {
+                return Err(format!(
+                    "{} is only available in the metric context",
+                    call.name
+                ));
+            }
+            "extract_sum_metric" | "extract_count_metric" => {
+                let b = a(&["monotonic", "suffix"], 1)?;
+                let monotonic = match b[0] {
+                    Some(Expr::Bool(v)) => *v,
+                    _ => return Err("monotonic must be a bool literal".into()),
+                };
+                let (extracted, default_suffix) = if call.name == "extract_sum_metric" {
+                    (Extracted::Sum, "_sum")
+                } else {
+                    (Extracted::Count, "_count")
+                };
+                let suffix = match b[1] {
+                    None => default_suffix,
+                    e => literal_str(e, "suffix")?,
+                };
+                Editor::ExtractMetric(extracted, monotonic, suffix.to_string())
+            }
+            "copy_metric" => {
+                let b = a(&["name", "description", "unit"], 0)?;
+                let optional = |e: Option<&Expr>| e.map(|e| self.getter(e)).transpose();
+                Editor::CopyMetric([optional(b[0])?, optional(b[1])?, optional(b[2])?])
+            }
+            "scale_metric" => {
+                let b = a(&["multiplier", "unit"], 1)?;
+                let multiplier = match b[0] {
+                    Some(Expr::Float(f)) => *f,
+                    Some(Expr::Int(i)) => *i as f64,
+                    Some(Expr::Neg(e)) => match e.as_ref() {
+                        Expr::Float(f) => -f,
+                        Expr::Int(i) => -(*i as f64),
+                        _ => return Err("multiplier must be a number literal".into()),
+                    },
+                    _ => return Err("multiplier must be a number literal".into()),
+                };
+                Editor::ScaleMetric(multiplier, b[1].map(|e| self.getter(e)).transpose()?)
             }
             "flatten" => {
                 let b = a(&["target", "prefix", "depth", "resolve_conflicts"], 1)?;
@@ -1922,6 +1980,70 @@ impl Editor {
                     (_, other) => m.data = other,
                 }
             }
+            Editor::ExtractMetric(extracted, monotonic, suffix) => {
+                let m = item.metric.as_deref().ok_or("no metric in this context")?;
+                let created = extract_metric(m, *extracted, *monotonic, suffix)?;
+                if let Some(created) = created {
+                    item.new_metrics
+                        .as_deref_mut()
+                        .ok_or("no metric list in this context")?
+                        .push(created);
+                }
+            }
+            Editor::CopyMetric(fields) => {
+                let mut copy = item
+                    .metric
+                    .as_deref()
+                    .ok_or("no metric in this context")?
+                    .clone();
+                let mut texts = [None, None, None];
+                for (text, getter) in texts.iter_mut().zip(fields) {
+                    if let Some(getter) = getter {
+                        let v = eval(getter, item)?;
+                        *text = Some(
+                            v.as_str()
+                                .ok_or_else(|| {
+                                    format!("expected string but got {}", v.type_name())
+                                })?
+                                .to_string(),
+                        );
+                    }
+                }
+                let [name, description, unit] = texts;
+                copy.name = name.unwrap_or(copy.name);
+                copy.description = description.unwrap_or(copy.description);
+                copy.unit = unit.unwrap_or(copy.unit);
+                item.new_metrics
+                    .as_deref_mut()
+                    .ok_or("no metric list in this context")?
+                    .push(copy);
+            }
+            Editor::ScaleMetric(multiplier, unit) => {
+                let unit = match unit {
+                    Some(getter) => {
+                        let v = eval(getter, item)?;
+                        Some(
+                            v.as_str()
+                                .ok_or_else(|| {
+                                    format!(
+                                        "could not get unit from ScaleArguments: expected string but got {}",
+                                        v.type_name()
+                                    )
+                                })?
+                                .to_string(),
+                        )
+                    }
+                    None => None,
+                };
+                let m = item
+                    .metric
+                    .as_deref_mut()
+                    .ok_or("no metric in this context")?;
+                scale_metric(m, *multiplier)?;
+                if let Some(unit) = unit {
+                    m.unit = unit;
+                }
+            }
             Editor::Append(target, values) => {
                 let mut add: Vec<AnyValue> = Vec::new();
                 for v in values {
@@ -1944,6 +2066,174 @@ impl Editor {
         }
         Ok(())
     }
+}
+
+/// The metric `extract_sum_metric` or `extract_count_metric` makes of a
+/// histogram, exponential histogram or summary; `None` when it would have
+/// no points (histograms without sums).
+fn extract_metric(
+    m: &crate::pdata::metrics::Metric,
+    extracted: Extracted,
+    monotonic: bool,
+    suffix: &str,
+) -> Result<Option<crate::pdata::metrics::Metric>, String> {
+    use crate::pdata::metrics::{Metric, NumberDataPoint, Sum, metric::Data, number_data_point};
+    let point =
+        |attributes: &[KeyValue], start: u64, time: u64, value: number_data_point::Value| {
+            NumberDataPoint {
+                attributes: attributes.to_vec(),
+                start_time_unix_nano: start,
+                time_unix_nano: time,
+                value: Some(value),
+                ..NumberDataPoint::default()
+            }
+        };
+    let name = match extracted {
+        Extracted::Sum => "extract_sum_metric",
+        Extracted::Count => "extract_count_metric",
+    };
+    let wrong_type = || {
+        format!(
+            "{name} requires an input metric of type Histogram, ExponentialHistogram or Summary, got {}",
+            metric_type_name(m.data.as_ref())
+        )
+    };
+    let value = |sum: Option<f64>, count: u64| match extracted {
+        Extracted::Sum => sum.map(number_data_point::Value::AsDouble),
+        Extracted::Count => Some(number_data_point::Value::AsInt(count as i64)),
+    };
+    // Summaries have no temporality; Go takes them as cumulative.
+    let (temporality, points): (i32, Vec<NumberDataPoint>) = match &m.data {
+        Some(Data::Histogram(h)) => (
+            h.aggregation_temporality,
+            h.data_points
+                .iter()
+                .filter_map(|p| {
+                    let v = value(p.sum, p.count)?;
+                    Some(point(
+                        &p.attributes,
+                        p.start_time_unix_nano,
+                        p.time_unix_nano,
+                        v,
+                    ))
+                })
+                .collect(),
+        ),
+        Some(Data::ExponentialHistogram(h)) => (
+            h.aggregation_temporality,
+            h.data_points
+                .iter()
+                .filter_map(|p| {
+                    let v = value(p.sum, p.count)?;
+                    Some(point(
+                        &p.attributes,
+                        p.start_time_unix_nano,
+                        p.time_unix_nano,
+                        v,
+                    ))
+                })
+                .collect(),
+        ),
+        Some(Data::Summary(s)) => (
+            2,
+            s.data_points
+                .iter()
+                .filter_map(|p| {
+                    let v = value(Some(p.sum), p.count)?;
+                    Some(point(
+                        &p.attributes,
+                        p.start_time_unix_nano,
+                        p.time_unix_nano,
+                        v,
+                    ))
+                })
+                .collect(),
+        ),
+        _ => return Err(wrong_type()),
+    };
+    if temporality == 0 {
+        return Err(wrong_type());
+    }
+    if points.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Metric {
+        name: format!("{}{suffix}", m.name),
+        description: m.description.clone(),
+        // A count has no unit of the measured values.
+        unit: match extracted {
+            Extracted::Sum => m.unit.clone(),
+            Extracted::Count => "1".into(),
+        },
+        data: Some(Data::Sum(Sum {
+            data_points: points,
+            aggregation_temporality: temporality,
+            is_monotonic: monotonic,
+        })),
+        ..Metric::default()
+    }))
+}
+
+/// pmetric's name of a metric type.
+fn metric_type_name(data: Option<&crate::pdata::metrics::metric::Data>) -> &'static str {
+    use crate::pdata::metrics::metric::Data;
+    match data {
+        None => "Empty",
+        Some(Data::Gauge(_)) => "Gauge",
+        Some(Data::Sum(_)) => "Sum",
+        Some(Data::Histogram(_)) => "Histogram",
+        Some(Data::ExponentialHistogram(_)) => "ExponentialHistogram",
+        Some(Data::Summary(_)) => "Summary",
+    }
+}
+
+/// `scale_metric`: multiplies values, sums, bounds and quantiles as Go
+/// does (number points' exemplars stay, histograms' are scaled).
+fn scale_metric(m: &mut crate::pdata::metrics::Metric, by: f64) -> Result<(), String> {
+    use crate::pdata::metrics::{exemplar, metric::Data, number_data_point};
+    let scale_number = |v: &mut Option<number_data_point::Value>| match v {
+        Some(number_data_point::Value::AsInt(i)) => *i = (*i as f64 * by) as i64,
+        Some(number_data_point::Value::AsDouble(d)) => *d *= by,
+        None => {}
+    };
+    match &mut m.data {
+        Some(Data::Gauge(g)) => g
+            .data_points
+            .iter_mut()
+            .for_each(|p| scale_number(&mut p.value)),
+        Some(Data::Sum(s)) => s
+            .data_points
+            .iter_mut()
+            .for_each(|p| scale_number(&mut p.value)),
+        Some(Data::Histogram(h)) => {
+            for p in &mut h.data_points {
+                for v in [&mut p.sum, &mut p.min, &mut p.max].into_iter().flatten() {
+                    *v *= by;
+                }
+                p.explicit_bounds.iter_mut().for_each(|b| *b *= by);
+                for e in &mut p.exemplars {
+                    match &mut e.value {
+                        Some(exemplar::Value::AsInt(i)) => *i = (*i as f64 * by) as i64,
+                        Some(exemplar::Value::AsDouble(d)) => *d *= by,
+                        None => {}
+                    }
+                }
+            }
+        }
+        Some(Data::Summary(s)) => {
+            for p in &mut s.data_points {
+                p.sum *= by;
+                p.quantile_values.iter_mut().for_each(|q| q.value *= by);
+            }
+        }
+        Some(Data::ExponentialHistogram(_)) => {
+            return Err(
+                "exponential histograms are not supported by the 'scale_metric' function".into(),
+            );
+        }
+        None => return Err("unsupported metric type: 'Empty'".into()),
+    }
+    Ok(())
 }
 
 fn replace_regex(r: &Regex, s: &str, replacement: &str, options: &Replace) -> String {

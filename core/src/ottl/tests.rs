@@ -1138,3 +1138,214 @@ fn parse_csv_as_go_documents_it() {
         assert!(err.contains(want), "{statement}: {err}");
     }
 }
+
+#[test]
+fn metric_functions_create_and_scale_metrics_as_go_documents() {
+    use crate::pdata::metrics::{
+        Histogram, HistogramDataPoint, Summary, SummaryDataPoint, number_data_point::Value as N,
+        summary_data_point::ValueAtQuantile,
+    };
+    let histogram = Metric {
+        name: "http.server.duration".into(),
+        description: "latency".into(),
+        unit: "ms".into(),
+        data: Some(metric::Data::Histogram(Histogram {
+            data_points: vec![
+                HistogramDataPoint {
+                    attributes: vec![kv("route", s("/a"))],
+                    start_time_unix_nano: 1,
+                    time_unix_nano: 2,
+                    count: 4,
+                    sum: Some(10.0),
+                    bucket_counts: vec![1, 3],
+                    explicit_bounds: vec![5.0],
+                    max: Some(8.0),
+                    ..HistogramDataPoint::default()
+                },
+                // No sum: no point in the _sum metric, one in _count.
+                HistogramDataPoint {
+                    count: 2,
+                    ..HistogramDataPoint::default()
+                },
+            ],
+            aggregation_temporality: 1,
+        })),
+        ..Metric::default()
+    };
+    let summary = Metric {
+        name: "rpc.latency".into(),
+        unit: "s".into(),
+        data: Some(metric::Data::Summary(Summary {
+            data_points: vec![SummaryDataPoint {
+                count: 3,
+                sum: 1.5,
+                quantile_values: vec![ValueAtQuantile {
+                    quantile: 0.5,
+                    value: 0.4,
+                }],
+                ..SummaryDataPoint::default()
+            }],
+        })),
+        ..Metric::default()
+    };
+    let gauge = Metric {
+        name: "memory".into(),
+        unit: "By".into(),
+        data: Some(metric::Data::Gauge(Gauge {
+            data_points: vec![NumberDataPoint {
+                value: Some(N::AsInt(3 << 20)),
+                ..NumberDataPoint::default()
+            }],
+        })),
+        ..Metric::default()
+    };
+    let mut data = Telemetry::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![histogram, summary, gauge],
+            ..ScopeMetrics::default()
+        }],
+        ..ResourceMetrics::default()
+    }]);
+    run(
+        &mut data,
+        &[
+            r#"extract_sum_metric(true) where metric.name == "http.server.duration""#,
+            r#"extract_count_metric(true, "_total") where metric.type == METRIC_DATA_TYPE_HISTOGRAM or metric.type == METRIC_DATA_TYPE_SUMMARY"#,
+            r#"copy_metric(name="memory.mib", unit="MiBy") where metric.name == "memory""#,
+            r#"scale_metric(0.00000095367431640625) where metric.name == "memory.mib""#,
+            r#"scale_metric(1000.0, "ms") where metric.name == "rpc.latency""#,
+        ],
+    );
+    let Telemetry::Metrics(r) = &data else {
+        panic!()
+    };
+    let metrics = &r[0].scope_metrics[0].metrics;
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    // Created metrics follow the others, in the order they were made.
+    assert_eq!(
+        names,
+        [
+            "http.server.duration",
+            "rpc.latency",
+            "memory",
+            "http.server.duration_sum",
+            "http.server.duration_total",
+            "rpc.latency_total",
+            "memory.mib"
+        ]
+    );
+    let sum = |m: &Metric| match &m.data {
+        Some(metric::Data::Sum(s)) => s.clone(),
+        other => panic!("{other:?}"),
+    };
+    let extracted_sum = sum(&metrics[3]);
+    assert_eq!(
+        (
+            extracted_sum.aggregation_temporality,
+            extracted_sum.is_monotonic
+        ),
+        (1, true)
+    );
+    assert_eq!(extracted_sum.data_points.len(), 1);
+    let p = &extracted_sum.data_points[0];
+    assert_eq!(
+        (
+            &p.value,
+            p.start_time_unix_nano,
+            p.time_unix_nano,
+            &p.attributes
+        ),
+        (&Some(N::AsDouble(10.0)), 1, 2, &vec![kv("route", s("/a"))])
+    );
+    assert_eq!(
+        (metrics[3].unit.as_str(), metrics[3].description.as_str()),
+        ("ms", "latency")
+    );
+    let counts: Vec<_> = sum(&metrics[4])
+        .data_points
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(counts, [Some(N::AsInt(4)), Some(N::AsInt(2))]);
+    assert_eq!(metrics[4].unit, "1");
+    // Summaries count as cumulative.
+    assert_eq!(sum(&metrics[5]).aggregation_temporality, 2);
+    // The copy keeps the original, renamed and rescaled.
+    let Some(metric::Data::Gauge(g)) = &metrics[6].data else {
+        panic!()
+    };
+    assert_eq!(g.data_points[0].value, Some(N::AsInt(3)));
+    assert_eq!(metrics[6].unit, "MiBy");
+    let Some(metric::Data::Gauge(g)) = &metrics[2].data else {
+        panic!()
+    };
+    assert_eq!(g.data_points[0].value, Some(N::AsInt(3 << 20)));
+    let Some(metric::Data::Summary(sm)) = &metrics[1].data else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            sm.data_points[0].sum,
+            sm.data_points[0].quantile_values[0].value
+        ),
+        (1500.0, 400.0)
+    );
+    assert_eq!(metrics[1].unit, "ms");
+
+    // Errors are Go's.
+    for (statement, want) in [
+        (
+            r#"extract_sum_metric(true) where metric.name == "memory""#,
+            "extract_sum_metric requires an input metric of type Histogram, ExponentialHistogram or Summary, got Gauge",
+        ),
+        (
+            r#"scale_metric(2.0, 5) where metric.name == "memory""#,
+            "could not get unit from ScaleArguments",
+        ),
+    ] {
+        let p = Program::compile(Signal::Metrics, None, &[statement.to_string()], &[]).unwrap();
+        let err = p
+            .run(&mut data.clone(), ErrorMode::Propagate)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+    let err = Program::compile(
+        Signal::Metrics,
+        Some("datapoint"),
+        &["copy_metric()".into()],
+        &[],
+    )
+    .err()
+    .unwrap_or_default();
+    assert!(
+        err.contains("only available in the metric context"),
+        "{err}"
+    );
+    // A copy of every metric would never end; a pass stops after eight
+    // generations.
+    let mut one = Telemetry::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![Metric {
+                name: "m".into(),
+                ..Metric::default()
+            }],
+            ..ScopeMetrics::default()
+        }],
+        ..ResourceMetrics::default()
+    }]);
+    Program::compile(
+        Signal::Metrics,
+        Some("metric"),
+        &["copy_metric()".into()],
+        &[],
+    )
+    .unwrap()
+    .run(&mut one, ErrorMode::Propagate)
+    .unwrap();
+    let Telemetry::Metrics(r) = &one else {
+        panic!()
+    };
+    assert_eq!(r[0].scope_metrics[0].metrics.len(), 1 + 9);
+}

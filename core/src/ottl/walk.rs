@@ -45,6 +45,7 @@ pub(super) fn walk(
                 metric_type: 0,
                 metric_shape: (0, false),
                 point: None,
+                new_metrics: None,
                 cache: &mut cache,
             }
         };
@@ -125,16 +126,40 @@ pub(super) fn walk(
                         cache.clear();
                         return !visit(&mut item!(&mut *resource, Some(scope)), &mut failure);
                     }
+                    if context == ContextKind::Metric {
+                        let mut created = Vec::new();
+                        let mut visit_metric =
+                            |m: &mut Metric,
+                             created: &mut Vec<Metric>,
+                             failure: &mut Option<String>| {
+                                let (kind, shape) = shape(m);
+                                cache.clear();
+                                let mut i = item!(&mut *resource, Some(&mut *scope));
+                                i.metric_type = kind;
+                                i.metric_shape = shape;
+                                i.metric = Some(m);
+                                i.new_metrics = Some(created);
+                                !visit(&mut i, failure)
+                            };
+                        sm.metrics
+                            .retain_mut(|m| visit_metric(m, &mut created, &mut failure));
+                        // As in Go, metrics created by the statements are
+                        // visited after the others. Statements that create
+                        // a metric from every metric they see would never
+                        // end; the rounds are bounded instead.
+                        for _ in 0..MAX_CREATION_ROUNDS {
+                            if created.is_empty() {
+                                break;
+                            }
+                            let mut round = std::mem::take(&mut created);
+                            round.retain_mut(|m| visit_metric(m, &mut created, &mut failure));
+                            sm.metrics.append(&mut round);
+                        }
+                        sm.metrics.append(&mut created);
+                        return !prune || !sm.metrics.is_empty();
+                    }
                     sm.metrics.retain_mut(|m| {
                         let (kind, shape) = shape(m);
-                        if context == ContextKind::Metric {
-                            cache.clear();
-                            let mut i = item!(&mut *resource, Some(&mut *scope));
-                            i.metric_type = kind;
-                            i.metric_shape = shape;
-                            i.metric = Some(m);
-                            return !visit(&mut i, &mut failure);
-                        }
                         let mut data = m.data.take();
                         let mut each =
                             |point: Point<'_>, m: &mut Metric, failure: &mut Option<String>| {
@@ -188,6 +213,10 @@ pub(super) fn walk(
         None => Ok(()),
     }
 }
+
+/// How many generations of metrics created by metric functions are
+/// visited in one pass.
+const MAX_CREATION_ROUNDS: usize = 8;
 
 /// A metric's `METRIC_DATA_TYPE_*`, temporality and monotonicity.
 fn shape(m: &Metric) -> (i64, (i32, bool)) {
