@@ -231,6 +231,12 @@ enum Conv {
     Log,
     IsEmpty,
     ParseCsv,
+    /// `TraceID` / `SpanID`: the id length in bytes.
+    Id(usize),
+    Base64Encode,
+    Decode,
+    Trim,
+    ToKeyValueString,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -801,6 +807,16 @@ impl Compiler<'_> {
             "ParseInt" => (Conv::ParseInt, &["target", "base"], 2),
             "Log" => (Conv::Log, &["value"], 1),
             "IsEmpty" => (Conv::IsEmpty, &["target"], 1),
+            "TraceID" => (Conv::Id(16), &["target"], 1),
+            "SpanID" => (Conv::Id(8), &["target"], 1),
+            "Base64Encode" => (Conv::Base64Encode, &["target", "variant"], 1),
+            "Decode" => (Conv::Decode, &["target", "encoding"], 2),
+            "Trim" => (Conv::Trim, &["target", "replacement"], 1),
+            "ToKeyValueString" => (
+                Conv::ToKeyValueString,
+                &["target", "delimiter", "pair_delimiter", "sort_output"],
+                1,
+            ),
             "ParseCSV" => (
                 Conv::ParseCsv,
                 &["target", "header", "delimiter", "header_delimiter", "mode"],
@@ -863,6 +879,52 @@ impl Compiler<'_> {
                         return Err("format cannot be nil".into());
                     }
                     literal = Some(time_format(f)?);
+                }
+                (Conv::Decode, 1) => {
+                    if let Some(Expr::Str(encoding)) = e {
+                        base64_engine(encoding).ok_or_else(|| {
+                            format!("Decode: the encoding {encoding:?} is not supported by ferrotel (base64, base64-raw, base64-url and base64-raw-url are)")
+                        })?;
+                    }
+                    args.push(self.getter_opt(*e)?);
+                }
+                (Conv::Trim, 1) => {
+                    let cutset = match e {
+                        None => " ",
+                        e => literal_str(*e, "replacement")?,
+                    };
+                    args.push(Getter::Lit(Value::Str(Cow::Owned(cutset.to_string()))));
+                }
+                (Conv::ToKeyValueString, 1 | 2) => {
+                    let (name, default) = if i == 1 {
+                        ("delimiter", "=")
+                    } else {
+                        ("pair delimiter", " ")
+                    };
+                    let d = match e {
+                        None => default,
+                        e => literal_str(*e, name)?,
+                    };
+                    if d.is_empty() {
+                        return Err(format!("{name} cannot be set to an empty string"));
+                    }
+                    if i == 2
+                        && let Some(Getter::Lit(Value::Str(delimiter))) = args.last()
+                        && delimiter == d
+                    {
+                        return Err(format!(
+                            "pair delimiter {d:?} cannot be equal to delimiter {delimiter:?}"
+                        ));
+                    }
+                    args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
+                }
+                (Conv::ToKeyValueString, 3) => {
+                    let sort = match e {
+                        None => false,
+                        Some(Expr::Bool(b)) => *b,
+                        _ => return Err("sort_output must be a bool literal".into()),
+                    };
+                    args.push(Getter::Lit(Value::Bool(sort)));
                 }
                 (Conv::ParseCsv, 2) => {
                     let d = match e {
@@ -1492,6 +1554,143 @@ impl Converter {
                 }
                 Value::Map(Cow::Owned(map))
             }
+            Conv::Id(len) => {
+                let name = if len == 16 { "TraceID" } else { "SpanID" };
+                let target = arg(0)?;
+                let bytes: &[u8] = match &target {
+                    Value::Bytes(b) => b,
+                    Value::Str(s) => s.as_bytes(),
+                    other => {
+                        return Err(format!(
+                            "{name}: expected a byte slice or a string but got {}",
+                            other.type_name()
+                        ));
+                    }
+                };
+                let id = if bytes.len() == len {
+                    bytes.to_vec()
+                } else if bytes.len() == 2 * len {
+                    decode_hex(bytes).ok_or_else(|| {
+                        format!(
+                            "{name}: could not decode ID: invalid hex: encoding/hex: invalid byte"
+                        )
+                    })?
+                } else {
+                    return Err(format!(
+                        "{name}: could not decode ID: invalid length: expected {len} or {} bytes, got {}",
+                        2 * len,
+                        bytes.len()
+                    ));
+                };
+                Value::Bytes(Cow::Owned(id))
+            }
+            Conv::Base64Encode => {
+                use base64::Engine;
+                let target = arg(0)?;
+                let s = target
+                    .as_str()
+                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
+                let variant = match self.args.get(1).map(|g| eval(g, item)).transpose()? {
+                    None | Some(Value::Nil) => Cow::Borrowed("base64"),
+                    Some(Value::Str(v)) => v,
+                    Some(other) => {
+                        return Err(format!(
+                            "failed to get base64 variant: expected string but got {}",
+                            other.type_name()
+                        ));
+                    }
+                };
+                let engine = base64_engine(&variant)
+                    .ok_or_else(|| format!("unsupported base64 variant: {variant}"))?;
+                owned(engine.encode(s.as_bytes()))
+            }
+            Conv::Decode => {
+                use base64::Engine;
+                let (target, encoding) = (arg(0)?, arg(1)?);
+                let encoding = encoding
+                    .as_str()
+                    .ok_or("Decode: encoding is not a string")?;
+                let engine = base64_engine(encoding).ok_or_else(|| {
+                    format!("Decode: the encoding {encoding:?} is not supported by ferrotel")
+                })?;
+                let input: Cow<'_, [u8]> = match &target {
+                    Value::Bytes(b) => Cow::Borrowed(b.as_ref()),
+                    Value::Str(s) => Cow::Borrowed(s.as_bytes()),
+                    Value::Nil => {
+                        return Err("unsupported type provided to Decode function: <nil>".into());
+                    }
+                    other => Cow::Owned(string_like(other).unwrap_or_default().into_bytes()),
+                };
+                // Go's decoder skips line breaks.
+                let input: Cow<'_, [u8]> = if input.contains(&b'\n') || input.contains(&b'\r') {
+                    Cow::Owned(
+                        input
+                            .iter()
+                            .copied()
+                            .filter(|b| !matches!(b, b'\n' | b'\r'))
+                            .collect(),
+                    )
+                } else {
+                    input
+                };
+                let decoded = engine.decode(&input).map_err(|e| {
+                    let at = match e {
+                        base64::DecodeError::InvalidByte(at, _)
+                        | base64::DecodeError::InvalidLastSymbol(at, _) => at,
+                        // Go names the start of the incomplete quantum.
+                        _ => input.len() / 4 * 4,
+                    };
+                    format!("could not decode: illegal base64 data at input byte {at}")
+                })?;
+                owned(String::from_utf8_lossy(&decoded).into_owned())
+            }
+            Conv::Trim => {
+                let (target, cutset) = (arg(0)?, arg(1)?);
+                let s = target
+                    .as_str()
+                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
+                let cutset = cutset.as_str().unwrap_or(" ");
+                owned(s.trim_matches(|c| cutset.contains(c)).to_string())
+            }
+            Conv::ToKeyValueString => {
+                let target = arg(0)?;
+                let Value::Map(map) = &target else {
+                    return Err(format!(
+                        "expected pcommon.Map but got {}",
+                        target.type_name()
+                    ));
+                };
+                let (delimiter, pairs, sort) = (arg(1)?, arg(2)?, arg(3)?);
+                let delimiter = delimiter.as_str().unwrap_or("=");
+                let pairs = pairs.as_str().unwrap_or(" ");
+                let mut entries: Vec<&KeyValue> = map.iter().collect();
+                if sort == Value::Bool(true) {
+                    entries.sort_by(|a, b| a.key.cmp(&b.key));
+                }
+                let quote = |s: &str| {
+                    let s = s.replace('"', "\\\"");
+                    if s.contains(pairs) || s.contains(delimiter) {
+                        format!("\"{s}\"")
+                    } else {
+                        s
+                    }
+                };
+                let mut out = String::new();
+                for (i, kv) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(pairs);
+                    }
+                    let mut value = String::new();
+                    crate::pdata::go::as_string(
+                        kv.value.as_ref().and_then(|v| v.value.as_ref()),
+                        &mut value,
+                    );
+                    out.push_str(&quote(&kv.key));
+                    out.push_str(delimiter);
+                    out.push_str(&quote(&value));
+                }
+                owned(out)
+            }
             Conv::IsEmpty => Value::Bool(match arg(0)? {
                 Value::Nil => true,
                 Value::Bool(b) => !b,
@@ -1637,6 +1836,26 @@ impl Converter {
             }
         })
     }
+}
+
+/// The base64 variant OTTL names `variant` (Base64Encode) or `encoding`
+/// (Decode).
+fn base64_engine(variant: &str) -> Option<base64::engine::GeneralPurpose> {
+    use base64::engine::general_purpose as b64;
+    Some(match variant {
+        "base64" => b64::STANDARD,
+        "base64-raw" => b64::STANDARD_NO_PAD,
+        "base64-url" => b64::URL_SAFE,
+        "base64-raw-url" => b64::URL_SAFE_NO_PAD,
+        _ => return None,
+    })
+}
+
+fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    hex.chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
 }
 
 /// A time operand, as Go's `TimeGetter` demands one.

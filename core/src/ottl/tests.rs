@@ -1349,3 +1349,99 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
     };
     assert_eq!(r[0].scope_metrics[0].metrics.len(), 1 + 9);
 }
+
+#[test]
+fn ids_base64_trim_and_key_value_strings() {
+    // Expected values are Go's (encoding/base64, strings.Trim), checked
+    // with `go run`, and the pkg/ottl README's examples.
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.trace_id, TraceID("0102030405060708090a0b0c0d0e0f10"))"#,
+            r#"set(log.span_id, SpanID(0x0102030405060708))"#,
+            r#"set(log.attributes["b64"], [Base64Encode("hello world?>"), Base64Encode("hello world?>", "base64-raw"), Base64Encode("hello world?>", "base64-url"), Base64Encode("hello world?>", "base64-raw-url")])"#,
+            r#"set(log.attributes["decoded"], Decode("aGVsbG8gd29ybGQ/Pg==", "base64"))"#,
+            r#"set(log.attributes["trimmed"], [Trim("  hi  "), Trim("  **hi* ", " *")])"#,
+            r#"set(log.attributes["kv"], ToKeyValueString(log.attributes, "=", " ", true)) where log.attributes["http.method"] == "GET""#,
+            r#"set(log.attributes["quoted"], ToKeyValueString({"k 1": "v=\"x\"", "n": 2}))"#,
+        ],
+    );
+    let r = &records(&data)[0];
+    assert_eq!(r.trace_id, (1..=16).collect::<Vec<u8>>());
+    assert_eq!(r.span_id, (1..=8).collect::<Vec<u8>>());
+    let a = &r.attributes;
+    let strings = |v: &[&str]| {
+        V::ArrayValue(crate::pdata::common::ArrayValue {
+            values: v.iter().map(|x| AnyValue { value: Some(s(x)) }).collect(),
+        })
+    };
+    assert_eq!(
+        attr(a, "b64"),
+        Some(&strings(&[
+            "aGVsbG8gd29ybGQ/Pg==",
+            "aGVsbG8gd29ybGQ/Pg",
+            "aGVsbG8gd29ybGQ_Pg==",
+            "aGVsbG8gd29ybGQ_Pg"
+        ]))
+    );
+    assert_eq!(attr(a, "decoded"), Some(&s("hello world?>")));
+    assert_eq!(attr(a, "trimmed"), Some(&strings(&["hi", "hi"])));
+    assert_eq!(
+        attr(a, "kv"),
+        Some(&s(
+            r#"b64="[\"aGVsbG8gd29ybGQ/Pg==\",\"aGVsbG8gd29ybGQ/Pg\",\"aGVsbG8gd29ybGQ_Pg==\",\"aGVsbG8gd29ybGQ_Pg\"]" count=3 decoded="hello world?>" http.method=GET json="{\"a\": 1, \"b\": \"two\"}" trimmed=[\"hi\",\"hi\"] user.password=x"#
+        ))
+    );
+    assert_eq!(attr(a, "quoted"), Some(&s(r#""k 1"="v=\"x\"" n=2"#)));
+
+    for (statement, want) in [
+        (
+            r#"set(log.trace_id, TraceID("0102"))"#,
+            "TraceID: could not decode ID: invalid length: expected 16 or 32 bytes, got 4",
+        ),
+        (
+            r#"set(log.span_id, SpanID("zz02030405060708"))"#,
+            "SpanID: could not decode ID: invalid hex",
+        ),
+        (
+            r#"set(log.attributes["x"], Decode("aGVs!G8=", "base64"))"#,
+            "could not decode: illegal base64 data at input byte 4",
+        ),
+        (
+            r#"set(log.attributes["x"], Decode("aGVsbG8", "base64"))"#,
+            "could not decode: illegal base64 data at input byte 4",
+        ),
+        (
+            r#"set(log.attributes["x"], Base64Encode("a", "base32"))"#,
+            "unsupported base64 variant: base32",
+        ),
+    ] {
+        let p = Program::compile(Signal::Logs, None, &[statement.to_string()], &[]).unwrap();
+        let err = p
+            .run(&mut logs(), ErrorMode::Propagate)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], ToKeyValueString(log.attributes, ":", ":"))"#,
+            r#"pair delimiter ":" cannot be equal to delimiter ":""#,
+        ),
+        (
+            r#"set(log.attributes["x"], ToKeyValueString(log.attributes, ""))"#,
+            "delimiter cannot be set to an empty string",
+        ),
+        (
+            r#"set(log.attributes["x"], Decode(log.body, "utf-16"))"#,
+            "is not supported by ferrotel",
+        ),
+    ] {
+        let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+}
