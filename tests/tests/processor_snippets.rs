@@ -424,6 +424,43 @@ transform:
             },
         },
         Snippet {
+            name: "transform: the README's aggregate_on_attributes examples",
+            signal: "metrics",
+            processor: r#"
+transform:
+  metric_statements:
+    - aggregate_on_attributes("sum", ["attr1", "attr2"]) where metric.name == "system.memory.usage"
+    - aggregate_on_attributes("max", []) where metric.name == "system.cpu.load"
+"#,
+            input: r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[
+              {"name":"system.memory.usage","sum":{"aggregationTemporality":2,"dataPoints":[
+                {"asInt":"10","timeUnixNano":"5","attributes":[{"key":"attr1","value":{"stringValue":"a"}},{"key":"attr2","value":{"stringValue":"b"}},{"key":"state","value":{"stringValue":"used"}}]},
+                {"asInt":"5","timeUnixNano":"5","attributes":[{"key":"attr2","value":{"stringValue":"b"}},{"key":"state","value":{"stringValue":"free"}},{"key":"attr1","value":{"stringValue":"a"}}]},
+                {"asInt":"1","timeUnixNano":"5","attributes":[{"key":"attr1","value":{"stringValue":"c"}},{"key":"attr2","value":{"stringValue":"b"}},{"key":"state","value":{"stringValue":"used"}}]}]}},
+              {"name":"system.cpu.load","gauge":{"dataPoints":[
+                {"asDouble":0.5,"timeUnixNano":"5","attributes":[{"key":"cpu","value":{"stringValue":"0"}}]},
+                {"asDouble":2.5,"timeUnixNano":"5","attributes":[{"key":"cpu","value":{"stringValue":"1"}}]}]}}]}]}]}"#,
+            check: |out| {
+                let m = items(out, "metrics");
+                let memory = m[0]["sum"]["dataPoints"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(memory.len(), 2, "{}", m[0]);
+                assert_eq!(memory[0]["asInt"], "15");
+                assert_eq!(attrs(&memory[0]["attributes"]).len(), 2);
+                assert_eq!(attrs(&memory[0]["attributes"])["attr1"], "a");
+                assert_eq!(memory[1]["asInt"], "1");
+                let load = m[1]["gauge"]["dataPoints"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                assert_eq!(load.len(), 1, "{}", m[1]);
+                assert_eq!(load[0]["asDouble"], 2.5);
+                assert_eq!(load[0].get("attributes"), None);
+            },
+        },
+        Snippet {
             name: "transform: rename metrics with replace_pattern",
             signal: "metrics",
             processor: r#"

@@ -2,6 +2,7 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
+use super::aggregate::Aggregation;
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
 use super::parser::{Arg, Call, Expr};
@@ -124,6 +125,7 @@ pub(super) enum Editor {
     CopyMetric([Option<Getter>; 3]),
     /// `scale_metric`: multiplier, unit.
     ScaleMetric(f64, Option<Getter>),
+    AggregateOnAttributes(Aggregation, Option<Vec<String>>),
 }
 
 /// Which field of histogram and summary points `extract_*_metric` makes
@@ -635,7 +637,11 @@ impl Compiler<'_> {
                     Editor::ConvertGaugeToSum(temporality, monotonic)
                 }
             }
-            "extract_sum_metric" | "extract_count_metric" | "copy_metric" | "scale_metric"
+            "extract_sum_metric"
+            | "extract_count_metric"
+            | "copy_metric"
+            | "scale_metric"
+            | "aggregate_on_attributes"
                 if self.context != super::ContextKind::Metric =>
             {
                 return Err(format!(
@@ -659,6 +665,15 @@ impl Compiler<'_> {
                     e => literal_str(e, "suffix")?,
                 };
                 Editor::ExtractMetric(extracted, monotonic, suffix.to_string())
+            }
+            "aggregate_on_attributes" => {
+                let b = a(&["aggregation_function", "attributes"], 1)?;
+                let aggregation = Aggregation::parse(literal_str(b[0], "aggregation_function")?)?;
+                let keep = match b[1] {
+                    None => None,
+                    e => Some(string_list(e, "attributes")?),
+                };
+                Editor::AggregateOnAttributes(aggregation, keep)
             }
             "copy_metric" => {
                 let b = a(&["name", "description", "unit"], 0)?;
@@ -2208,6 +2223,13 @@ impl Editor {
                         .ok_or("no metric list in this context")?
                         .push(created);
                 }
+            }
+            Editor::AggregateOnAttributes(aggregation, keep) => {
+                let m = item
+                    .metric
+                    .as_deref_mut()
+                    .ok_or("no metric in this context")?;
+                super::aggregate::aggregate_on_attributes(m, *aggregation, keep.as_deref())?;
             }
             Editor::CopyMetric(fields) => {
                 let mut copy = item

@@ -11,6 +11,7 @@
 //! filter drops. Both walk a batch's items of their context, with the
 //! resource and scope above each item in reach.
 
+mod aggregate;
 mod context;
 mod csv;
 mod format;
