@@ -48,11 +48,52 @@ pub(super) fn aggregate_on_attributes(
     aggregation: Aggregation,
     keep: Option<&[String]>,
 ) -> Result<(), String> {
-    let cut = |attributes: &mut Vec<KeyValue>| {
+    if matches!(metric.data, Some(Data::Summary(_))) {
+        return Err("aggregate_on_attributes does not support aggregating Summary metrics".into());
+    }
+    edit_and_merge(metric, aggregation, |attributes| {
         if let Some(keep) = keep {
             attributes.retain(|kv| keep.contains(&kv.key));
         }
-    };
+    })
+}
+
+/// `aggregate_on_attribute_value`: gives `attribute` the value `new_value`
+/// where it has one of `values`, then merges the points that are alike.
+pub(super) fn aggregate_on_attribute_value(
+    metric: &mut Metric,
+    aggregation: Aggregation,
+    attribute: &str,
+    values: &[String],
+    new_value: &str,
+) -> Result<(), String> {
+    // Go would empty a summary here (it has no merge for them).
+    if matches!(metric.data, Some(Data::Summary(_))) {
+        return Err(
+            "aggregate_on_attribute_value does not support aggregating Summary metrics".into(),
+        );
+    }
+    edit_and_merge(metric, aggregation, |attributes| {
+        for kv in attributes.iter_mut().filter(|kv| kv.key == attribute) {
+            // Go compares the value's Str(), which is "" for other types.
+            let current = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => s.as_str(),
+                _ => "",
+            };
+            if values.iter().any(|v| v == current) {
+                kv.value = Some(crate::pdata::common::AnyValue {
+                    value: Some(any_value::Value::StringValue(new_value.to_string())),
+                });
+            }
+        }
+    })
+}
+
+fn edit_and_merge(
+    metric: &mut Metric,
+    aggregation: Aggregation,
+    cut: impl Fn(&mut Vec<KeyValue>),
+) -> Result<(), String> {
     match &mut metric.data {
         Some(Data::Gauge(g)) => {
             g.data_points
@@ -74,18 +115,10 @@ pub(super) fn aggregate_on_attributes(
                 .for_each(|p| cut(&mut p.attributes));
             h.data_points = merge_histograms(std::mem::take(&mut h.data_points), delta);
         }
-        Some(Data::Summary(_)) => {
-            return Err(
-                "aggregate_on_attributes does not support aggregating Summary metrics".into(),
-            );
-        }
         Some(Data::ExponentialHistogram(_)) => {
-            return Err(
-                "aggregate_on_attributes: exponential histograms are not supported by ferrotel yet"
-                    .into(),
-            );
+            return Err("exponential histograms cannot be aggregated by ferrotel yet".into());
         }
-        None => {}
+        Some(Data::Summary(_)) | None => {}
     }
     // Go rebuilds the metric from its name, unit, description and shape.
     metric.metadata.clear();
@@ -414,6 +447,30 @@ mod tests {
         assert_eq!(
             (p.count, p.sum, p.bucket_counts.clone(), p.min, p.max),
             (5, Some(36.0), vec![2, 3], Some(1.0), Some(9.0))
+        );
+    }
+
+    #[test]
+    fn values_of_an_attribute_are_renamed_then_merged() {
+        let mut m = gauge(vec![
+            number(&[("state", "idle")], Number::AsInt(1), 0),
+            number(&[("state", "wait")], Number::AsInt(2), 0),
+            number(&[("state", "user")], Number::AsInt(4), 0),
+        ]);
+        aggregate_on_attribute_value(
+            &mut m,
+            Aggregation::Sum,
+            "state",
+            &["idle".to_string(), "wait".to_string()],
+            "other",
+        )
+        .unwrap();
+        assert_eq!(
+            values(&m),
+            [
+                (attrs(&[("state", "other")]), Some(Number::AsInt(3)), 0),
+                (attrs(&[("state", "user")]), Some(Number::AsInt(4)), 0),
+            ]
         );
     }
 

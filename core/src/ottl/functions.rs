@@ -126,6 +126,8 @@ pub(super) enum Editor {
     /// `scale_metric`: multiplier, unit.
     ScaleMetric(f64, Option<Getter>),
     AggregateOnAttributes(Aggregation, Option<Vec<String>>),
+    /// Function, attribute, values, new value.
+    AggregateOnAttributeValue(Aggregation, String, Vec<String>, String),
 }
 
 /// Which field of histogram and summary points `extract_*_metric` makes
@@ -134,6 +136,8 @@ pub(super) enum Editor {
 pub(super) enum Extracted {
     Sum,
     Count,
+    /// `extract_avg_metric`: sum / count, as a gauge.
+    Avg,
 }
 
 /// The optional `function` and `replacementFormat` of the replace editors.
@@ -642,6 +646,8 @@ impl Compiler<'_> {
             | "copy_metric"
             | "scale_metric"
             | "aggregate_on_attributes"
+            | "aggregate_on_attribute_value"
+            | "extract_avg_metric"
                 if self.context != super::ContextKind::Metric =>
             {
                 return Err(format!(
@@ -674,6 +680,26 @@ impl Compiler<'_> {
                     e => Some(string_list(e, "attributes")?),
                 };
                 Editor::AggregateOnAttributes(aggregation, keep)
+            }
+            "aggregate_on_attribute_value" => {
+                let b = a(
+                    &["aggregation_function", "attribute", "values", "new_value"],
+                    4,
+                )?;
+                Editor::AggregateOnAttributeValue(
+                    Aggregation::parse(literal_str(b[0], "aggregation_function")?)?,
+                    literal_str(b[1], "attribute")?.to_string(),
+                    string_list(b[2], "values")?,
+                    literal_str(b[3], "new_value")?.to_string(),
+                )
+            }
+            "extract_avg_metric" => {
+                let b = a(&["suffix"], 0)?;
+                let suffix = match b[0] {
+                    None => "_avg",
+                    e => literal_str(e, "suffix")?,
+                };
+                Editor::ExtractMetric(Extracted::Avg, false, suffix.to_string())
             }
             "copy_metric" => {
                 let b = a(&["name", "description", "unit"], 0)?;
@@ -2231,6 +2257,19 @@ impl Editor {
                     .ok_or("no metric in this context")?;
                 super::aggregate::aggregate_on_attributes(m, *aggregation, keep.as_deref())?;
             }
+            Editor::AggregateOnAttributeValue(aggregation, attribute, values, new_value) => {
+                let m = item
+                    .metric
+                    .as_deref_mut()
+                    .ok_or("no metric in this context")?;
+                super::aggregate::aggregate_on_attribute_value(
+                    m,
+                    *aggregation,
+                    attribute,
+                    values,
+                    new_value,
+                )?;
+            }
             Editor::CopyMetric(fields) => {
                 let mut copy = item
                     .metric
@@ -2309,29 +2348,22 @@ impl Editor {
     }
 }
 
-/// The metric `extract_sum_metric` or `extract_count_metric` makes of a
-/// histogram, exponential histogram or summary; `None` when it would have
-/// no points (histograms without sums).
+/// The metric `extract_sum_metric`, `extract_count_metric` or
+/// `extract_avg_metric` makes of a histogram, exponential histogram or
+/// summary; `None` when it would have no points (histograms without sums).
 fn extract_metric(
     m: &crate::pdata::metrics::Metric,
     extracted: Extracted,
     monotonic: bool,
     suffix: &str,
 ) -> Result<Option<crate::pdata::metrics::Metric>, String> {
-    use crate::pdata::metrics::{Metric, NumberDataPoint, Sum, metric::Data, number_data_point};
-    let point =
-        |attributes: &[KeyValue], start: u64, time: u64, value: number_data_point::Value| {
-            NumberDataPoint {
-                attributes: attributes.to_vec(),
-                start_time_unix_nano: start,
-                time_unix_nano: time,
-                value: Some(value),
-                ..NumberDataPoint::default()
-            }
-        };
+    use crate::pdata::metrics::{
+        Gauge, Metric, NumberDataPoint, Sum, metric::Data, number_data_point::Value as Number,
+    };
     let name = match extracted {
         Extracted::Sum => "extract_sum_metric",
         Extracted::Count => "extract_count_metric",
+        Extracted::Avg => "extract_avg_metric",
     };
     let wrong_type = || {
         format!(
@@ -2339,24 +2371,22 @@ fn extract_metric(
             metric_type_name(m.data.as_ref())
         )
     };
-    let value = |sum: Option<f64>, count: u64| match extracted {
-        Extracted::Sum => sum.map(number_data_point::Value::AsDouble),
-        Extracted::Count => Some(number_data_point::Value::AsInt(count as i64)),
-    };
-    // Summaries have no temporality; Go takes them as cumulative.
-    let (temporality, points): (i32, Vec<NumberDataPoint>) = match &m.data {
+    // Attributes, start, time, sum and count of each point. Summaries have
+    // no temporality; Go takes them as cumulative.
+    type Stats<'m> = (&'m [KeyValue], u64, u64, Option<f64>, u64);
+    let (temporality, stats): (i32, Vec<Stats<'_>>) = match &m.data {
         Some(Data::Histogram(h)) => (
             h.aggregation_temporality,
             h.data_points
                 .iter()
-                .filter_map(|p| {
-                    let v = value(p.sum, p.count)?;
-                    Some(point(
-                        &p.attributes,
+                .map(|p| {
+                    (
+                        &p.attributes[..],
                         p.start_time_unix_nano,
                         p.time_unix_nano,
-                        v,
-                    ))
+                        p.sum,
+                        p.count,
+                    )
                 })
                 .collect(),
         ),
@@ -2364,14 +2394,14 @@ fn extract_metric(
             h.aggregation_temporality,
             h.data_points
                 .iter()
-                .filter_map(|p| {
-                    let v = value(p.sum, p.count)?;
-                    Some(point(
-                        &p.attributes,
+                .map(|p| {
+                    (
+                        &p.attributes[..],
                         p.start_time_unix_nano,
                         p.time_unix_nano,
-                        v,
-                    ))
+                        p.sum,
+                        p.count,
+                    )
                 })
                 .collect(),
         ),
@@ -2379,22 +2409,40 @@ fn extract_metric(
             2,
             s.data_points
                 .iter()
-                .filter_map(|p| {
-                    let v = value(Some(p.sum), p.count)?;
-                    Some(point(
-                        &p.attributes,
+                .map(|p| {
+                    (
+                        &p.attributes[..],
                         p.start_time_unix_nano,
                         p.time_unix_nano,
-                        v,
-                    ))
+                        Some(p.sum),
+                        p.count,
+                    )
                 })
                 .collect(),
         ),
         _ => return Err(wrong_type()),
     };
-    if temporality == 0 {
+    if temporality == 0 && extracted != Extracted::Avg {
         return Err(wrong_type());
     }
+    let points: Vec<NumberDataPoint> = stats
+        .into_iter()
+        .filter_map(|(attributes, start, time, sum, count)| {
+            let value = match extracted {
+                Extracted::Sum => Number::AsDouble(sum?),
+                Extracted::Count => Number::AsInt(count as i64),
+                Extracted::Avg if count == 0 => return None,
+                Extracted::Avg => Number::AsDouble(sum? / count as f64),
+            };
+            Some(NumberDataPoint {
+                attributes: attributes.to_vec(),
+                start_time_unix_nano: start,
+                time_unix_nano: time,
+                value: Some(value),
+                ..NumberDataPoint::default()
+            })
+        })
+        .collect();
     if points.is_empty() {
         return Ok(None);
     }
@@ -2403,14 +2451,19 @@ fn extract_metric(
         description: m.description.clone(),
         // A count has no unit of the measured values.
         unit: match extracted {
-            Extracted::Sum => m.unit.clone(),
             Extracted::Count => "1".into(),
+            _ => m.unit.clone(),
         },
-        data: Some(Data::Sum(Sum {
-            data_points: points,
-            aggregation_temporality: temporality,
-            is_monotonic: monotonic,
-        })),
+        data: Some(match extracted {
+            Extracted::Avg => Data::Gauge(Gauge {
+                data_points: points,
+            }),
+            _ => Data::Sum(Sum {
+                data_points: points,
+                aggregation_temporality: temporality,
+                is_monotonic: monotonic,
+            }),
+        }),
         ..Metric::default()
     }))
 }

@@ -1214,6 +1214,8 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
             r#"copy_metric(name="memory.mib", unit="MiBy") where metric.name == "memory""#,
             r#"scale_metric(0.00000095367431640625) where metric.name == "memory.mib""#,
             r#"scale_metric(1000.0, "ms") where metric.name == "rpc.latency""#,
+            r#"extract_avg_metric() where metric.name == "http.server.duration""#,
+            r#"extract_avg_metric(".mean") where metric.name == "rpc.latency""#,
         ],
     );
     let Telemetry::Metrics(r) = &data else {
@@ -1221,7 +1223,8 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
     };
     let metrics = &r[0].scope_metrics[0].metrics;
     let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
-    // Created metrics follow the others, in the order they were made.
+    // Created metrics follow the others, in the order they were made: all
+    // statements run on one metric before the next.
     assert_eq!(
         names,
         [
@@ -1230,10 +1233,25 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
             "memory",
             "http.server.duration_sum",
             "http.server.duration_total",
+            "http.server.duration_avg",
             "rpc.latency_total",
+            "rpc.latency.mean",
             "memory.mib"
         ]
     );
+    // Averages are gauges of sum / count, for points with a sum and a
+    // count (the summary was scaled by 1000 before).
+    let avg = |m: &Metric| match &m.data {
+        Some(metric::Data::Gauge(g)) => g
+            .data_points
+            .iter()
+            .map(|p| (p.value, p.start_time_unix_nano))
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(avg(&metrics[5]), [(Some(N::AsDouble(2.5)), 1)]);
+    assert_eq!(avg(&metrics[7]), [(Some(N::AsDouble(500.0)), 0)]);
+    assert_eq!((metrics[5].unit.as_str(), metrics[7].unit.as_str()), ("ms", "ms"));
     let sum = |m: &Metric| match &m.data {
         Some(metric::Data::Sum(s)) => s.clone(),
         other => panic!("{other:?}"),
@@ -1269,13 +1287,13 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
     assert_eq!(counts, [Some(N::AsInt(4)), Some(N::AsInt(2))]);
     assert_eq!(metrics[4].unit, "1");
     // Summaries count as cumulative.
-    assert_eq!(sum(&metrics[5]).aggregation_temporality, 2);
+    assert_eq!(sum(&metrics[6]).aggregation_temporality, 2);
     // The copy keeps the original, renamed and rescaled.
-    let Some(metric::Data::Gauge(g)) = &metrics[6].data else {
+    let Some(metric::Data::Gauge(g)) = &metrics[8].data else {
         panic!()
     };
     assert_eq!(g.data_points[0].value, Some(N::AsInt(3)));
-    assert_eq!(metrics[6].unit, "MiBy");
+    assert_eq!(metrics[8].unit, "MiBy");
     let Some(metric::Data::Gauge(g)) = &metrics[2].data else {
         panic!()
     };
