@@ -1251,7 +1251,10 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
     };
     assert_eq!(avg(&metrics[5]), [(Some(N::AsDouble(2.5)), 1)]);
     assert_eq!(avg(&metrics[7]), [(Some(N::AsDouble(500.0)), 0)]);
-    assert_eq!((metrics[5].unit.as_str(), metrics[7].unit.as_str()), ("ms", "ms"));
+    assert_eq!(
+        (metrics[5].unit.as_str(), metrics[7].unit.as_str()),
+        ("ms", "ms")
+    );
     let sum = |m: &Metric| match &m.data {
         Some(metric::Data::Sum(s)) => s.clone(),
         other => panic!("{other:?}"),
