@@ -10,12 +10,18 @@
 //!   enabled under `resource_attributes`;
 //! - `k8snode`: `k8s.node.name` from the environment variable named by
 //!   `node_from_env_var` (default `K8S_NODE_NAME`, set from the downward
-//!   API); the node's uid needs the API server and is not read yet.
+//!   API); the node's uid needs the API server and is not read yet;
+//! - `ec2`: the instance identity from the EC2 instance metadata service
+//!   (`ec2.rs`).
 //!
 //! Detectors earlier in `detectors` win over later ones. With `override`
 //! (default true) detected values replace existing ones; otherwise they
 //! only fill in. A detector that fails is logged and skipped. Other
-//! detectors (cloud providers, docker, ...) are refused at load.
+//! detectors (other cloud providers, docker, ...) are refused at load.
+
+mod ec2;
+
+pub use ec2::Ec2Config;
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -50,6 +56,11 @@ pub struct Config {
     pub system: SystemConfig,
     /// `k8snode` detector settings.
     pub k8snode: K8sNodeConfig,
+    /// `ec2` detector settings.
+    pub ec2: Ec2Config,
+    /// Network detectors fail when their metadata service does not answer,
+    /// instead of detecting nothing. Default false.
+    pub fail_on_missing_metadata: bool,
     /// `env` detector settings (none but accepted).
     pub env: Option<serde_yaml_ng::Value>,
 }
@@ -64,6 +75,8 @@ impl Default for Config {
             attributes: Vec::new(),
             system: SystemConfig::default(),
             k8snode: K8sNodeConfig::default(),
+            ec2: Ec2Config::default(),
+            fail_on_missing_metadata: false,
             env: None,
         }
     }
@@ -128,13 +141,14 @@ const SYSTEM_ATTRIBUTES: [(&str, bool); 4] = [
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
         for d in &self.detectors {
-            if !matches!(d.as_str(), "env" | "system" | "k8snode") {
+            if !matches!(d.as_str(), "env" | "system" | "k8snode" | "ec2") {
                 return Err(format!(
-                    "detectors: {d:?} is not supported by ferrotel yet (env, system, k8snode are)"
+                    "detectors: {d:?} is not supported by ferrotel yet (env, system, k8snode, ec2 are)"
                 )
                 .into());
             }
         }
+        self.ec2.validate()?;
         for s in &self.system.hostname_sources {
             if !matches!(s.as_str(), "dns" | "os" | "cname" | "lookup") {
                 return Err(
@@ -314,7 +328,7 @@ fn k8snode_detector(c: &K8sNodeConfig) -> Result<Vec<KeyValue>, String> {
 }
 
 /// Runs the detectors; earlier ones win.
-fn detect(config: &Config) -> Vec<KeyValue> {
+async fn detect(config: &Config) -> Vec<KeyValue> {
     let mut out: Vec<KeyValue> = Vec::new();
     for name in &config.detectors {
         let found = match name.as_str() {
@@ -323,7 +337,14 @@ fn detect(config: &Config) -> Vec<KeyValue> {
                     .or_else(|_| std::env::var("OTEL_RESOURCE"))
                     .unwrap_or_default(),
             ),
-            "system" => system_detector(&config.system),
+            "system" => {
+                // It reads files and may wait on name lookups: off the runtime.
+                let system = config.system.clone();
+                tokio::task::spawn_blocking(move || system_detector(&system))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+            }
+            "ec2" => ec2::detect(&config.ec2, config.fail_on_missing_metadata).await,
             _ => k8snode_detector(&config.k8snode),
         };
         match found {
@@ -384,7 +405,10 @@ struct Detection {
 
 impl Detection {
     fn apply(&self, resource: &mut Option<Resource>) {
-        let detected = self.detected.get_or_init(|| detect(&self.config));
+        // Detection ends in `start`, which runs before any data arrives.
+        let Some(detected) = self.detected.get() else {
+            return;
+        };
         let attrs = &mut resource.get_or_insert_with(Resource::default).attributes;
         for kv in detected {
             match attrs.iter_mut().find(|a| a.key == kv.key) {
@@ -399,12 +423,10 @@ impl Detection {
 #[async_trait]
 impl Component for Detection {
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
-        let config = self.config.clone();
-        // Detection reads files and may wait on name lookups: off the runtime.
-        let task = tokio::task::spawn_blocking(move || detect(&config));
-        let detected = match tokio::time::timeout(self.config.timeout.0, task).await {
-            Ok(Ok(attrs)) => attrs,
-            _ => {
+        let detected = match tokio::time::timeout(self.config.timeout.0, detect(&self.config)).await
+        {
+            Ok(attrs) => attrs,
+            Err(_) => {
                 tracing::warn!(
                     "resource detection did not finish within timeout; no attributes detected"
                 );
@@ -488,10 +510,28 @@ mod tests {
         let c: Config = serde_yaml_ng::from_str("detectors: [env, gcp]").unwrap();
         assert_eq!(
             c.validate().unwrap_err().to_string(),
-            "detectors: \"gcp\" is not supported by ferrotel yet (env, system, k8snode are)"
+            "detectors: \"gcp\" is not supported by ferrotel yet (env, system, k8snode, ec2 are)"
         );
         let c: Config = serde_yaml_ng::from_str(
             "detectors: [system]\nsystem: {resource_attributes: {host.ip: {enabled: true}}}",
+        )
+        .unwrap();
+        assert!(c.validate().is_err());
+        let c: Config =
+            serde_yaml_ng::from_str("detectors: [ec2]\nec2: {tags: [\"^team$\"]}").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("set tags_from_imds: true")
+        );
+        let c: Config = serde_yaml_ng::from_str(
+            "detectors: [ec2]\nfail_on_missing_metadata: true\nec2: {tags: [\"^team$\"], tags_from_imds: true, max_attempts: 2, max_backoff: 1s}",
+        )
+        .unwrap();
+        assert!(c.validate().is_ok());
+        let c: Config = serde_yaml_ng::from_str(
+            "detectors: [ec2]\nec2: {resource_attributes: {cloud.zone: {enabled: true}}}",
         )
         .unwrap();
         assert!(c.validate().is_err());

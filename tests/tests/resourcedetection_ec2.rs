@@ -1,0 +1,241 @@
+//! The resourcedetection processor's `ec2` detector against a fixture of
+//! the EC2 instance metadata service (no EC2 instance here): it serves the
+//! identity document of AWS's documentation, hands out IMDSv2 tokens and
+//! answers 401 to requests without one, as an instance that requires
+//! IMDSv2 does. The collector finds it through the AWS SDK's
+//! `AWS_EC2_METADATA_SERVICE_ENDPOINT`.
+
+use ferrotel_core::pdata::Signal;
+use ferrotel_e2e::{Collector, free_port, post, read_json_file, sample, wait_until};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// AWS's example instance identity document.
+const IDENTITY_DOCUMENT: &str = r#"{
+    "devpayProductCodes" : null,
+    "marketplaceProductCodes" : [ "1abc2defghijklm3nopqrs4tu" ],
+    "availabilityZone" : "us-west-2b",
+    "privateIp" : "10.158.112.84",
+    "version" : "2017-09-30",
+    "instanceId" : "i-1234567890abcdef0",
+    "billingProducts" : null,
+    "instanceType" : "t2.micro",
+    "accountId" : "123456789012",
+    "imageId" : "ami-5fb8c835",
+    "pendingTime" : "2016-11-19T16:32:11Z",
+    "architecture" : "x86_64",
+    "kernelId" : null,
+    "ramdiskId" : null,
+    "region" : "us-west-2"
+}"#;
+
+const TOKEN: &str = "AQAEAFgi1sQ-fixture-token==";
+
+struct Imds {
+    runtime: tokio::runtime::Runtime,
+    addr: String,
+    /// `METHOD path` of every request, in order.
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Imds {
+    fn start() -> Imds {
+        use ferrotel_core::http_server::{HttpServer, bind, response};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let addr = runtime.block_on(async move {
+            let listener = bind("127.0.0.1:0").await.unwrap();
+            let server = HttpServer::start(listener, move |req, _| {
+                let seen = seen.clone();
+                async move {
+                    let path = req.uri().path().to_string();
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{} {path}", req.method()));
+                    if path == "/latest/api/token" {
+                        let ttl = req.headers().get("x-aws-ec2-metadata-token-ttl-seconds");
+                        return if req.method() == "PUT" && ttl.is_some() {
+                            response(200, "text/plain", TOKEN)
+                        } else {
+                            response(400, "text/plain", "")
+                        };
+                    }
+                    let token = req.headers().get("x-aws-ec2-metadata-token");
+                    if token.and_then(|t| t.to_str().ok()) != Some(TOKEN) {
+                        return response(401, "text/plain", "");
+                    }
+                    match path.as_str() {
+                        "/latest/meta-data/instance-id" => {
+                            response(200, "text/plain", "i-1234567890abcdef0")
+                        }
+                        "/latest/dynamic/instance-identity/document" => {
+                            response(200, "application/json", IDENTITY_DOCUMENT)
+                        }
+                        "/latest/meta-data/hostname" => response(
+                            200,
+                            "text/plain",
+                            "ip-10-158-112-84.us-west-2.compute.internal",
+                        ),
+                        "/latest/meta-data/tags/instance" => {
+                            response(200, "text/plain", "Name\nteam\nsecret")
+                        }
+                        "/latest/meta-data/tags/instance/Name" => {
+                            response(200, "text/plain", "web-1")
+                        }
+                        "/latest/meta-data/tags/instance/team" => {
+                            response(200, "text/plain", "payments")
+                        }
+                        "/latest/meta-data/tags/instance/secret" => {
+                            response(200, "text/plain", "do-not-read")
+                        }
+                        _ => response(404, "text/plain", ""),
+                    }
+                }
+            });
+            let addr = server.local_addr().to_string();
+            std::mem::forget(server);
+            addr
+        });
+        Imds {
+            runtime,
+            addr,
+            requests,
+        }
+    }
+}
+
+fn config(otlp: u16, ec2: &str) -> String {
+    format!(
+        "
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: '127.0.0.1:{otlp}'}}
+processors:
+  resourcedetection:
+    detectors: [ec2]
+    {ec2}
+exporters:
+  file: {{path: '{{dir}}/out.json'}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [resourcedetection], exporters: [file]}}
+"
+    )
+}
+
+/// Sends a sample and returns the resource attributes the file got, as
+/// `key=value` strings.
+fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
+    let body = sample(Signal::Logs, 1).encode_request();
+    let r = post(
+        &format!("127.0.0.1:{otlp}"),
+        "/v1/logs",
+        "application/x-protobuf",
+        &body,
+    );
+    assert_eq!(r.status, 200);
+    let out = c.path("out.json");
+    assert!(
+        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
+        "nothing written; log:\n{}",
+        c.log()
+    );
+    let lines = read_json_file(&out);
+    let attributes = lines[0]["resourceLogs"][0]["resource"]["attributes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    attributes
+        .iter()
+        .map(|kv| {
+            format!(
+                "{}={}",
+                kv["key"].as_str().unwrap_or_default(),
+                kv["value"]["stringValue"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ec2_identity_and_imds_tags_become_resource_attributes() {
+    let imds = Imds::start();
+    let otlp = free_port();
+    let endpoint = format!("http://{}", imds.addr);
+    let c = Collector::start_with_env(
+        &config(
+            otlp,
+            r#"ec2: {tags: ["^Name$", "^team$"], tags_from_imds: true, resource_attributes: {host.image.id: {enabled: false}}}"#,
+        ),
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)],
+    );
+    let attributes = resource_after_sending(&c, otlp);
+    for want in [
+        "cloud.provider=aws",
+        "cloud.platform=aws_ec2",
+        "cloud.region=us-west-2",
+        "cloud.account.id=123456789012",
+        "cloud.availability_zone=us-west-2b",
+        "host.id=i-1234567890abcdef0",
+        "host.type=t2.micro",
+        "host.name=ip-10-158-112-84.us-west-2.compute.internal",
+        "ec2.tag.Name=web-1",
+        "ec2.tag.team=payments",
+    ] {
+        assert!(
+            attributes.iter().any(|a| a == want),
+            "{want} missing from {attributes:?}"
+        );
+    }
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("host.image.id=")),
+        "disabled in resource_attributes: {attributes:?}"
+    );
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("ec2.tag.secret")),
+        "a tag no pattern matches: {attributes:?}"
+    );
+    // IMDSv2: a token first; every other request carried it (the fixture
+    // answers 401 otherwise, and the identity arrived).
+    let requests = imds.requests.lock().unwrap().clone();
+    assert_eq!(requests[0], "PUT /latest/api/token", "{requests:?}");
+    drop(c);
+    drop(imds.runtime);
+}
+
+#[test]
+fn off_ec2_nothing_is_detected_and_data_flows() {
+    // Nothing listens on this port: not an EC2 instance.
+    let closed = free_port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    for fail_on_missing in [false, true] {
+        let otlp = free_port();
+        let c = Collector::start_with_env(
+            &config(
+                otlp,
+                &format!("fail_on_missing_metadata: {fail_on_missing}"),
+            ),
+            &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)],
+        );
+        let attributes = resource_after_sending(&c, otlp);
+        assert!(
+            !attributes.iter().any(|a| a.starts_with("cloud.")),
+            "{attributes:?}"
+        );
+        // With fail_on_missing_metadata the failure is reported (Go would
+        // not start; ferrotel logs it and goes on without the attributes).
+        assert_eq!(
+            c.log().contains("failed to detect resource"),
+            fail_on_missing,
+            "{}",
+            c.log()
+        );
+    }
+}
