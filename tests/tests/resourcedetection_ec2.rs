@@ -239,3 +239,58 @@ fn off_ec2_nothing_is_detected_and_data_flows() {
         );
     }
 }
+
+#[test]
+fn a_silent_metadata_service_costs_only_its_own_attributes() {
+    // Off EC2 the metadata address is often black-holed: connections hang.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        for stream in silent.incoming().flatten() {
+            holder.lock().unwrap().push(stream);
+        }
+    });
+    let otlp = free_port();
+    let config = format!(
+        "
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: '127.0.0.1:{otlp}'}}
+processors:
+  resourcedetection: {{detectors: [env, ec2], timeout: 2s}}
+exporters:
+  file: {{path: '{{dir}}/out.json'}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [otlp], processors: [resourcedetection], exporters: [file]}}
+"
+    );
+    let started = std::time::Instant::now();
+    let c = Collector::start_with_env(
+        &config,
+        &[
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint),
+            ("OTEL_RESOURCE_ATTRIBUTES", "team=payments"),
+        ],
+    );
+    let attributes = resource_after_sending(&c, otlp);
+    assert!(
+        attributes.iter().any(|a| a == "team=payments"),
+        "the env detector's result is kept: {attributes:?}"
+    );
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("cloud.")),
+        "{attributes:?}"
+    );
+    assert!(c.log().contains("failed to detect resource"), "{}", c.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "start waited {:?}",
+        started.elapsed()
+    );
+    assert!(!held.lock().unwrap().is_empty(), "the detector did call");
+}

@@ -226,15 +226,27 @@ pub(crate) async fn detect(
         attempts: config.max_attempts.max(1),
         max_backoff: config.max_backoff.0,
     };
-    // IMDSv2 when the service hands out tokens; without one otherwise.
-    imds.token = imds
+    // IMDSv2 when the service hands out tokens; without one when it
+    // refuses. No answer at all: not on EC2, and no point in asking more
+    // (off EC2 the address is often black-holed, each try a timeout).
+    match imds
         .request(
             http::Method::PUT,
             "/latest/api/token",
             Some(("X-aws-ec2-metadata-token-ttl-seconds", "21600")),
         )
         .await
-        .ok();
+    {
+        Ok(token) => imds.token = Some(token),
+        Err(e) if e.status.is_none() => {
+            tracing::debug!(error = %e, "EC2 metadata unavailable");
+            if fail_on_missing {
+                return Err(e.to_string());
+            }
+            return Ok(Vec::new());
+        }
+        Err(_) => {}
+    }
 
     if let Err(e) = imds.get("/latest/meta-data/instance-id").await {
         tracing::debug!(error = %e, "EC2 metadata unavailable");

@@ -327,10 +327,11 @@ fn k8snode_detector(c: &K8sNodeConfig) -> Result<Vec<KeyValue>, String> {
     Ok(vec![string_kv("k8s.node.name", name)])
 }
 
-/// Runs the detectors; earlier ones win.
+/// Runs the detectors at once, each within `timeout`, as Go does, so one
+/// whose service never answers costs only its own attributes; earlier ones
+/// win.
 async fn detect(config: &Config) -> Vec<KeyValue> {
-    let mut out: Vec<KeyValue> = Vec::new();
-    for name in &config.detectors {
+    let runs = config.detectors.iter().map(|name| async move {
         let found = match name.as_str() {
             "env" => env_detector(
                 &std::env::var("OTEL_RESOURCE_ATTRIBUTES")
@@ -340,13 +341,32 @@ async fn detect(config: &Config) -> Vec<KeyValue> {
             "system" => {
                 // It reads files and may wait on name lookups: off the runtime.
                 let system = config.system.clone();
-                tokio::task::spawn_blocking(move || system_detector(&system))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()))
+                let task = tokio::task::spawn_blocking(move || system_detector(&system));
+                match tokio::time::timeout(config.timeout.0, task).await {
+                    Ok(result) => result.unwrap_or_else(|e| Err(e.to_string())),
+                    Err(_) => Err(format!(
+                        "no result within {}",
+                        ferrotel_core::config::format_go_duration(config.timeout.0)
+                    )),
+                }
             }
-            "ec2" => ec2::detect(&config.ec2, config.fail_on_missing_metadata).await,
+            "ec2" => tokio::time::timeout(
+                config.timeout.0,
+                ec2::detect(&config.ec2, config.fail_on_missing_metadata),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no result within {}",
+                    ferrotel_core::config::format_go_duration(config.timeout.0)
+                ))
+            }),
             _ => k8snode_detector(&config.k8snode),
         };
+        (name, found)
+    });
+    let mut out: Vec<KeyValue> = Vec::new();
+    for (name, found) in futures_util::future::join_all(runs).await {
         match found {
             Ok(attrs) => {
                 for kv in attrs {
@@ -423,16 +443,7 @@ impl Detection {
 #[async_trait]
 impl Component for Detection {
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
-        let detected = match tokio::time::timeout(self.config.timeout.0, detect(&self.config)).await
-        {
-            Ok(attrs) => attrs,
-            Err(_) => {
-                tracing::warn!(
-                    "resource detection did not finish within timeout; no attributes detected"
-                );
-                Vec::new()
-            }
-        };
+        let detected = detect(&self.config).await;
         let _ = self.detected.set(detected);
         Ok(())
     }
