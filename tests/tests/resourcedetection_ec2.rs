@@ -36,6 +36,8 @@ struct Imds {
     addr: String,
     /// `METHOD path` of every request, in order.
     requests: Arc<Mutex<Vec<String>>>,
+    /// The identity document served; `None` answers 500.
+    document: Arc<Mutex<Option<String>>>,
 }
 
 impl Imds {
@@ -47,11 +49,12 @@ impl Imds {
             .build()
             .unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = requests.clone();
+        let document = Arc::new(Mutex::new(Some(IDENTITY_DOCUMENT.to_string())));
+        let (seen, served) = (requests.clone(), document.clone());
         let addr = runtime.block_on(async move {
             let listener = bind("127.0.0.1:0").await.unwrap();
             let server = HttpServer::start(listener, move |req, _| {
-                let seen = seen.clone();
+                let (seen, served) = (seen.clone(), served.clone());
                 async move {
                     let path = req.uri().path().to_string();
                     seen.lock()
@@ -74,7 +77,10 @@ impl Imds {
                             response(200, "text/plain", "i-1234567890abcdef0")
                         }
                         "/latest/dynamic/instance-identity/document" => {
-                            response(200, "application/json", IDENTITY_DOCUMENT)
+                            match served.lock().unwrap().clone() {
+                                Some(document) => response(200, "application/json", document),
+                                None => response(500, "text/plain", ""),
+                            }
                         }
                         "/latest/meta-data/hostname" => response(
                             200,
@@ -105,6 +111,7 @@ impl Imds {
             runtime,
             addr,
             requests,
+            document,
         }
     }
 }
@@ -133,6 +140,12 @@ service:
 /// Sends a sample and returns the resource attributes the file got, as
 /// `key=value` strings.
 fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
+    resources_after_sending(c, otlp, 1).remove(0)
+}
+
+/// Sends a sample and returns the resource attributes of the `n` requests
+/// the file holds then.
+fn resources_after_sending(c: &Collector, otlp: u16, n: usize) -> Vec<Vec<String>> {
     let body = sample(Signal::Logs, 1).encode_request();
     let r = post(
         &format!("127.0.0.1:{otlp}"),
@@ -143,23 +156,25 @@ fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
     assert_eq!(r.status, 200);
     let out = c.path("out.json");
     assert!(
-        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
-        "nothing written; log:\n{}",
+        wait_until(Duration::from_secs(10), || read_json_file(&out).len() >= n),
+        "not written; log:\n{}",
         c.log()
     );
-    let lines = read_json_file(&out);
-    let attributes = lines[0]["resourceLogs"][0]["resource"]["attributes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    attributes
+    read_json_file(&out)
         .iter()
-        .map(|kv| {
-            format!(
-                "{}={}",
-                kv["key"].as_str().unwrap_or_default(),
-                kv["value"]["stringValue"].as_str().unwrap_or("?")
-            )
+        .map(|line| {
+            line["resourceLogs"][0]["resource"]["attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|kv| {
+                    format!(
+                        "{}={}",
+                        kv["key"].as_str().unwrap_or_default(),
+                        kv["value"]["stringValue"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
         })
         .collect()
 }
@@ -293,4 +308,50 @@ service:
         started.elapsed()
     );
     assert!(!held.lock().unwrap().is_empty(), "the detector did call");
+}
+
+#[test]
+fn refresh_interval_picks_up_changes_and_keeps_the_last_good_answer() {
+    let imds = Imds::start();
+    let endpoint = format!("http://{}", imds.addr);
+    let otlp = free_port();
+    let c = Collector::start_with_env(
+        &config(otlp, "refresh_interval: 200ms"),
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)],
+    );
+    let instance_type = |attributes: &[String]| {
+        attributes
+            .iter()
+            .find(|a| a.starts_with("host.type="))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        instance_type(&resource_after_sending(&c, otlp)),
+        "host.type=t2.micro"
+    );
+    // The instance is resized; a later refresh sees it.
+    let documents_served = || {
+        imds.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.ends_with("/instance-identity/document"))
+            .count()
+    };
+    *imds.document.lock().unwrap() = Some(IDENTITY_DOCUMENT.replace("t2.micro", "m5.large"));
+    let served = documents_served();
+    assert!(wait_until(Duration::from_secs(10), || documents_served() >= served + 2));
+    let second = resources_after_sending(&c, otlp, 2);
+    assert_eq!(instance_type(&second[1]), "host.type=m5.large");
+    // The service fails: refreshes keep the last good attributes.
+    *imds.document.lock().unwrap() = None;
+    c.wait_for_log(
+        "resource refresh failed; keeping previous snapshot",
+        Duration::from_secs(10),
+    );
+    let third = resources_after_sending(&c, otlp, 3);
+    assert_eq!(instance_type(&third[2]), "host.type=m5.large");
+    drop(c);
+    drop(imds.runtime);
 }

@@ -16,7 +16,9 @@
 //!
 //! Detectors earlier in `detectors` win over later ones. With `override`
 //! (default true) detected values replace existing ones; otherwise they
-//! only fill in. A detector that fails is logged and skipped. Other
+//! only fill in. Detectors run at once, each within `timeout`; one that
+//! fails is logged and skipped. `refresh_interval` detects again
+//! periodically, keeping the last good attributes when a refresh fails. Other
 //! detectors (other cloud providers, docker, ...) are refused at load.
 
 mod ec2;
@@ -35,7 +37,7 @@ use ferrotel_core::pdata::resource::Resource;
 use ferrotel_core::pdata::{Signal, Telemetry};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// `resourcedetection` settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,7 +50,8 @@ pub struct Config {
     pub override_: bool,
     /// Longest time detection may take. Default 5s.
     pub timeout: GoDuration,
-    /// Accepted when 0: detection runs once.
+    /// Detect again this often (0, the default: once, at start). A refresh
+    /// in which a detector fails keeps the previous attributes.
     pub refresh_interval: GoDuration,
     /// Deprecated Go key: only these detected attributes are kept.
     pub attributes: Vec<String>,
@@ -171,9 +174,6 @@ impl ComponentConfig for Config {
                 )
                 .into());
             }
-        }
-        if !self.refresh_interval.0.is_zero() {
-            return Err("refresh_interval is not supported by ferrotel yet".into());
         }
         Ok(())
     }
@@ -330,7 +330,7 @@ fn k8snode_detector(c: &K8sNodeConfig) -> Result<Vec<KeyValue>, String> {
 /// Runs the detectors at once, each within `timeout`, as Go does, so one
 /// whose service never answers costs only its own attributes; earlier ones
 /// win.
-async fn detect(config: &Config) -> Vec<KeyValue> {
+async fn detect(config: &Config) -> Detected {
     let runs = config.detectors.iter().map(|name| async move {
         let found = match name.as_str() {
             "env" => env_detector(
@@ -366,6 +366,7 @@ async fn detect(config: &Config) -> Vec<KeyValue> {
         (name, found)
     });
     let mut out: Vec<KeyValue> = Vec::new();
+    let mut failed = false;
     for (name, found) in futures_util::future::join_all(runs).await {
         match found {
             Ok(attrs) => {
@@ -375,13 +376,25 @@ async fn detect(config: &Config) -> Vec<KeyValue> {
                     }
                 }
             }
-            Err(e) => tracing::warn!(detector = %name, error = %e, "failed to detect resource"),
+            Err(e) => {
+                failed = true;
+                tracing::warn!(detector = %name, error = %e, "failed to detect resource");
+            }
         }
     }
     if !config.attributes.is_empty() {
         out.retain(|kv| config.attributes.contains(&kv.key));
     }
-    out
+    Detected {
+        attributes: out,
+        failed,
+    }
+}
+
+/// What one detection found, and whether a detector failed in it.
+struct Detected {
+    attributes: Vec<KeyValue>,
+    failed: bool,
 }
 
 struct DetectionFactory;
@@ -411,7 +424,8 @@ impl ProcessorFactory for DetectionFactory {
     ) -> Result<SharedStage, ComponentError> {
         Ok(Arc::new(Detection {
             config,
-            detected: OnceLock::new(),
+            detected: Arc::new(RwLock::new(Arc::new(Vec::new()))),
+            refresher: Mutex::new(None),
             next,
         }))
     }
@@ -419,18 +433,25 @@ impl ProcessorFactory for DetectionFactory {
 
 struct Detection {
     config: Config,
-    detected: OnceLock<Vec<KeyValue>>,
+    /// Swapped whole by a refresh; batches take the current one.
+    detected: Arc<RwLock<Arc<Vec<KeyValue>>>>,
+    refresher: Mutex<Option<tokio::task::JoinHandle<()>>>,
     next: SharedConsumer,
 }
 
 impl Detection {
     fn apply(&self, resource: &mut Option<Resource>) {
-        // Detection ends in `start`, which runs before any data arrives.
-        let Some(detected) = self.detected.get() else {
+        // The first detection ends in `start`, before any data arrives.
+        let detected = self
+            .detected
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if detected.is_empty() {
             return;
-        };
+        }
         let attrs = &mut resource.get_or_insert_with(Resource::default).attributes;
-        for kv in detected {
+        for kv in detected.iter() {
             match attrs.iter_mut().find(|a| a.key == kv.key) {
                 Some(existing) if self.config.override_ => existing.value = kv.value.clone(),
                 Some(_) => {}
@@ -443,8 +464,38 @@ impl Detection {
 #[async_trait]
 impl Component for Detection {
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
-        let detected = detect(&self.config).await;
-        let _ = self.detected.set(detected);
+        let first = detect(&self.config).await;
+        *self.detected.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(first.attributes);
+        let interval = self.config.refresh_interval.0;
+        if !interval.is_zero() {
+            let (config, detected) = (self.config.clone(), self.detected.clone());
+            let task = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    let again = detect(&config).await;
+                    let mut current = detected.write().unwrap_or_else(|p| p.into_inner());
+                    // As Go: a failed refresh keeps the last good snapshot.
+                    if again.failed && !current.is_empty() {
+                        tracing::warn!("resource refresh failed; keeping previous snapshot");
+                        continue;
+                    }
+                    *current = Arc::new(again.attributes);
+                }
+            });
+            *self.refresher.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        if let Some(task) = self
+            .refresher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
         Ok(())
     }
 }
