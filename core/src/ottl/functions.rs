@@ -243,6 +243,11 @@ enum Conv {
     Decode,
     Trim,
     ToKeyValueString,
+    IsInCidr,
+    IsValidLuhn,
+    Sort,
+    SliceToMap,
+    Uuid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -858,6 +863,11 @@ impl Compiler<'_> {
                 &["target", "delimiter", "pair_delimiter", "sort_output"],
                 1,
             ),
+            "IsInCIDR" => (Conv::IsInCidr, &["target", "networks"], 2),
+            "IsValidLuhn" => (Conv::IsValidLuhn, &["target"], 1),
+            "Sort" => (Conv::Sort, &["target", "order"], 1),
+            "SliceToMap" => (Conv::SliceToMap, &["target", "key_path", "value_path"], 1),
+            "UUID" => (Conv::Uuid, &[], 0),
             "ParseCSV" => (
                 Conv::ParseCsv,
                 &["target", "header", "delimiter", "header_delimiter", "mode"],
@@ -966,6 +976,54 @@ impl Compiler<'_> {
                         _ => return Err("sort_output must be a bool literal".into()),
                     };
                     args.push(Getter::Lit(Value::Bool(sort)));
+                }
+                (Conv::IsInCidr, 1) => match e {
+                    Some(Expr::List(items)) => {
+                        for item in items {
+                            if let Expr::Str(network) = item {
+                                Cidr::parse(network)?;
+                            }
+                        }
+                        args.push(Getter::List(
+                            items
+                                .iter()
+                                .map(|i| self.getter(i))
+                                .collect::<Result<_, _>>()?,
+                        ));
+                    }
+                    _ => return Err("IsInCIDR: networks must be a list".into()),
+                },
+                (Conv::Sort, 1) => {
+                    let order = match e {
+                        None => "asc",
+                        e => literal_str(*e, "order")?,
+                    };
+                    if !matches!(order, "asc" | "desc") {
+                        return Err(format!(
+                            "invalid arguments: {order}. Order should be either \"asc\" or \"desc\""
+                        ));
+                    }
+                    args.push(Getter::Lit(Value::Str(Cow::Owned(order.to_string()))));
+                }
+                (Conv::SliceToMap, 1 | 2) => {
+                    let path = match e {
+                        None => Value::Nil,
+                        e => {
+                            let path =
+                                string_list(*e, if i == 1 { "key_path" } else { "value_path" })?;
+                            if path.is_empty() {
+                                return Err("must provide at least one path item".into());
+                            }
+                            Value::List(Cow::Owned(
+                                path.into_iter()
+                                    .map(|p| AnyValue {
+                                        value: Some(any_value::Value::StringValue(p)),
+                                    })
+                                    .collect(),
+                            ))
+                        }
+                    };
+                    args.push(Getter::Lit(path));
                 }
                 (Conv::ParseCsv, 2) => {
                     let d = match e {
@@ -1732,6 +1790,52 @@ impl Converter {
                 }
                 owned(out)
             }
+            Conv::IsInCidr => {
+                let target = arg(0)?;
+                let Value::List(networks) = arg(1)? else {
+                    return Err("IsInCIDR: networks is not a list".into());
+                };
+                let Some(ip) = target.as_str().and_then(parse_ip) else {
+                    return Ok(Value::Bool(false));
+                };
+                let mut inside = false;
+                for network in networks.iter() {
+                    let Value::Str(network) = Value::of(Some(network)) else {
+                        return Err("IsInCIDR: a network is not a string".into());
+                    };
+                    if Cidr::parse(&network)?.contains(ip) {
+                        inside = true;
+                        break;
+                    }
+                }
+                Value::Bool(inside)
+            }
+            Conv::IsValidLuhn => {
+                let target = arg(0)?;
+                let digits = string_like(&target).ok_or("invalid input: <nil>")?;
+                Value::Bool(luhn(&digits.replace(' ', ""))?)
+            }
+            Conv::Sort => {
+                let (target, order) = (arg(0)?, arg(1)?);
+                let Value::List(items) = &target else {
+                    return Err(format!(
+                        "sort with unsupported type: '{}'. Target is not a list",
+                        target.type_name()
+                    ));
+                };
+                Value::List(Cow::Owned(sort_list(items, order.as_str() == Some("desc"))))
+            }
+            Conv::SliceToMap => {
+                let (target, key_path, value_path) = (arg(0)?, arg(1)?, arg(2)?);
+                let Value::List(items) = &target else {
+                    return Err(format!(
+                        "expected pcommon.Slice but got {}",
+                        target.type_name()
+                    ));
+                };
+                owned_map(slice_to_map(items, &key_path, &value_path)?)
+            }
+            Conv::Uuid => owned(uuid_v4()),
             Conv::IsEmpty => Value::Bool(match arg(0)? {
                 Value::Nil => true,
                 Value::Bool(b) => !b,
@@ -1897,6 +2001,269 @@ fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
     hex.chunks_exact(2)
         .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
         .collect()
+}
+
+/// A map value that owns its entries.
+fn owned_map(values: Vec<KeyValue>) -> Value<'static> {
+    Value::Map(Cow::Owned(values))
+}
+
+/// An IP as Go's `net.ParseIP` reads it, IPv4-mapped IPv6 as IPv4.
+fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
+    let ip: std::net::IpAddr = s.parse().ok()?;
+    Some(match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    })
+}
+
+/// A network of Go's `net.ParseCIDR`.
+struct Cidr {
+    network: std::net::IpAddr,
+    prefix: u32,
+}
+
+impl Cidr {
+    fn parse(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("invalid CIDR address: {s}");
+        let (address, prefix) = s.split_once('/').ok_or_else(bad)?;
+        let network: std::net::IpAddr = address.parse().map_err(|_| bad())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix: u32 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= max && !prefix.starts_with('+'))
+            .ok_or_else(bad)?;
+        Ok(Cidr { network, prefix })
+    }
+
+    fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let (net, ip, bits) = match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                (u128::from(u32::from(n)), u128::from(u32::from(i)), 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
+            // Go's IPNet.Contains: an IPv4 never matches an IPv6 network,
+            // nor the other way round (mapped addresses were made IPv4).
+            _ => return false,
+        };
+        if self.prefix == 0 {
+            return true;
+        }
+        let shift = bits - self.prefix;
+        net >> shift == ip >> shift
+    }
+}
+
+/// Go's `IsValidLuhn` check; a character that is not a digit is an error
+/// as Go's `strconv.Atoi` reports it.
+fn luhn(digits: &str) -> Result<bool, String> {
+    let digit = |c: char| {
+        c.to_digit(10)
+            .ok_or_else(|| format!("strconv.Atoi: parsing {:?}: invalid syntax", c.to_string()))
+    };
+    let mut chars = digits.chars().rev();
+    let Some(check) = chars.next() else {
+        return Ok(false);
+    };
+    let check = digit(check)?;
+    let mut sum = 0;
+    for (i, c) in chars.enumerate() {
+        let mut n = digit(c)?;
+        if i % 2 == 0 {
+            n *= 2;
+            if n > 9 {
+                n -= 9;
+            }
+        }
+        sum += n;
+    }
+    Ok((10 - sum % 10) % 10 == check)
+}
+
+/// `Sort`: by the elements' common type (ints; numbers as doubles when
+/// mixed; strings, with bools and empties as their string forms), keeping
+/// the elements themselves. A list holding maps, lists or bytes comes back
+/// unsorted, as in Go.
+fn sort_list(items: &[AnyValue], descending: bool) -> Vec<AnyValue> {
+    use any_value::Value as V;
+    use std::cmp::Ordering;
+    #[derive(PartialEq)]
+    enum Common {
+        Int,
+        Double,
+        Str,
+    }
+    let mut common = None;
+    for item in items {
+        let kind = match &item.value {
+            Some(V::IntValue(_)) => Common::Int,
+            Some(V::DoubleValue(_)) => Common::Double,
+            Some(V::StringValue(_) | V::BoolValue(_)) | None => Common::Str,
+            _ => return items.to_vec(),
+        };
+        common = Some(match (common, kind) {
+            (None, k) => k,
+            (Some(Common::Str), _) | (_, Common::Str) => Common::Str,
+            (Some(a), b) if a == b => a,
+            _ => Common::Double,
+        });
+    }
+    /// What an element is compared by.
+    enum Key {
+        Int(i64),
+        Double(f64),
+        Str(String),
+    }
+    let key = |v: &AnyValue| match (&common, &v.value) {
+        (Some(Common::Int), Some(V::IntValue(i))) => Key::Int(*i),
+        (Some(Common::Double), Some(V::IntValue(i))) => Key::Double(*i as f64),
+        (Some(Common::Double), Some(V::DoubleValue(d))) => Key::Double(*d),
+        _ => {
+            let mut out = String::new();
+            crate::pdata::go::as_string(v.value.as_ref(), &mut out);
+            Key::Str(out)
+        }
+    };
+    let mut keyed: Vec<(Key, AnyValue)> = items.iter().map(|v| (key(v), v.clone())).collect();
+    keyed.sort_by(|(a, _), (b, _)| {
+        let order = match (a, b) {
+            (Key::Int(x), Key::Int(y)) => x.cmp(y),
+            // Go's cmp.Compare puts NaN first.
+            (Key::Double(x), Key::Double(y)) => match (x.is_nan(), y.is_nan()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Less,
+                (false, true) => Ordering::Greater,
+                _ => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+            },
+            (Key::Str(x), Key::Str(y)) => x.cmp(y),
+            _ => Ordering::Equal,
+        };
+        if descending { order.reverse() } else { order }
+    });
+    keyed.into_iter().map(|(_, v)| v).collect()
+}
+
+/// `SliceToMap`: elements keyed by their index, or by the string at
+/// `key_path` in each (map) element; the value is the element or what is
+/// at `value_path`.
+fn slice_to_map(
+    items: &[AnyValue],
+    key_path: &Value<'_>,
+    value_path: &Value<'_>,
+) -> Result<Vec<KeyValue>, String> {
+    use any_value::Value as V;
+    let path = |p: &Value<'_>| -> Option<Vec<String>> {
+        let Value::List(list) = p else {
+            return None;
+        };
+        Some(
+            list.iter()
+                .filter_map(|v| match &v.value {
+                    Some(V::StringValue(s)) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
+    let (key_path, value_path) = (path(key_path), path(value_path));
+    fn extract<'v>(map: &'v [KeyValue], path: &[String]) -> Result<&'v AnyValue, String> {
+        let missing = || {
+            format!(
+                "provided object does not contain the path {}",
+                go_list(path)
+            )
+        };
+        let (first, rest) = path
+            .split_first()
+            .ok_or("must provide at least one path item")?;
+        let value = map
+            .iter()
+            .rev()
+            .find(|kv| &kv.key == first)
+            .and_then(|kv| kv.value.as_ref())
+            .ok_or_else(missing)?;
+        if rest.is_empty() {
+            return Ok(value);
+        }
+        match &value.value {
+            Some(V::KvlistValue(m)) => extract(&m.values, rest),
+            _ => Err(missing()),
+        }
+    }
+    let mut out: Vec<KeyValue> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let map = match (&item.value, key_path.is_some() || value_path.is_some()) {
+            (Some(V::KvlistValue(m)), _) => Some(&m.values[..]),
+            (_, false) => None,
+            (other, true) => {
+                return Err(format!(
+                    "slice elements must be maps when using `key_path` or `value_path`, but could not cast element of type `{}` to a map",
+                    pdata_type_name(other.as_ref())
+                ));
+            }
+        };
+        let key = match (&key_path, map) {
+            (Some(p), Some(map)) => match &extract(map, p)
+                .map_err(|e| format!("could not extract key from element {i}: {e}"))?
+                .value
+            {
+                Some(V::StringValue(s)) => s.clone(),
+                other => {
+                    return Err(format!(
+                        "element {i}: extracted key attribute is not of type string, got {:?}",
+                        pdata_type_name(other.as_ref())
+                    ));
+                }
+            },
+            _ => i.to_string(),
+        };
+        let value = match (&value_path, map) {
+            (Some(p), Some(map)) => extract(map, p)
+                .map_err(|e| format!("could not extract value from element {i}: {e}"))?
+                .clone(),
+            _ => item.clone(),
+        };
+        put(&mut out, &key, Some(value));
+    }
+    Ok(out)
+}
+
+/// A list as Go's `%v` prints a `[]string`.
+fn go_list(items: &[String]) -> String {
+    format!("[{}]", items.join(" "))
+}
+
+/// pcommon's name of a value type.
+fn pdata_type_name(v: Option<&any_value::Value>) -> &'static str {
+    use any_value::Value as V;
+    match v {
+        None | Some(V::StringValueStrindex(_)) => "Empty",
+        Some(V::StringValue(_)) => "Str",
+        Some(V::BoolValue(_)) => "Bool",
+        Some(V::IntValue(_)) => "Int",
+        Some(V::DoubleValue(_)) => "Double",
+        Some(V::ArrayValue(_)) => "Slice",
+        Some(V::KvlistValue(_)) => "Map",
+        Some(V::BytesValue(_)) => "Bytes",
+    }
+}
+
+/// A random (version 4) UUID in its canonical form.
+fn uuid_v4() -> String {
+    let mut bytes: [u8; 16] = fastrand::u128(..).to_be_bytes();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// A time operand, as Go's `TimeGetter` demands one.

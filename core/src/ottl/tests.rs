@@ -1466,3 +1466,114 @@ fn ids_base64_trim_and_key_value_strings() {
         assert!(err.contains(want), "{statement}: {err}");
     }
 }
+
+#[test]
+fn cidr_luhn_sort_slice_to_map_and_uuid() {
+    // Expected values follow Go's net.ParseCIDR/Contains, the Luhn check
+    // and the pkg/ottl README's examples.
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["cidr"], [IsInCIDR("192.168.1.10", ["10.0.0.0/8", "192.168.0.0/16"]), IsInCIDR("172.16.0.1", ["10.0.0.0/8"]), IsInCIDR("::ffff:10.1.2.3", ["10.0.0.0/8"]), IsInCIDR("2001:db8::1", ["2001:db8::/32"]), IsInCIDR("not an ip", ["10.0.0.0/8"]), IsInCIDR("10.0.0.1", ["0.0.0.0/0"])])"#,
+            r#"set(log.attributes["luhn"], [IsValidLuhn("4111 1111 1111 1111"), IsValidLuhn("4111111111111112"), IsValidLuhn(79927398713), IsValidLuhn("")])"#,
+            r#"set(log.attributes["ints"], Sort([3, 1, 2]))"#,
+            r#"set(log.attributes["desc"], Sort(["b", "c", "a"], "desc"))"#,
+            r#"set(log.attributes["mixed"], Sort([2.5, 1, 3]))"#,
+            r#"set(log.attributes["as_strings"], Sort([true, "a", 10]))"#,
+            r#"set(log.attributes["by_index"], SliceToMap(["x", "y"]))"#,
+            r#"set(log.attributes["by_name"], SliceToMap([{"name": "a", "v": {"n": 1}}, {"name": "b", "v": {"n": 2}}], ["name"], ["v", "n"]))"#,
+            r#"set(log.attributes["uuid"], UUID())"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    let list = |v: Vec<V>| {
+        V::ArrayValue(crate::pdata::common::ArrayValue {
+            values: v.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
+        })
+    };
+    let bools = |b: &[bool]| list(b.iter().map(|b| V::BoolValue(*b)).collect());
+    assert_eq!(
+        attr(a, "cidr"),
+        Some(&bools(&[true, false, true, true, false, true]))
+    );
+    assert_eq!(attr(a, "luhn"), Some(&bools(&[true, false, true, false])));
+    assert_eq!(
+        attr(a, "ints"),
+        Some(&list(vec![V::IntValue(1), V::IntValue(2), V::IntValue(3)]))
+    );
+    assert_eq!(attr(a, "desc"), Some(&list(vec![s("c"), s("b"), s("a")])));
+    assert_eq!(
+        attr(a, "mixed"),
+        Some(&list(vec![
+            V::IntValue(1),
+            V::DoubleValue(2.5),
+            V::IntValue(3)
+        ]))
+    );
+    // "10" < "a" < "true" as strings; the elements keep their types.
+    assert_eq!(
+        attr(a, "as_strings"),
+        Some(&list(vec![V::IntValue(10), s("a"), V::BoolValue(true)]))
+    );
+    assert_eq!(
+        attr(a, "by_index"),
+        Some(&V::KvlistValue(KeyValueList {
+            values: vec![kv("0", s("x")), kv("1", s("y"))]
+        }))
+    );
+    assert_eq!(
+        attr(a, "by_name"),
+        Some(&V::KvlistValue(KeyValueList {
+            values: vec![kv("a", V::IntValue(1)), kv("b", V::IntValue(2))]
+        }))
+    );
+    let Some(V::StringValue(uuid)) = attr(a, "uuid") else {
+        panic!("{a:?}")
+    };
+    let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+    assert_eq!(groups, [8, 4, 4, 4, 12], "{uuid}");
+    assert_eq!(&uuid[14..15], "4", "version 4: {uuid}");
+
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], IsValidLuhn("12a4"))"#,
+            r#"strconv.Atoi: parsing "a": invalid syntax"#,
+        ),
+        (
+            r#"set(log.attributes["x"], SliceToMap([1, 2], ["name"]))"#,
+            "slice elements must be maps when using `key_path` or `value_path`, but could not cast element of type `Int` to a map",
+        ),
+        (
+            r#"set(log.attributes["x"], SliceToMap([{"id": 1}], ["name"]))"#,
+            "could not extract key from element 0: provided object does not contain the path [name]",
+        ),
+        (
+            r#"set(log.attributes["x"], Sort(log.body))"#,
+            "sort with unsupported type",
+        ),
+    ] {
+        let p = Program::compile(Signal::Logs, None, &[statement.to_string()], &[]).unwrap();
+        let err = p
+            .run(&mut logs(), ErrorMode::Propagate)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+    for (statement, want) in [
+        (
+            r#"set(log.attributes["x"], IsInCIDR(log.body, ["10.0.0.0/33"]))"#,
+            "invalid CIDR address: 10.0.0.0/33",
+        ),
+        (
+            r#"set(log.attributes["x"], Sort([1], "up"))"#,
+            r#"invalid arguments: up. Order should be either "asc" or "desc""#,
+        ),
+    ] {
+        let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+}
