@@ -128,6 +128,8 @@ pub(super) enum Editor {
     AggregateOnAttributes(Aggregation, Option<Vec<String>>),
     /// Function, attribute, values, new value.
     AggregateOnAttributeValue(Aggregation, String, Vec<String>, String),
+    /// `convert_summary_quantile_val_to_gauge`: attribute key, suffix.
+    SummaryQuantilesToGauge(String, String),
 }
 
 /// Which field of histogram and summary points `extract_*_metric` makes
@@ -653,6 +655,7 @@ impl Compiler<'_> {
             | "aggregate_on_attributes"
             | "aggregate_on_attribute_value"
             | "extract_avg_metric"
+            | "convert_summary_quantile_val_to_gauge"
                 if self.context != super::ContextKind::Metric =>
             {
                 return Err(format!(
@@ -697,6 +700,18 @@ impl Compiler<'_> {
                     string_list(b[2], "values")?,
                     literal_str(b[3], "new_value")?.to_string(),
                 )
+            }
+            "convert_summary_quantile_val_to_gauge" => {
+                let b = a(&["attribute_key", "suffix"], 0)?;
+                let key = match b[0] {
+                    None => "quantile",
+                    e => literal_str(e, "attribute_key")?,
+                };
+                let suffix = match b[1] {
+                    None => ".quantiles",
+                    e => literal_str(e, "suffix")?,
+                };
+                Editor::SummaryQuantilesToGauge(key.to_string(), suffix.to_string())
             }
             "extract_avg_metric" => {
                 let b = a(&["suffix"], 0)?;
@@ -2636,6 +2651,48 @@ impl Editor {
                     values,
                     new_value,
                 )?;
+            }
+            Editor::SummaryQuantilesToGauge(key, suffix) => {
+                use crate::pdata::metrics::number_data_point::Value as Number;
+                use crate::pdata::metrics::{Gauge, Metric, NumberDataPoint, metric::Data};
+                let m = item.metric.as_deref().ok_or("no metric in this context")?;
+                let Some(Data::Summary(summary)) = &m.data else {
+                    return Ok(());
+                };
+                let mut points = Vec::new();
+                for p in &summary.data_points {
+                    for q in &p.quantile_values {
+                        let mut attributes = p.attributes.clone();
+                        put(
+                            &mut attributes,
+                            key,
+                            Some(AnyValue {
+                                value: Some(any_value::Value::DoubleValue(q.quantile)),
+                            }),
+                        );
+                        points.push(NumberDataPoint {
+                            attributes,
+                            start_time_unix_nano: p.start_time_unix_nano,
+                            time_unix_nano: p.time_unix_nano,
+                            value: Some(Number::AsDouble(q.value)),
+                            ..NumberDataPoint::default()
+                        });
+                    }
+                }
+                // Go appends the gauge even when it has no points.
+                let gauge = Metric {
+                    name: format!("{}{suffix}", m.name),
+                    description: m.description.clone(),
+                    unit: m.unit.clone(),
+                    data: Some(Data::Gauge(Gauge {
+                        data_points: points,
+                    })),
+                    ..Metric::default()
+                };
+                item.new_metrics
+                    .as_deref_mut()
+                    .ok_or("no metric list in this context")?
+                    .push(gauge);
             }
             Editor::CopyMetric(fields) => {
                 let mut copy = item

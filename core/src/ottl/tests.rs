@@ -1216,6 +1216,7 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
             r#"scale_metric(1000.0, "ms") where metric.name == "rpc.latency""#,
             r#"extract_avg_metric() where metric.name == "http.server.duration""#,
             r#"extract_avg_metric(".mean") where metric.name == "rpc.latency""#,
+            r#"convert_summary_quantile_val_to_gauge("q") where metric.name == "rpc.latency""#,
         ],
     );
     let Telemetry::Metrics(r) = &data else {
@@ -1236,8 +1237,20 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
             "http.server.duration_avg",
             "rpc.latency_total",
             "rpc.latency.mean",
+            "rpc.latency.quantiles",
             "memory.mib"
         ]
+    );
+    // One gauge point per quantile, the quantile as an attribute.
+    let Some(metric::Data::Gauge(q)) = &metrics[8].data else {
+        panic!("{:?}", metrics[8])
+    };
+    assert_eq!(
+        (&q.data_points[0].attributes, q.data_points[0].value),
+        (
+            &vec![kv("q", V::DoubleValue(0.5))],
+            Some(N::AsDouble(400.0))
+        )
     );
     // Averages are gauges of sum / count, for points with a sum and a
     // count (the summary was scaled by 1000 before).
@@ -1292,11 +1305,11 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
     // Summaries count as cumulative.
     assert_eq!(sum(&metrics[6]).aggregation_temporality, 2);
     // The copy keeps the original, renamed and rescaled.
-    let Some(metric::Data::Gauge(g)) = &metrics[8].data else {
+    let Some(metric::Data::Gauge(g)) = &metrics[9].data else {
         panic!()
     };
     assert_eq!(g.data_points[0].value, Some(N::AsInt(3)));
-    assert_eq!(metrics[8].unit, "MiBy");
+    assert_eq!(metrics[9].unit, "MiBy");
     let Some(metric::Data::Gauge(g)) = &metrics[2].data else {
         panic!()
     };
