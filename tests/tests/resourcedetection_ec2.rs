@@ -346,12 +346,49 @@ fn refresh_interval_picks_up_changes_and_keeps_the_last_good_answer() {
     assert_eq!(instance_type(&second[1]), "host.type=m5.large");
     // The service fails: refreshes keep the last good attributes.
     *imds.document.lock().unwrap() = None;
+    // (Each refresh retries the detector within `timeout` first.)
     c.wait_for_log(
         "resource refresh failed; keeping previous snapshot",
-        Duration::from_secs(10),
+        Duration::from_secs(20),
     );
     let third = resources_after_sending(&c, otlp, 3);
     assert_eq!(instance_type(&third[2]), "host.type=m5.large");
+    drop(c);
+    drop(imds.runtime);
+}
+
+#[test]
+fn a_detector_that_fails_is_retried_until_it_answers() {
+    let imds = Imds::start();
+    // The service fails (500) for a while after the collector starts.
+    *imds.document.lock().unwrap() = None;
+    let document = imds.document.clone();
+    let healer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        *document.lock().unwrap() = Some(IDENTITY_DOCUMENT.to_string());
+    });
+    let endpoint = format!("http://{}", imds.addr);
+    let otlp = free_port();
+    let c = Collector::start_with_env(
+        &config(otlp, "timeout: 10s"),
+        &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)],
+    );
+    healer.join().unwrap();
+    let attributes = resource_after_sending(&c, otlp);
+    assert!(
+        attributes
+            .iter()
+            .any(|a| a == "host.id=i-1234567890abcdef0"),
+        "{attributes:?}"
+    );
+    let documents = imds
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.ends_with("/instance-identity/document"))
+        .count();
+    assert!(documents >= 2, "retried: {documents} document requests");
     drop(c);
     drop(imds.runtime);
 }

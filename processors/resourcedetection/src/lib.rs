@@ -17,7 +17,8 @@
 //! Detectors earlier in `detectors` win over later ones. With `override`
 //! (default true) detected values replace existing ones; otherwise they
 //! only fill in. Detectors run at once, each within `timeout`; one that
-//! fails is logged and skipped. `refresh_interval` detects again
+//! fails is retried with backoff (`retry`) within its budget, then logged
+//! and skipped. `refresh_interval` detects again
 //! periodically, keeping the last good attributes when a refresh fails. Other
 //! detectors (other cloud providers, docker, ...) are refused at load.
 
@@ -32,6 +33,7 @@ use ferrotel_core::component::{
 };
 use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
+use ferrotel_core::exporter_helper::RetrySettings;
 use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value};
 use ferrotel_core::pdata::resource::Resource;
 use ferrotel_core::pdata::{Signal, Telemetry};
@@ -64,6 +66,10 @@ pub struct Config {
     /// Network detectors fail when their metadata service does not answer,
     /// instead of detecting nothing. Default false.
     pub fail_on_missing_metadata: bool,
+    /// Retries of a failing detector within `timeout` (or
+    /// `max_elapsed_time` when set). Go's `configretry` keys; defaults 1s
+    /// doubling to 30s.
+    pub retry: RetrySettings,
     /// `env` detector settings (none but accepted).
     pub env: Option<serde_yaml_ng::Value>,
 }
@@ -80,6 +86,12 @@ impl Default for Config {
             k8snode: K8sNodeConfig::default(),
             ec2: Ec2Config::default(),
             fail_on_missing_metadata: false,
+            retry: RetrySettings {
+                initial_interval: GoDuration::secs(1),
+                multiplier: 2.0,
+                max_elapsed_time: GoDuration::default(),
+                ..RetrySettings::default()
+            },
             env: None,
         }
     }
@@ -152,6 +164,7 @@ impl ComponentConfig for Config {
             }
         }
         self.ec2.validate()?;
+        self.retry.validate()?;
         for s in &self.system.hostname_sources {
             if !matches!(s.as_str(), "dns" | "os" | "cname" | "lookup") {
                 return Err(
@@ -327,44 +340,69 @@ fn k8snode_detector(c: &K8sNodeConfig) -> Result<Vec<KeyValue>, String> {
     Ok(vec![string_kv("k8s.node.name", name)])
 }
 
-/// Runs the detectors at once, each within `timeout`, as Go does, so one
+/// Runs one detector once.
+async fn detect_once(name: &str, config: &Config) -> Result<Vec<KeyValue>, String> {
+    match name {
+        "env" => env_detector(
+            &std::env::var("OTEL_RESOURCE_ATTRIBUTES")
+                .or_else(|_| std::env::var("OTEL_RESOURCE"))
+                .unwrap_or_default(),
+        ),
+        "system" => {
+            // It reads files and may wait on name lookups: off the runtime.
+            let system = config.system.clone();
+            tokio::task::spawn_blocking(move || system_detector(&system))
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+        }
+        "ec2" => ec2::detect(&config.ec2, config.fail_on_missing_metadata).await,
+        _ => k8snode_detector(&config.k8snode),
+    }
+}
+
+/// Runs one detector, retrying it with backoff while `retry` allows and
+/// the budget lasts: `retry.max_elapsed_time` when set, else `timeout`
+/// (Go bounds a detection the same way).
+async fn detect_with_retry(name: &str, config: &Config) -> Result<Vec<KeyValue>, String> {
+    let retry = &config.retry;
+    let budget = if retry.max_elapsed_time.0.is_zero() {
+        config.timeout.0
+    } else {
+        retry.max_elapsed_time.0
+    };
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut wait = retry.initial_interval.0;
+    loop {
+        let attempt = tokio::time::timeout_at(deadline, detect_once(name, config)).await;
+        let error = match attempt {
+            Ok(Ok(found)) => return Ok(found),
+            Ok(Err(e)) => e,
+            Err(_) => {
+                return Err(format!(
+                    "no result within {}",
+                    ferrotel_core::config::format_go_duration(budget)
+                ));
+            }
+        };
+        let jitter = 1.0 + retry.randomization_factor * (2.0 * fastrand::f64() - 1.0);
+        let sleep = wait.mul_f64(jitter.max(0.0));
+        if !retry.enabled || tokio::time::Instant::now() + sleep >= deadline {
+            return Err(error);
+        }
+        tracing::debug!(detector = %name, error = %error, "resource detection failed; retrying");
+        tokio::time::sleep(sleep).await;
+        wait = wait.mul_f64(retry.multiplier).min(retry.max_interval.0);
+    }
+}
+
+/// Runs the detectors at once, each within its budget, as Go does, so one
 /// whose service never answers costs only its own attributes; earlier ones
 /// win.
 async fn detect(config: &Config) -> Detected {
-    let runs = config.detectors.iter().map(|name| async move {
-        let found = match name.as_str() {
-            "env" => env_detector(
-                &std::env::var("OTEL_RESOURCE_ATTRIBUTES")
-                    .or_else(|_| std::env::var("OTEL_RESOURCE"))
-                    .unwrap_or_default(),
-            ),
-            "system" => {
-                // It reads files and may wait on name lookups: off the runtime.
-                let system = config.system.clone();
-                let task = tokio::task::spawn_blocking(move || system_detector(&system));
-                match tokio::time::timeout(config.timeout.0, task).await {
-                    Ok(result) => result.unwrap_or_else(|e| Err(e.to_string())),
-                    Err(_) => Err(format!(
-                        "no result within {}",
-                        ferrotel_core::config::format_go_duration(config.timeout.0)
-                    )),
-                }
-            }
-            "ec2" => tokio::time::timeout(
-                config.timeout.0,
-                ec2::detect(&config.ec2, config.fail_on_missing_metadata),
-            )
-            .await
-            .unwrap_or_else(|_| {
-                Err(format!(
-                    "no result within {}",
-                    ferrotel_core::config::format_go_duration(config.timeout.0)
-                ))
-            }),
-            _ => k8snode_detector(&config.k8snode),
-        };
-        (name, found)
-    });
+    let runs = config
+        .detectors
+        .iter()
+        .map(|name| async move { (name, detect_with_retry(name, config).await) });
     let mut out: Vec<KeyValue> = Vec::new();
     let mut failed = false;
     for (name, found) in futures_util::future::join_all(runs).await {
@@ -597,5 +635,26 @@ mod tests {
         )
         .unwrap();
         assert!(c.validate().is_err());
+        // Go's configretry keys, with the processor's defaults.
+        let c: Config =
+            serde_yaml_ng::from_str("detectors: [env]\nretry: {enabled: false}").unwrap();
+        assert!(c.validate().is_ok() && !c.retry.enabled);
+        let d = Config::default().retry;
+        assert_eq!(
+            (
+                d.initial_interval.0,
+                d.multiplier,
+                d.max_interval.0,
+                d.max_elapsed_time.0
+            ),
+            (
+                std::time::Duration::from_secs(1),
+                2.0,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::ZERO
+            )
+        );
+        let c: Config = serde_yaml_ng::from_str("retry: {multiplier: 0.5}").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("multiplier"));
     }
 }
