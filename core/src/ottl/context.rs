@@ -342,6 +342,9 @@ pub(super) struct Item<'a> {
     /// Where metric functions put the metrics they create; they join the
     /// scope's metrics after the current one and are visited in turn.
     pub new_metrics: Option<&'a mut Vec<Metric>>,
+    /// In the data point context, with programs that convert summaries:
+    /// a copy of the summary the point belongs to.
+    pub summary: Option<&'a crate::pdata::metrics::Summary>,
     /// The context's scratch map.
     pub cache: &'a mut Vec<KeyValue>,
 }

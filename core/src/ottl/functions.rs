@@ -130,6 +130,9 @@ pub(super) enum Editor {
     AggregateOnAttributeValue(Aggregation, String, Vec<String>, String),
     /// `convert_summary_quantile_val_to_gauge`: attribute key, suffix.
     SummaryQuantilesToGauge(String, String),
+    /// `convert_summary_count_val_to_sum` / `convert_summary_sum_val_to_sum`
+    /// (data point context): which value, temporality, monotonic, suffix.
+    SummaryToSum(Extracted, i32, bool, String),
 }
 
 /// Which field of histogram and summary points `extract_*_metric` makes
@@ -140,6 +143,14 @@ pub(super) enum Extracted {
     Count,
     /// `extract_avg_metric`: sum / count, as a gauge.
     Avg,
+}
+
+impl Editor {
+    /// Whether the editor needs all of a summary's points while one of
+    /// them is visited.
+    pub(super) fn reads_whole_summary(&self) -> bool {
+        matches!(self, Editor::SummaryToSum(..))
+    }
 }
 
 /// The optional `function` and `replacementFormat` of the replace editors.
@@ -700,6 +711,35 @@ impl Compiler<'_> {
                     string_list(b[2], "values")?,
                     literal_str(b[3], "new_value")?.to_string(),
                 )
+            }
+            "convert_summary_count_val_to_sum" | "convert_summary_sum_val_to_sum" => {
+                if self.context != super::ContextKind::DataPoint {
+                    return Err(format!(
+                        "{} is only available in the datapoint context",
+                        call.name
+                    ));
+                }
+                let b = a(&["aggregation_temporality", "is_monotonic", "suffix"], 2)?;
+                let temporality = match literal_str(b[0], "aggregation_temporality")? {
+                    "delta" => 1,
+                    "cumulative" => 2,
+                    other => return Err(format!("unknown aggregation temporality: {other}")),
+                };
+                let monotonic = match b[1] {
+                    Some(Expr::Bool(v)) => *v,
+                    _ => return Err("is_monotonic must be a bool literal".into()),
+                };
+                let (extracted, default_suffix) = if call.name == "convert_summary_count_val_to_sum"
+                {
+                    (Extracted::Count, "_count")
+                } else {
+                    (Extracted::Sum, "_sum")
+                };
+                let suffix = match b[2] {
+                    None => default_suffix,
+                    e => literal_str(e, "suffix")?,
+                };
+                Editor::SummaryToSum(extracted, temporality, monotonic, suffix.to_string())
             }
             "convert_summary_quantile_val_to_gauge" => {
                 let b = a(&["attribute_key", "suffix"], 0)?;
@@ -2651,6 +2691,46 @@ impl Editor {
                     values,
                     new_value,
                 )?;
+            }
+            Editor::SummaryToSum(extracted, temporality, monotonic, suffix) => {
+                use crate::pdata::metrics::number_data_point::Value as Number;
+                use crate::pdata::metrics::{Metric, NumberDataPoint, Sum, metric::Data};
+                // Not a summary: nothing to convert. As in Go, every point
+                // of a summary that the statement runs on adds a metric of
+                // all the summary's points.
+                let Some(summary) = item.summary else {
+                    return Ok(());
+                };
+                let m = item.metric.as_deref().ok_or("no metric in this context")?;
+                let points = summary
+                    .data_points
+                    .iter()
+                    .map(|p| NumberDataPoint {
+                        attributes: p.attributes.clone(),
+                        start_time_unix_nano: p.start_time_unix_nano,
+                        time_unix_nano: p.time_unix_nano,
+                        value: Some(match extracted {
+                            Extracted::Count => Number::AsInt(p.count as i64),
+                            _ => Number::AsDouble(p.sum),
+                        }),
+                        ..NumberDataPoint::default()
+                    })
+                    .collect();
+                let sum = Metric {
+                    name: format!("{}{suffix}", m.name),
+                    description: m.description.clone(),
+                    unit: m.unit.clone(),
+                    data: Some(Data::Sum(Sum {
+                        data_points: points,
+                        aggregation_temporality: *temporality,
+                        is_monotonic: *monotonic,
+                    })),
+                    ..Metric::default()
+                };
+                item.new_metrics
+                    .as_deref_mut()
+                    .ok_or("no metric list in this context")?
+                    .push(sum);
             }
             Editor::SummaryQuantilesToGauge(key, suffix) => {
                 use crate::pdata::metrics::number_data_point::Value as Number;

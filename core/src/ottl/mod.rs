@@ -526,7 +526,11 @@ impl Program {
 
     /// Runs the statements on every item of the batch.
     pub fn run(&self, data: &mut Telemetry, mode: ErrorMode) -> Result<(), String> {
-        walk::walk(data, self.context, false, &mut |item| {
+        let whole_summaries = self
+            .statements
+            .iter()
+            .any(|s| s.editor.reads_whole_summary());
+        walk::walk(data, self.context, false, whole_summaries, &mut |item| {
             if !self.conditions.is_empty() {
                 let mut any = false;
                 for (c, text) in &self.conditions {
@@ -631,7 +635,7 @@ impl Conditions {
             ));
         }
         let mut chosen = Vec::new();
-        walk::walk(data, self.context, false, &mut |item| {
+        walk::walk(data, self.context, false, false, &mut |item| {
             let mut hit = false;
             for (c, text) in &self.conditions {
                 match test(c, item) {
@@ -654,7 +658,7 @@ impl Conditions {
     /// of the batch's signal were removed.
     pub fn drop_matching(&self, data: &mut Telemetry, mode: ErrorMode) -> Result<usize, String> {
         let before = data.item_count();
-        walk::walk(data, self.context, true, &mut |item| {
+        walk::walk(data, self.context, true, false, &mut |item| {
             for (c, text) in &self.conditions {
                 match test(c, item) {
                     Ok(true) => return Ok(true),

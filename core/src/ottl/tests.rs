@@ -1590,3 +1590,99 @@ fn cidr_luhn_sort_slice_to_map_and_uuid() {
         assert!(err.contains(want), "{statement}: {err}");
     }
 }
+
+#[test]
+fn summary_values_become_sums_per_point_as_in_go() {
+    use crate::pdata::metrics::{Summary, SummaryDataPoint, number_data_point::Value as N};
+    let point = |route: &str, count: u64, sum: f64| SummaryDataPoint {
+        attributes: vec![kv("route", s(route))],
+        count,
+        sum,
+        time_unix_nano: 7,
+        ..SummaryDataPoint::default()
+    };
+    let summary = |points: Vec<SummaryDataPoint>| Metric {
+        name: "rpc.latency".into(),
+        unit: "s".into(),
+        data: Some(metric::Data::Summary(Summary {
+            data_points: points,
+        })),
+        ..Metric::default()
+    };
+    let run_on = |points: Vec<SummaryDataPoint>, statements: &[&str]| {
+        let mut data = Telemetry::Metrics(vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![summary(points)],
+                ..ScopeMetrics::default()
+            }],
+            ..ResourceMetrics::default()
+        }]);
+        let statements: Vec<String> = statements.iter().map(|s| s.to_string()).collect();
+        Program::compile(Signal::Metrics, Some("datapoint"), &statements, &[])
+            .unwrap()
+            .run(&mut data, ErrorMode::Propagate)
+            .unwrap();
+        let Telemetry::Metrics(r) = data else {
+            panic!()
+        };
+        r[0].scope_metrics[0].metrics.clone()
+    };
+    let metrics = run_on(
+        vec![point("/a", 3, 1.5)],
+        &[
+            r#"convert_summary_count_val_to_sum("delta", true) where metric.name == "rpc.latency""#,
+            r#"convert_summary_sum_val_to_sum("cumulative", false, ".total") where metric.name == "rpc.latency""#,
+        ],
+    );
+    let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["rpc.latency", "rpc.latency_count", "rpc.latency.total"]
+    );
+    let Some(metric::Data::Sum(count)) = &metrics[1].data else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            count.aggregation_temporality,
+            count.is_monotonic,
+            count.data_points[0].value,
+            &count.data_points[0].attributes,
+            count.data_points[0].time_unix_nano
+        ),
+        (1, true, Some(N::AsInt(3)), &vec![kv("route", s("/a"))], 7)
+    );
+    let Some(metric::Data::Sum(total)) = &metrics[2].data else {
+        panic!()
+    };
+    assert_eq!(
+        (total.aggregation_temporality, total.data_points[0].value),
+        (2, Some(N::AsDouble(1.5)))
+    );
+    assert_eq!(metrics[2].unit, "s");
+    // Go's function runs per data point: a summary of two points gives two
+    // sums, each with both points.
+    let metrics = run_on(
+        vec![point("/a", 3, 1.5), point("/b", 1, 0.5)],
+        &[r#"convert_summary_count_val_to_sum("delta", true)"#],
+    );
+    assert_eq!(metrics.len(), 3);
+    for m in &metrics[1..] {
+        let Some(metric::Data::Sum(s)) = &m.data else {
+            panic!()
+        };
+        assert_eq!(s.data_points.len(), 2);
+    }
+    let err = Program::compile(
+        Signal::Metrics,
+        Some("metric"),
+        &[r#"convert_summary_count_val_to_sum("delta", true)"#.into()],
+        &[],
+    )
+    .err()
+    .unwrap_or_default();
+    assert!(
+        err.contains("only available in the datapoint context"),
+        "{err}"
+    );
+}

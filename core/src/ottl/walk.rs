@@ -11,11 +11,13 @@ use crate::pdata::metrics::{Metric, metric};
 pub(super) type Visit<'f> = dyn FnMut(&mut Item<'_>) -> Result<bool, String> + 'f;
 
 /// Visits every item of `context`; with `prune`, removes the containers
-/// dropping left empty.
+/// dropping left empty. With `whole_summaries`, data points of summaries
+/// see a copy of their summary (for the summary conversions).
 pub(super) fn walk(
     data: &mut Telemetry,
     context: ContextKind,
     prune: bool,
+    whole_summaries: bool,
     f: &mut Visit<'_>,
 ) -> Result<(), String> {
     let mut cache: Vec<KeyValue> = Vec::new();
@@ -46,6 +48,7 @@ pub(super) fn walk(
                 metric_shape: (0, false),
                 point: None,
                 new_metrics: None,
+                summary: None,
                 cache: &mut cache,
             }
         };
@@ -127,40 +130,26 @@ pub(super) fn walk(
                         return !visit(&mut item!(&mut *resource, Some(scope)), &mut failure);
                     }
                     if context == ContextKind::Metric {
-                        let mut created = Vec::new();
-                        let mut visit_metric =
-                            |m: &mut Metric,
-                             created: &mut Vec<Metric>,
-                             failure: &mut Option<String>| {
-                                let (kind, shape) = shape(m);
-                                cache.clear();
-                                let mut i = item!(&mut *resource, Some(&mut *scope));
-                                i.metric_type = kind;
-                                i.metric_shape = shape;
-                                i.metric = Some(m);
-                                i.new_metrics = Some(created);
-                                !visit(&mut i, failure)
-                            };
-                        sm.metrics
-                            .retain_mut(|m| visit_metric(m, &mut created, &mut failure));
-                        // As in Go, metrics created by the statements are
-                        // visited after the others. Statements that create
-                        // a metric from every metric they see would never
-                        // end; the rounds are bounded instead.
-                        for _ in 0..MAX_CREATION_ROUNDS {
-                            if created.is_empty() {
-                                break;
-                            }
-                            let mut round = std::mem::take(&mut created);
-                            round.retain_mut(|m| visit_metric(m, &mut created, &mut failure));
-                            sm.metrics.append(&mut round);
-                        }
-                        sm.metrics.append(&mut created);
+                        visit_with_created(&mut sm.metrics, |m, created| {
+                            let (kind, shape) = shape(m);
+                            cache.clear();
+                            let mut i = item!(&mut *resource, Some(&mut *scope));
+                            i.metric_type = kind;
+                            i.metric_shape = shape;
+                            i.metric = Some(m);
+                            i.new_metrics = Some(created);
+                            !visit(&mut i, &mut failure)
+                        });
                         return !prune || !sm.metrics.is_empty();
                     }
-                    sm.metrics.retain_mut(|m| {
+                    visit_with_created(&mut sm.metrics, |m, created| {
                         let (kind, shape) = shape(m);
                         let mut data = m.data.take();
+                        // Summary conversions read all of a point's siblings.
+                        let summary = match &data {
+                            Some(metric::Data::Summary(s)) if whole_summaries => Some(s.clone()),
+                            _ => None,
+                        };
                         let mut each =
                             |point: Point<'_>, m: &mut Metric, failure: &mut Option<String>| {
                                 cache.clear();
@@ -169,6 +158,8 @@ pub(super) fn walk(
                                 i.metric_shape = shape;
                                 i.metric = Some(m);
                                 i.point = Some(point);
+                                i.summary = summary.as_ref();
+                                i.new_metrics = Some(&mut *created);
                                 !visit(&mut i, failure)
                             };
                         let remaining = match &mut data {
@@ -217,6 +208,27 @@ pub(super) fn walk(
 /// How many generations of metrics created by metric functions are
 /// visited in one pass.
 const MAX_CREATION_ROUNDS: usize = 8;
+
+/// Visits a scope's metrics, keeping those `visit` keeps, then the metrics
+/// the visits created, after them. As in Go, created metrics are visited
+/// in turn; statements that create a metric from every metric they see
+/// would never end, so the generations are bounded.
+fn visit_with_created(
+    metrics: &mut Vec<Metric>,
+    mut visit: impl FnMut(&mut Metric, &mut Vec<Metric>) -> bool,
+) {
+    let mut created = Vec::new();
+    metrics.retain_mut(|m| visit(m, &mut created));
+    for _ in 0..MAX_CREATION_ROUNDS {
+        if created.is_empty() {
+            break;
+        }
+        let mut round = std::mem::take(&mut created);
+        round.retain_mut(|m| visit(m, &mut created));
+        metrics.append(&mut round);
+    }
+    metrics.append(&mut created);
+}
 
 /// A metric's `METRIC_DATA_TYPE_*`, temporality and monotonicity.
 fn shape(m: &Metric) -> (i64, (i32, bool)) {
