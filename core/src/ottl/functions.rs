@@ -133,6 +133,9 @@ pub(super) enum Editor {
     /// `convert_summary_count_val_to_sum` / `convert_summary_sum_val_to_sum`
     /// (data point context): which value, temporality, monotonic, suffix.
     SummaryToSum(Extracted, i32, bool, String),
+    /// `merge_histogram_buckets`: target value; `limit_buckets` (else
+    /// `remove_explicit_bound`).
+    MergeHistogramBuckets(Getter, bool),
 }
 
 /// Which field of histogram and summary points `extract_*_metric` makes
@@ -740,6 +743,34 @@ impl Compiler<'_> {
                     e => literal_str(e, "suffix")?,
                 };
                 Editor::SummaryToSum(extracted, temporality, monotonic, suffix.to_string())
+            }
+            "merge_histogram_buckets" => {
+                if self.context != super::ContextKind::DataPoint {
+                    return Err(
+                        "merge_histogram_buckets is only available in the datapoint context".into(),
+                    );
+                }
+                let b = a(&["target_value", "method"], 1)?;
+                let limit = match b[1] {
+                    None => false,
+                    e => match literal_str(e, "method")? {
+                        "remove_explicit_bound" => false,
+                        "limit_buckets" => true,
+                        other => {
+                            return Err(format!(
+                                "unsupported method {other:?}, expected \"remove_explicit_bound\" or \"limit_buckets\""
+                            ));
+                        }
+                    },
+                };
+                let target = self.getter_opt(b[0])?;
+                if let Getter::Lit(v) = &target {
+                    let value = float_like(v)?.ok_or("target_value must not be nil")?;
+                    if limit {
+                        max_buckets(value)?;
+                    }
+                }
+                Editor::MergeHistogramBuckets(target, limit)
             }
             "convert_summary_quantile_val_to_gauge" => {
                 let b = a(&["attribute_key", "suffix"], 0)?;
@@ -2321,6 +2352,70 @@ fn uuid_v4() -> String {
     )
 }
 
+/// A number as Go's `FloatLikeGetter` reads one; `None` for nil.
+fn float_like(v: &Value<'_>) -> Result<Option<f64>, String> {
+    Ok(Some(match v {
+        Value::Nil => return Ok(None),
+        Value::Float(f) => *f,
+        Value::Int(i) => *i as f64,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Str(s) => s
+            .parse()
+            .map_err(|_| format!("strconv.ParseFloat: parsing {s:?}: invalid syntax"))?,
+        other => return Err(format!("unsupported type: {}", other.type_name())),
+    }))
+}
+
+/// `limit_buckets`' target value as a bucket count.
+fn max_buckets(target: f64) -> Result<usize, String> {
+    if target < 1.0 || target.trunc() != target || target > i64::MAX as f64 {
+        return Err(format!(
+            "target_value must be a positive integer when method is \"limit_buckets\", got {}",
+            super::format::go_float(target.abs(), 'g', None)
+        ));
+    }
+    Ok(target as usize)
+}
+
+/// `remove_explicit_bound`: the bucket ending at `bound` (within 1e-12)
+/// joins the next one.
+fn remove_bound(p: &mut crate::pdata::metrics::HistogramDataPoint, bound: f64) {
+    if p.explicit_bounds.len() + 1 != p.bucket_counts.len() || p.bucket_counts.len() == 1 {
+        return;
+    }
+    let Some(i) = p
+        .explicit_bounds
+        .iter()
+        .position(|b| (b - bound).abs() < 1e-12)
+    else {
+        return;
+    };
+    p.bucket_counts[i + 1] += p.bucket_counts[i];
+    p.bucket_counts.remove(i);
+    p.explicit_bounds.remove(i);
+}
+
+/// `limit_buckets`: adjacent buckets merged in groups of the smallest size
+/// that leaves at most `max` buckets.
+fn limit_buckets(p: &mut crate::pdata::metrics::HistogramDataPoint, max: usize) {
+    let counts = &p.bucket_counts;
+    if p.explicit_bounds.len() + 1 != counts.len() || counts.len() <= max || counts.len() <= 1 {
+        return;
+    }
+    if !p.explicit_bounds.windows(2).all(|w| w[1] > w[0]) {
+        return;
+    }
+    let divisor = (counts.len() - 1) / max + 1;
+    p.bucket_counts = counts.chunks(divisor).map(|c| c.iter().sum()).collect();
+    p.explicit_bounds = p
+        .explicit_bounds
+        .iter()
+        .skip(divisor - 1)
+        .step_by(divisor)
+        .copied()
+        .collect();
+}
+
 /// A time operand, as Go's `TimeGetter` demands one.
 fn time_arg(v: Value<'_>) -> Result<i64, String> {
     match v {
@@ -2731,6 +2826,22 @@ impl Editor {
                     .as_deref_mut()
                     .ok_or("no metric list in this context")?
                     .push(sum);
+            }
+            Editor::MergeHistogramBuckets(target, limit) => {
+                // Other points are left as they are.
+                if !matches!(item.point, Some(super::context::Point::Histogram(_))) {
+                    return Ok(());
+                }
+                let target =
+                    float_like(&eval(target, item)?)?.ok_or("target_value must not be nil")?;
+                let Some(super::context::Point::Histogram(p)) = item.point.as_mut() else {
+                    return Ok(());
+                };
+                if *limit {
+                    limit_buckets(p, max_buckets(target)?);
+                } else {
+                    remove_bound(p, target);
+                }
             }
             Editor::SummaryQuantilesToGauge(key, suffix) => {
                 use crate::pdata::metrics::number_data_point::Value as Number;

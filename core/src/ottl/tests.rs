@@ -1686,3 +1686,75 @@ fn summary_values_become_sums_per_point_as_in_go() {
         "{err}"
     );
 }
+
+#[test]
+fn merge_histogram_buckets_as_the_readme_shows() {
+    use crate::pdata::metrics::{Histogram, HistogramDataPoint};
+    let histogram = |name: &str, bounds: &[f64], counts: &[u64]| Metric {
+        name: name.into(),
+        data: Some(metric::Data::Histogram(Histogram {
+            data_points: vec![HistogramDataPoint {
+                explicit_bounds: bounds.to_vec(),
+                bucket_counts: counts.to_vec(),
+                count: counts.iter().sum(),
+                ..HistogramDataPoint::default()
+            }],
+            aggregation_temporality: 2,
+        })),
+        ..Metric::default()
+    };
+    let mut data = Telemetry::Metrics(vec![ResourceMetrics {
+        scope_metrics: vec![ScopeMetrics {
+            metrics: vec![
+                histogram("http_request_duration", &[0.1, 0.5, 1.0], &[5, 8, 3, 1]),
+                histogram(
+                    "rpc_duration",
+                    &[0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0],
+                    &[80, 4, 6, 120, 3, 2, 40, 10, 1],
+                ),
+            ],
+            ..ScopeMetrics::default()
+        }],
+        ..ResourceMetrics::default()
+    }]);
+    let statements = [
+        r#"merge_histogram_buckets(0.5) where metric.name == "http_request_duration""#.to_string(),
+        r#"merge_histogram_buckets(5, method="limit_buckets") where metric.name == "rpc_duration""#
+            .to_string(),
+    ];
+    Program::compile(Signal::Metrics, Some("datapoint"), &statements, &[])
+        .unwrap()
+        .run(&mut data, ErrorMode::Propagate)
+        .unwrap();
+    let Telemetry::Metrics(r) = &data else {
+        panic!()
+    };
+    let buckets = |m: &Metric| match &m.data {
+        Some(metric::Data::Histogram(h)) => (
+            h.data_points[0].explicit_bounds.clone(),
+            h.data_points[0].bucket_counts.clone(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    let metrics = &r[0].scope_metrics[0].metrics;
+    assert_eq!(buckets(&metrics[0]), (vec![0.1, 1.0], vec![5, 11, 1]));
+    assert_eq!(
+        buckets(&metrics[1]),
+        (vec![0.2, 1.0, 5.0, 30.0], vec![84, 126, 5, 50, 1])
+    );
+    for (statement, want) in [
+        (
+            r#"merge_histogram_buckets(2.5, "limit_buckets")"#,
+            r#"target_value must be a positive integer when method is "limit_buckets", got 2.5"#,
+        ),
+        (
+            r#"merge_histogram_buckets(1, "average")"#,
+            r#"unsupported method "average""#,
+        ),
+    ] {
+        let err = Program::compile(Signal::Metrics, Some("datapoint"), &[statement.into()], &[])
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains(want), "{statement}: {err}");
+    }
+}
