@@ -6,8 +6,8 @@ use super::aggregate::Aggregation;
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
 use super::go_values::{
-    Cidr, base64_engine, decode_hex, duration_arg, float_like, luhn, parse_int, parse_ip,
-    slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
+    Cidr, base64_engine, decode_hex, duration_arg, float_like, hex_string, luhn, murmur3_32,
+    murmur3_128, parse_int, parse_ip, slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
 };
 use super::metric_functions::{
     extract_metric, limit_buckets, max_buckets, remove_bound, scale_metric,
@@ -271,6 +271,16 @@ enum Conv {
     Sort,
     SliceToMap,
     Uuid,
+    /// Murmur3Hash, Murmur3Hash128, XXH3, XXH128.
+    Hash(HashKind),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HashKind {
+    Murmur3,
+    Murmur3x128,
+    Xxh3,
+    Xxh128,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -961,6 +971,10 @@ impl Compiler<'_> {
             "Sort" => (Conv::Sort, &["target", "order"], 1),
             "SliceToMap" => (Conv::SliceToMap, &["target", "key_path", "value_path"], 1),
             "UUID" => (Conv::Uuid, &[], 0),
+            "Murmur3Hash" => (Conv::Hash(HashKind::Murmur3), &["target"], 1),
+            "Murmur3Hash128" => (Conv::Hash(HashKind::Murmur3x128), &["target"], 1),
+            "XXH3" => (Conv::Hash(HashKind::Xxh3), &["target"], 1),
+            "XXH128" => (Conv::Hash(HashKind::Xxh128), &["target"], 1),
             "ParseCSV" => (
                 Conv::ParseCsv,
                 &["target", "header", "delimiter", "header_delimiter", "mode"],
@@ -1929,6 +1943,28 @@ impl Converter {
                 owned_map(slice_to_map(items, &key_path, &value_path)?)
             }
             Conv::Uuid => owned(uuid_v4()),
+            Conv::Hash(kind) => {
+                let target = arg(0)?;
+                let data = target
+                    .as_str()
+                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?
+                    .as_bytes();
+                // Murmur as pkg/ottl writes it: little-endian; xxh3 big-endian.
+                owned(match kind {
+                    HashKind::Murmur3 => hex_string(&murmur3_32(data).to_le_bytes()),
+                    HashKind::Murmur3x128 => {
+                        let (h1, h2) = murmur3_128(data);
+                        let mut both = [0u8; 16];
+                        both[..8].copy_from_slice(&h1.to_le_bytes());
+                        both[8..].copy_from_slice(&h2.to_le_bytes());
+                        hex_string(&both)
+                    }
+                    HashKind::Xxh3 => hex_string(&xxhash_rust::xxh3::xxh3_64(data).to_be_bytes()),
+                    HashKind::Xxh128 => {
+                        hex_string(&xxhash_rust::xxh3::xxh3_128(data).to_be_bytes())
+                    }
+                })
+            }
             Conv::IsEmpty => Value::Bool(match arg(0)? {
                 Value::Nil => true,
                 Value::Bool(b) => !b,

@@ -413,3 +413,138 @@ fn underscores_ok(s: &str) -> bool {
     }
     saw != b'_'
 }
+
+/// MurmurHash3 x86_32 with seed 0 (twmb/murmur3's `Sum32`).
+pub(super) fn murmur3_32(data: &[u8]) -> u32 {
+    const C1: u32 = 0xcc9e_2d51;
+    const C2: u32 = 0x1b87_3593;
+    let mut h: u32 = 0;
+    let mut blocks = data.chunks_exact(4);
+    for block in &mut blocks {
+        let mut k = u32::from_le_bytes([block[0], block[1], block[2], block[3]]);
+        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+        h ^= k;
+        h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+    }
+    let tail = blocks.remainder();
+    let mut k: u32 = 0;
+    for (i, b) in tail.iter().enumerate() {
+        k |= u32::from(*b) << (8 * i);
+    }
+    if !tail.is_empty() {
+        h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+    }
+    h ^= data.len() as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// MurmurHash3 x64_128 with seed 0 (twmb/murmur3's `Sum128`): (h1, h2).
+pub(super) fn murmur3_128(data: &[u8]) -> (u64, u64) {
+    const C1: u64 = 0x87c3_7b91_1142_53d5;
+    const C2: u64 = 0x4cf5_ad43_2745_937f;
+    fn fmix(mut k: u64) -> u64 {
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        k ^ (k >> 33)
+    }
+    let (mut h1, mut h2) = (0u64, 0u64);
+    let mut blocks = data.chunks_exact(16);
+    for block in &mut blocks {
+        let k1 = u64::from_le_bytes(block[..8].try_into().unwrap_or_default());
+        let k2 = u64::from_le_bytes(block[8..].try_into().unwrap_or_default());
+        h1 ^= k1.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
+        h1 = h1
+            .rotate_left(27)
+            .wrapping_add(h2)
+            .wrapping_mul(5)
+            .wrapping_add(0x52dc_e729);
+        h2 ^= k2.wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
+        h2 = h2
+            .rotate_left(31)
+            .wrapping_add(h1)
+            .wrapping_mul(5)
+            .wrapping_add(0x3849_5ab5);
+    }
+    let tail = blocks.remainder();
+    let (mut k1, mut k2) = (0u64, 0u64);
+    for (i, b) in tail.iter().enumerate() {
+        if i < 8 {
+            k1 |= u64::from(*b) << (8 * i);
+        } else {
+            k2 |= u64::from(*b) << (8 * (i - 8));
+        }
+    }
+    if tail.len() > 8 {
+        h2 ^= k2.wrapping_mul(C2).rotate_left(33).wrapping_mul(C1);
+    }
+    if !tail.is_empty() {
+        h1 ^= k1.wrapping_mul(C1).rotate_left(31).wrapping_mul(C2);
+    }
+    let len = data.len() as u64;
+    h1 ^= len;
+    h2 ^= len;
+    h1 = h1.wrapping_add(h2);
+    h2 = h2.wrapping_add(h1);
+    h1 = fmix(h1);
+    h2 = fmix(h2);
+    h1 = h1.wrapping_add(h2);
+    h2 = h2.wrapping_add(h1);
+    (h1, h2)
+}
+
+/// Bytes as lowercase hex (Go's `hex.EncodeToString`).
+pub(super) fn hex_string(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn murmur3_matches_twmb_murmur3() {
+        // Go's twmb/murmur3 through pkg/ottl's encoding (little-endian
+        // hex), from `go run`.
+        let cases = [
+            ("", "00000000", "00000000000000000000000000000000"),
+            ("a", "b269253c", "897859f6655555855a890e51483ab5e6"),
+            (
+                "hello world",
+                "0f8f925e",
+                "0e617feb46603f53b163eb607d4697ab",
+            ),
+            (
+                "The quick brown fox jumps over the lazy dog",
+                "23f74f2e",
+                "6c1b07bc7bbc4be347939ac4a93c437a",
+            ),
+            (
+                "0123456789abcdef0123456789abcdefX",
+                "9fe95f9d",
+                "656b5b104abfcca208613a7d56e68b5d",
+            ),
+        ];
+        for (input, m32, m128) in cases {
+            assert_eq!(
+                hex_string(&murmur3_32(input.as_bytes()).to_le_bytes()),
+                m32,
+                "{input:?}"
+            );
+            let (h1, h2) = murmur3_128(input.as_bytes());
+            let mut both = h1.to_le_bytes().to_vec();
+            both.extend(h2.to_le_bytes());
+            assert_eq!(hex_string(&both), m128, "{input:?}");
+        }
+    }
+}

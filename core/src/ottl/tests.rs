@@ -1758,3 +1758,35 @@ fn merge_histogram_buckets_as_the_readme_shows() {
         assert!(err.contains(want), "{statement}: {err}");
     }
 }
+
+#[test]
+fn murmur3_and_xxh3_converters_write_go_s_hex() {
+    // Expected values from Go (twmb/murmur3, zeebo/xxh3 as pkg/ottl calls
+    // them), checked with `go run`.
+    let mut data = logs();
+    run(
+        &mut data,
+        &[
+            r#"set(log.attributes["m32"], Murmur3Hash("hello world"))"#,
+            r#"set(log.attributes["m128"], Murmur3Hash128("hello world"))"#,
+            r#"set(log.attributes["x64"], XXH3("hello world"))"#,
+            r#"set(log.attributes["x128"], XXH128("hello world"))"#,
+            r#"set(log.attributes["x128_long"], XXH128("The quick brown fox jumps over the lazy dog"))"#,
+        ],
+    );
+    let a = &records(&data)[0].attributes;
+    assert_eq!(attr(a, "m32"), Some(&s("0f8f925e")));
+    assert_eq!(
+        attr(a, "m128"),
+        Some(&s("0e617feb46603f53b163eb607d4697ab"))
+    );
+    assert_eq!(attr(a, "x64"), Some(&s("d447b1ea40e6988b")));
+    assert_eq!(
+        attr(a, "x128"),
+        Some(&s("df8d09e93f874900a99b8775cc15b6c7"))
+    );
+    assert_eq!(
+        attr(a, "x128_long"),
+        Some(&s("ddd650205ca3e7fa24a1cc2e3a8a7651"))
+    );
+}
