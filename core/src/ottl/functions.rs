@@ -11,6 +11,7 @@ use super::go_values::{
 };
 use super::metric_functions::{
     extract_metric, limit_buckets, max_buckets, remove_bound, scale_metric,
+    summary_quantiles_to_gauge, summary_to_sum,
 };
 use super::parser::{Arg, Call, Expr};
 use super::value::Value;
@@ -2373,8 +2374,6 @@ impl Editor {
                 )?;
             }
             Editor::SummaryToSum(extracted, temporality, monotonic, suffix) => {
-                use crate::pdata::metrics::number_data_point::Value as Number;
-                use crate::pdata::metrics::{Metric, NumberDataPoint, Sum, metric::Data};
                 // Not a summary: nothing to convert. As in Go, every point
                 // of a summary that the statement runs on adds a metric of
                 // all the summary's points.
@@ -2382,31 +2381,7 @@ impl Editor {
                     return Ok(());
                 };
                 let m = item.metric.as_deref().ok_or("no metric in this context")?;
-                let points = summary
-                    .data_points
-                    .iter()
-                    .map(|p| NumberDataPoint {
-                        attributes: p.attributes.clone(),
-                        start_time_unix_nano: p.start_time_unix_nano,
-                        time_unix_nano: p.time_unix_nano,
-                        value: Some(match extracted {
-                            Extracted::Count => Number::AsInt(p.count as i64),
-                            _ => Number::AsDouble(p.sum),
-                        }),
-                        ..NumberDataPoint::default()
-                    })
-                    .collect();
-                let sum = Metric {
-                    name: format!("{}{suffix}", m.name),
-                    description: m.description.clone(),
-                    unit: m.unit.clone(),
-                    data: Some(Data::Sum(Sum {
-                        data_points: points,
-                        aggregation_temporality: *temporality,
-                        is_monotonic: *monotonic,
-                    })),
-                    ..Metric::default()
-                };
+                let sum = summary_to_sum(m, summary, *extracted, *temporality, *monotonic, suffix);
                 item.new_metrics
                     .as_deref_mut()
                     .ok_or("no metric list in this context")?
@@ -2429,41 +2404,9 @@ impl Editor {
                 }
             }
             Editor::SummaryQuantilesToGauge(key, suffix) => {
-                use crate::pdata::metrics::number_data_point::Value as Number;
-                use crate::pdata::metrics::{Gauge, Metric, NumberDataPoint, metric::Data};
                 let m = item.metric.as_deref().ok_or("no metric in this context")?;
-                let Some(Data::Summary(summary)) = &m.data else {
+                let Some(gauge) = summary_quantiles_to_gauge(m, key, suffix) else {
                     return Ok(());
-                };
-                let mut points = Vec::new();
-                for p in &summary.data_points {
-                    for q in &p.quantile_values {
-                        let mut attributes = p.attributes.clone();
-                        put(
-                            &mut attributes,
-                            key,
-                            Some(AnyValue {
-                                value: Some(any_value::Value::DoubleValue(q.quantile)),
-                            }),
-                        );
-                        points.push(NumberDataPoint {
-                            attributes,
-                            start_time_unix_nano: p.start_time_unix_nano,
-                            time_unix_nano: p.time_unix_nano,
-                            value: Some(Number::AsDouble(q.value)),
-                            ..NumberDataPoint::default()
-                        });
-                    }
-                }
-                // Go appends the gauge even when it has no points.
-                let gauge = Metric {
-                    name: format!("{}{suffix}", m.name),
-                    description: m.description.clone(),
-                    unit: m.unit.clone(),
-                    data: Some(Data::Gauge(Gauge {
-                        data_points: points,
-                    })),
-                    ..Metric::default()
                 };
                 item.new_metrics
                     .as_deref_mut()

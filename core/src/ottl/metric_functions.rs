@@ -1,22 +1,23 @@
 //! What the transform processor's metric functions do to metrics and
-//! points: the metrics `extract_*_metric` make, `scale_metric`, and the
-//! bucket merges of `merge_histogram_buckets`.
+//! points: the metrics `extract_*_metric` and the summary conversions
+//! make, `scale_metric`, and the bucket merges of `merge_histogram_buckets`.
 
 use super::functions::Extracted;
-use crate::pdata::common::KeyValue;
+use crate::pdata::common::{AnyValue, KeyValue, any_value};
+use crate::pdata::metrics::number_data_point::Value as Number;
+use crate::pdata::metrics::{
+    Gauge, HistogramDataPoint, Metric, NumberDataPoint, Sum, Summary, exemplar, metric::Data,
+};
 
 /// The metric `extract_sum_metric`, `extract_count_metric` or
 /// `extract_avg_metric` makes of a histogram, exponential histogram or
 /// summary; `None` when it would have no points (histograms without sums).
 pub(super) fn extract_metric(
-    m: &crate::pdata::metrics::Metric,
+    m: &Metric,
     extracted: Extracted,
     monotonic: bool,
     suffix: &str,
-) -> Result<Option<crate::pdata::metrics::Metric>, String> {
-    use crate::pdata::metrics::{
-        Gauge, Metric, NumberDataPoint, Sum, metric::Data, number_data_point::Value as Number,
-    };
+) -> Result<Option<Metric>, String> {
     let name = match extracted {
         Extracted::Sum => "extract_sum_metric",
         Extracted::Count => "extract_count_metric",
@@ -126,8 +127,7 @@ pub(super) fn extract_metric(
 }
 
 /// pmetric's name of a metric type.
-fn metric_type_name(data: Option<&crate::pdata::metrics::metric::Data>) -> &'static str {
-    use crate::pdata::metrics::metric::Data;
+fn metric_type_name(data: Option<&Data>) -> &'static str {
     match data {
         None => "Empty",
         Some(Data::Gauge(_)) => "Gauge",
@@ -140,11 +140,10 @@ fn metric_type_name(data: Option<&crate::pdata::metrics::metric::Data>) -> &'sta
 
 /// `scale_metric`: multiplies values, sums, bounds and quantiles as Go
 /// does (number points' exemplars stay, histograms' are scaled).
-pub(super) fn scale_metric(m: &mut crate::pdata::metrics::Metric, by: f64) -> Result<(), String> {
-    use crate::pdata::metrics::{exemplar, metric::Data, number_data_point};
-    let scale_number = |v: &mut Option<number_data_point::Value>| match v {
-        Some(number_data_point::Value::AsInt(i)) => *i = (*i as f64 * by) as i64,
-        Some(number_data_point::Value::AsDouble(d)) => *d *= by,
+pub(super) fn scale_metric(m: &mut Metric, by: f64) -> Result<(), String> {
+    let scale_number = |v: &mut Option<Number>| match v {
+        Some(Number::AsInt(i)) => *i = (*i as f64 * by) as i64,
+        Some(Number::AsDouble(d)) => *d *= by,
         None => {}
     };
     match &mut m.data {
@@ -200,7 +199,7 @@ pub(super) fn max_buckets(target: f64) -> Result<usize, String> {
 
 /// `remove_explicit_bound`: the bucket ending at `bound` (within 1e-12)
 /// joins the next one.
-pub(super) fn remove_bound(p: &mut crate::pdata::metrics::HistogramDataPoint, bound: f64) {
+pub(super) fn remove_bound(p: &mut HistogramDataPoint, bound: f64) {
     if p.explicit_bounds.len() + 1 != p.bucket_counts.len() || p.bucket_counts.len() == 1 {
         return;
     }
@@ -218,7 +217,7 @@ pub(super) fn remove_bound(p: &mut crate::pdata::metrics::HistogramDataPoint, bo
 
 /// `limit_buckets`: adjacent buckets merged in groups of the smallest size
 /// that leaves at most `max` buckets.
-pub(super) fn limit_buckets(p: &mut crate::pdata::metrics::HistogramDataPoint, max: usize) {
+pub(super) fn limit_buckets(p: &mut HistogramDataPoint, max: usize) {
     let counts = &p.bucket_counts;
     if p.explicit_bounds.len() + 1 != counts.len() || counts.len() <= max || counts.len() <= 1 {
         return;
@@ -235,4 +234,79 @@ pub(super) fn limit_buckets(p: &mut crate::pdata::metrics::HistogramDataPoint, m
         .step_by(divisor)
         .copied()
         .collect();
+}
+
+/// The sum `convert_summary_count_val_to_sum` or
+/// `convert_summary_sum_val_to_sum` makes of summary `m`'s points.
+pub(super) fn summary_to_sum(
+    m: &Metric,
+    summary: &Summary,
+    extracted: Extracted,
+    temporality: i32,
+    monotonic: bool,
+    suffix: &str,
+) -> Metric {
+    let points = summary
+        .data_points
+        .iter()
+        .map(|p| NumberDataPoint {
+            attributes: p.attributes.clone(),
+            start_time_unix_nano: p.start_time_unix_nano,
+            time_unix_nano: p.time_unix_nano,
+            value: Some(match extracted {
+                Extracted::Count => Number::AsInt(p.count as i64),
+                _ => Number::AsDouble(p.sum),
+            }),
+            ..NumberDataPoint::default()
+        })
+        .collect();
+    Metric {
+        name: format!("{}{suffix}", m.name),
+        description: m.description.clone(),
+        unit: m.unit.clone(),
+        data: Some(Data::Sum(Sum {
+            data_points: points,
+            aggregation_temporality: temporality,
+            is_monotonic: monotonic,
+        })),
+        ..Metric::default()
+    }
+}
+
+/// The gauge `convert_summary_quantile_val_to_gauge` makes of `m`: a point
+/// per quantile, the quantile in attribute `key`. `None` when `m` is not a
+/// summary; Go makes the gauge even when it has no points.
+pub(super) fn summary_quantiles_to_gauge(m: &Metric, key: &str, suffix: &str) -> Option<Metric> {
+    let Some(Data::Summary(summary)) = &m.data else {
+        return None;
+    };
+    let mut points = Vec::new();
+    for p in &summary.data_points {
+        for q in &p.quantile_values {
+            let mut attributes = p.attributes.clone();
+            super::context::put(
+                &mut attributes,
+                key,
+                Some(AnyValue {
+                    value: Some(any_value::Value::DoubleValue(q.quantile)),
+                }),
+            );
+            points.push(NumberDataPoint {
+                attributes,
+                start_time_unix_nano: p.start_time_unix_nano,
+                time_unix_nano: p.time_unix_nano,
+                value: Some(Number::AsDouble(q.value)),
+                ..NumberDataPoint::default()
+            });
+        }
+    }
+    Some(Metric {
+        name: format!("{}{suffix}", m.name),
+        description: m.description.clone(),
+        unit: m.unit.clone(),
+        data: Some(Data::Gauge(Gauge {
+            data_points: points,
+        })),
+        ..Metric::default()
+    })
 }
