@@ -357,15 +357,12 @@ fn str_value(s: &str) -> Value<'_> {
     Value::Str(Cow::Borrowed(s))
 }
 
+/// An id as pdata's `String()` writes it: empty when all zeros.
 fn hex(bytes: &[u8]) -> Value<'static> {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    if bytes.iter().any(|b| *b != 0) {
-        for b in bytes {
-            let _ = write!(out, "{b:02x}");
-        }
+    if bytes.iter().all(|b| *b == 0) {
+        return Value::Str(Cow::Borrowed(""));
     }
-    Value::Str(Cow::Owned(out))
+    Value::Str(Cow::Owned(super::go_values::hex_string(bytes)))
 }
 
 fn kind_string(kind: i32) -> &'static str {

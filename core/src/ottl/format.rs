@@ -10,6 +10,7 @@
 //! operands. Maps and lists, which Go prints as pointer addresses, are
 //! rendered as JSON.
 
+use super::go_values::hex_string;
 use super::value::Value;
 use std::fmt::Write;
 
@@ -153,8 +154,8 @@ impl Spec {
                 let hex = format!("{:x}", i.unsigned_abs());
                 self.signed(self.cased(hex), *i < 0)
             }
-            ('x' | 'X', Value::Str(s)) => self.cased(hex(s.as_bytes())),
-            ('x' | 'X', Value::Bytes(b)) => self.cased(hex(b)),
+            ('x' | 'X', Value::Str(s)) => self.cased(hex_string(s.as_bytes())),
+            ('x' | 'X', Value::Bytes(b)) => self.cased(hex_string(b)),
             ('q', Value::Str(s)) => go_quote(s),
             _ => {
                 out.push_str("%!");
@@ -273,14 +274,6 @@ fn write_typed(arg: &Value<'_>, out: &mut String) {
         ..Spec::default()
     }
     .write(arg, out);
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 fn go_byte_list(bytes: &[u8]) -> String {

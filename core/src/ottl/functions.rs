@@ -98,13 +98,7 @@ fn sha256_hex(data: &[u8]) -> String {
 
 /// A digest of `data` in lowercase hex, as Go's `hex.EncodeToString`.
 fn digest_hex<D: sha2::Digest>(data: &[u8]) -> String {
-    use std::fmt::Write;
-    let digest = D::digest(data);
-    let mut out = String::with_capacity(digest.len() * 2);
-    for b in digest {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    hex_string(&D::digest(data))
 }
 
 /// A compiled editor.
@@ -499,6 +493,20 @@ impl Compiler<'_> {
             return Err("target must be a path to a map".into());
         }
         Ok(t)
+    }
+
+    /// A list literal's items compiled one by one, as the converters that
+    /// take a list of values (`Concat`, `Format`, ...) need.
+    fn list_getter(&self, e: Option<&Expr>, what: &str) -> Result<Getter, String> {
+        match e {
+            Some(Expr::List(items)) => Ok(Getter::List(
+                items
+                    .iter()
+                    .map(|i| self.getter(i))
+                    .collect::<Result<_, _>>()?,
+            )),
+            _ => Err(format!("{what} must be a list")),
+        }
     }
 
     fn getter_opt(&self, e: Option<&Expr>) -> Result<Getter, String> {
@@ -1085,22 +1093,16 @@ impl Compiler<'_> {
                     };
                     args.push(Getter::Lit(Value::Bool(sort)));
                 }
-                (Conv::IsInCidr, 1) => match e {
-                    Some(Expr::List(items)) => {
+                (Conv::IsInCidr, 1) => {
+                    if let Some(Expr::List(items)) = e {
                         for item in items {
                             if let Expr::Str(network) = item {
                                 Cidr::parse(network)?;
                             }
                         }
-                        args.push(Getter::List(
-                            items
-                                .iter()
-                                .map(|i| self.getter(i))
-                                .collect::<Result<_, _>>()?,
-                        ));
                     }
-                    _ => return Err("IsInCIDR: networks must be a list".into()),
-                },
+                    args.push(self.list_getter(*e, "IsInCIDR: networks")?);
+                }
                 (Conv::Sort, 1) => {
                     let order = match e {
                         None => "asc",
@@ -1169,15 +1171,7 @@ impl Compiler<'_> {
                     args.push(Getter::Lit(Value::Str(Cow::Owned(mode.to_string()))));
                 }
                 (Conv::Format, 0) => format = Some(GoFormat::parse(literal_str(*e, "format")?)?),
-                (Conv::Format, 1) => match e {
-                    Some(Expr::List(items)) => args.push(Getter::List(
-                        items
-                            .iter()
-                            .map(|i| self.getter(i))
-                            .collect::<Result<_, _>>()?,
-                    )),
-                    _ => return Err("Format: vals must be a list".into()),
-                },
+                (Conv::Format, 1) => args.push(self.list_getter(*e, "Format: vals")?),
                 (Conv::ParseKeyValue, 1 | 2) => {
                     let default = if i == 1 { "=" } else { " " };
                     let d = match e {
@@ -1196,15 +1190,7 @@ impl Compiler<'_> {
                     }
                     args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
                 }
-                (Conv::Coalesce, 0) => match e {
-                    Some(Expr::List(items)) => args.push(Getter::List(
-                        items
-                            .iter()
-                            .map(|i| self.getter(i))
-                            .collect::<Result<_, _>>()?,
-                    )),
-                    _ => return Err("Coalesce: values must be a list".into()),
-                },
+                (Conv::Coalesce, 0) => args.push(self.list_getter(*e, "Coalesce: values")?),
                 (Conv::Time, 2) => {
                     if let Some(loc) = e
                         && !matches!(literal_str(Some(loc), "location")?, "UTC" | "Etc/UTC" | "")
@@ -1220,15 +1206,7 @@ impl Compiler<'_> {
                         return Err("Time: locale is not supported by ferrotel yet".into());
                     }
                 }
-                (Conv::Concat, 0) => match e {
-                    Some(Expr::List(items)) => args.push(Getter::List(
-                        items
-                            .iter()
-                            .map(|i| self.getter(i))
-                            .collect::<Result<_, _>>()?,
-                    )),
-                    _ => return Err("Concat: vals must be a list".into()),
-                },
+                (Conv::Concat, 0) => args.push(self.list_getter(*e, "Concat: vals")?),
                 _ => args.push(self.getter_opt(*e)?),
             }
         }
@@ -1286,14 +1264,7 @@ pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
     Some(match v {
         Value::Nil => return None,
         Value::Str(s) => s.to_string(),
-        Value::Bytes(b) => {
-            use std::fmt::Write;
-            let mut out = String::new();
-            for x in b.iter() {
-                let _ = write!(out, "{x:02x}");
-            }
-            out
-        }
+        Value::Bytes(b) => hex_string(b),
         other => {
             let any = other.clone().into_any();
             let mut out = String::new();
@@ -1476,7 +1447,7 @@ impl Converter {
             },
             Conv::Hex => match arg(0)? {
                 Value::Nil => Value::Nil,
-                Value::Str(s) => owned(s.bytes().map(|b| format!("{b:02x}")).collect()),
+                Value::Str(s) => owned(hex_string(s.as_bytes())),
                 other => owned(string_like(&other).unwrap_or_default()),
             },
             Conv::Len => match arg(0)? {

@@ -273,7 +273,7 @@ pub(super) fn uuid_v4() -> String {
     let mut bytes: [u8; 16] = fastrand::u128(..).to_be_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex_string(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

@@ -273,27 +273,15 @@ pub(super) fn split(
                         }
                         continue;
                     }
-                    let mut items_out = Vec::new();
-                    let mut kept = Vec::with_capacity(s.$items.len());
-                    for item in std::mem::take(&mut s.$items) {
-                        if take() {
-                            if copy {
-                                items_out.push(item.clone());
-                                kept.push(item);
-                            } else {
-                                items_out.push(item);
-                            }
-                        } else {
-                            kept.push(item);
-                        }
-                    }
+                    let items_out = take_chosen(&mut s.$items, &mut take, copy);
                     if !items_out.is_empty() {
                         // The scope is copied while it holds no items.
+                        let kept = std::mem::take(&mut s.$items);
                         let mut part = s.clone();
                         part.$items = items_out;
                         scopes_out.push(part);
+                        s.$items = kept;
                     }
-                    s.$items = kept;
                 }
                 if !scopes_out.is_empty() {
                     let scopes = std::mem::take(&mut r.$scopes);
@@ -324,8 +312,8 @@ pub(super) fn split(
     }
 }
 
-/// Moves (or copies) chosen points of a point list.
-fn take_points<T: Clone>(
+/// Moves (or copies) the chosen elements of a list (items or points).
+fn take_chosen<T: Clone>(
     points: &mut Vec<T>,
     take: &mut dyn FnMut() -> bool,
     copy: bool,
@@ -367,11 +355,11 @@ fn split_points(
                 use crate::pdata::metrics::{ExponentialHistogram, Gauge, Histogram, Sum, Summary};
                 let moved = match &mut data {
                     Some(Data::Gauge(g)) => {
-                        let p = take_points(&mut g.data_points, take, copy);
+                        let p = take_chosen(&mut g.data_points, take, copy);
                         (!p.is_empty()).then_some(Data::Gauge(Gauge { data_points: p }))
                     }
                     Some(Data::Sum(x)) => {
-                        let p = take_points(&mut x.data_points, take, copy);
+                        let p = take_chosen(&mut x.data_points, take, copy);
                         (!p.is_empty()).then_some(Data::Sum(Sum {
                             data_points: p,
                             aggregation_temporality: x.aggregation_temporality,
@@ -379,14 +367,14 @@ fn split_points(
                         }))
                     }
                     Some(Data::Histogram(x)) => {
-                        let p = take_points(&mut x.data_points, take, copy);
+                        let p = take_chosen(&mut x.data_points, take, copy);
                         (!p.is_empty()).then_some(Data::Histogram(Histogram {
                             data_points: p,
                             aggregation_temporality: x.aggregation_temporality,
                         }))
                     }
                     Some(Data::ExponentialHistogram(x)) => {
-                        let p = take_points(&mut x.data_points, take, copy);
+                        let p = take_chosen(&mut x.data_points, take, copy);
                         (!p.is_empty()).then_some(Data::ExponentialHistogram(
                             ExponentialHistogram {
                                 data_points: p,
@@ -395,7 +383,7 @@ fn split_points(
                         ))
                     }
                     Some(Data::Summary(x)) => {
-                        let p = take_points(&mut x.data_points, take, copy);
+                        let p = take_chosen(&mut x.data_points, take, copy);
                         (!p.is_empty()).then_some(Data::Summary(Summary { data_points: p }))
                     }
                     None => None,
