@@ -63,6 +63,10 @@ fn cargo_toml(m: &Manifest, base: &Path, out_dir: &Path) -> String {
         "ferrotel-core".into(),
         dependency(&m.core, &[], base, out_dir),
     ));
+    deps.push((
+        "ferrotel-service".into(),
+        dependency(&m.core.service(), &[], base, out_dir),
+    ));
     deps.sort();
     for (name, spec) in deps {
         let _ = writeln!(s, "{name} = {spec}");
@@ -123,13 +127,13 @@ fn main_rs(m: &Manifest) -> String {
     s.push_str("//!\n");
     let _ = writeln!(s, "//! {HEADER}");
     s.push_str(
-        "\nmod components;\n\nuse ferrotel_core::service::BuildInfo;\nuse std::process::ExitCode;\n\n",
+        "\nmod components;\n\nuse ferrotel_service::BuildInfo;\nuse std::process::ExitCode;\n\n",
     );
     s.push_str("fn main() -> ExitCode {\n    let build = BuildInfo {\n");
     let _ = writeln!(s, "        command: {},", quote(&m.dist.name));
     let _ = writeln!(s, "        description: {},", quote(&description));
     s.push_str("        version: env!(\"CARGO_PKG_VERSION\"),\n    };\n");
-    s.push_str("    ferrotel_core::cli::run(build, components::factories())\n}\n");
+    s.push_str("    ferrotel_service::cli::run(build, components::factories())\n}\n");
     s
 }
 

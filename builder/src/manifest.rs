@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 pub struct Manifest {
     /// The distribution itself.
     pub dist: Dist,
-    /// Where `ferrotel-core` comes from.
+    /// Where `ferrotel-core` comes from; `ferrotel-service` comes from the
+    /// same place ([`Source::service`]).
     pub core: Source,
     /// Components by kind, in manifest order.
     pub components: Vec<(Kind, Component)>,
@@ -110,6 +111,22 @@ pub enum Source {
         /// `rev`, `tag` or `branch` and its value.
         pin: Option<(&'static str, String)>,
     },
+}
+
+impl Source {
+    /// Where `ferrotel-service` is, given this source of `ferrotel-core`:
+    /// the `service` folder beside a core path (the two are folders of one
+    /// checkout), the same version on crates.io, the same repository.
+    pub fn service(&self) -> Source {
+        match self {
+            Source::Path(core) => Source::Path(
+                core.parent()
+                    .map(|checkout| checkout.join("service"))
+                    .unwrap_or_else(|| PathBuf::from("service")),
+            ),
+            other => other.clone(),
+        }
+    }
 }
 
 /// One component crate.

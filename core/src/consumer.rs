@@ -219,44 +219,28 @@ impl Consumer for FanOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
-
-    #[derive(Default)]
-    struct Recorder {
-        seen: Mutex<Vec<usize>>,
-        fail: Option<ConsumeError>,
-    }
-
-    #[async_trait]
-    impl Consumer for Recorder {
-        async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-            self.seen
-                .lock()
-                .unwrap()
-                .push(batch.data() as *const Telemetry as usize);
-            self.fail.clone().map_or(Ok(()), Err)
-        }
-    }
+    use crate::testing::Sink;
 
     #[tokio::test]
     async fn fan_out_shares_one_copy_and_reports_the_worst_error() {
-        let a = Arc::new(Recorder::default());
-        let b = Arc::new(Recorder {
-            fail: Some(ConsumeError::retryable("later")),
-            ..Default::default()
-        });
-        let c = Arc::new(Recorder {
-            fail: Some(ConsumeError::Permanent("never".into())),
-            ..Default::default()
-        });
-        let fan = FanOut::of(vec![a.clone(), b.clone(), c.clone()]);
+        let sinks = [Sink::new(), Sink::new(), Sink::new()];
+        let fan = FanOut::of(sinks.iter().map(|s| s.clone() as SharedConsumer).collect());
+        fan.consume(Batch::new(Telemetry::empty(Signal::Logs)))
+            .await
+            .unwrap();
+        let seen: Vec<*const Telemetry> = sinks
+            .iter()
+            .map(|s| s.batches()[0].data() as *const Telemetry)
+            .collect();
+        assert!(seen.iter().all(|p| *p == seen[0]), "one copy: {seen:?}");
+
+        sinks[1].refuse(Some(ConsumeError::retryable("later")));
+        sinks[2].refuse(Some(ConsumeError::Permanent("never".into())));
         let err = fan
             .consume(Batch::new(Telemetry::empty(Signal::Logs)))
             .await;
         assert_eq!(err, Err(ConsumeError::Permanent("never".into())));
-        let pa = a.seen.lock().unwrap()[0];
-        assert_eq!(pa, b.seen.lock().unwrap()[0]);
-        assert_eq!(pa, c.seen.lock().unwrap()[0]);
+        assert_eq!(sinks[0].batches().len(), 2, "the others still got it");
     }
 
     #[test]

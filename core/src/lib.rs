@@ -1,33 +1,30 @@
-//! The core of ferrotel, an OpenTelemetry Collector distribution in Rust.
+//! The core of ferrotel, an OpenTelemetry Collector distribution in Rust:
+//! what every component needs, and nothing only the binary needs.
 //!
-//! It holds what every component and distribution shares: signal data
-//! ([`pdata`]), the component API and factory registry ([`component`]),
-//! the links between components ([`consumer`]) and the acknowledgements
-//! that travel with batches ([`ack`]), the storage API ([`storage`]),
-//! config loading with the Go
-//! collector's semantics and error wording ([`config`]), the pipeline graph
-//! ([`graph`]), the exporter helper with queue and retry
-//! ([`exporter_helper`]), self-metrics ([`telemetry`]), the service runtime
-//! ([`service`]) and the otelcol-compatible command line ([`cli`]). It
-//! mirrors the Go collector's `component`, `consumer`, `confmap`, `otelcol`,
-//! `service` and `exporterhelper` packages; where it differs (concurrent
-//! fan-out, reload that keeps running on a bad config, warnings for unused
-//! components), the module docs say so.
+//! It holds signal data ([`pdata`]), the component API and the factory
+//! registry a distribution fills ([`component`]), the links between
+//! components ([`consumer`]) and the acknowledgements that travel with
+//! batches ([`ack`]), the storage API ([`storage`]), the helpers every
+//! component's config uses ([`config`]: strict decoding with the Go
+//! collector's error wording, Go's units), the exporter helper with queue
+//! and retry ([`exporter_helper`]), self-metrics handles ([`telemetry`]),
+//! and shared HTTP and TLS plumbing ([`http_server`], [`tls`]). It mirrors
+//! the Go collector's `component`, `consumer`, `pdata` and `exporterhelper`
+//! packages. Config loading, the pipeline graph, the service runtime and the
+//! command line are `ferrotel-service`; OTTL is `ferrotel-ottl`.
 
 pub mod ack;
-pub mod cli;
 pub mod component;
 pub mod config;
 pub mod consumer;
 pub mod exporter_helper;
-pub mod graph;
 pub mod http_server;
 pub mod memory;
-pub mod ottl;
 pub mod pdata;
-pub mod service;
 pub mod storage;
 pub mod telemetry;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 pub mod tls;
 
 pub use async_trait::async_trait;

@@ -19,8 +19,8 @@ use ferrotel_core::component::{
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, FanOut, SharedConsumer};
-use ferrotel_core::ottl::{Conditions, ErrorMode};
 use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_ottl::{Conditions, ErrorMode};
 use serde::Deserialize;
 use std::sync::Arc;
 

@@ -5,11 +5,9 @@
 //! existing dashboards keep working. Counters are plain atomics handed to
 //! components at creation, so counting on a hot path is one atomic add.
 
-mod logging;
 mod process;
 mod registry;
 
-pub use logging::{apply_log_level, init_logging};
 pub use registry::{Counter, Gauge, Histogram, Registry};
 
 use crate::config::MetricsLevel;

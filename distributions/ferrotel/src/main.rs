@@ -4,7 +4,7 @@
 
 mod components;
 
-use ferrotel_core::service::BuildInfo;
+use ferrotel_service::BuildInfo;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -13,5 +13,5 @@ fn main() -> ExitCode {
         description: "ferrotel: an OpenTelemetry Collector distribution in Rust",
         version: env!("CARGO_PKG_VERSION"),
     };
-    ferrotel_core::cli::run(build, components::factories())
+    ferrotel_service::cli::run(build, components::factories())
 }

@@ -205,13 +205,6 @@ mod tests {
     use ferrotel_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
 
     fn processor(yaml: &str, signal: Signal) -> Result<AttributesProcessor, String> {
-        struct Nothing;
-        #[async_trait]
-        impl Consumer for Nothing {
-            async fn consume(&self, _: Batch) -> Result<(), ConsumeError> {
-                Ok(())
-            }
-        }
         let config: Config = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
         config.validate().map_err(|e| e.to_string())?;
         let kind = match signal {
@@ -231,7 +224,7 @@ mod tests {
                 .as_ref()
                 .map(|c| Matcher::new(c, kind))
                 .transpose()?,
-            next: Arc::new(Nothing),
+            next: ferrotel_core::testing::nop(),
         })
     }
 

@@ -529,27 +529,10 @@ impl Component for BatchProcessor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferrotel_core::component::{ComponentId, ProcessorFactory};
+    use ferrotel_core::component::ProcessorFactory;
     use ferrotel_core::pdata::{Telemetry, logs};
-    use ferrotel_core::telemetry::Telemetry as SelfTelemetry;
+    use ferrotel_core::testing::{Sink, settings};
     use std::time::Duration;
-
-    #[derive(Default)]
-    struct Sink {
-        batches: Mutex<Vec<usize>>,
-        refuse: AtomicBool,
-    }
-
-    #[async_trait]
-    impl Consumer for Sink {
-        async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-            if self.refuse.load(Ordering::SeqCst) {
-                return Err(ConsumeError::retryable("queue full"));
-            }
-            self.batches.lock().unwrap().push(batch.data().item_count());
-            Ok(())
-        }
-    }
 
     fn logs(n: usize) -> Batch {
         Batch::new(Telemetry::Logs(vec![logs::ResourceLogs {
@@ -562,16 +545,13 @@ mod tests {
     }
 
     fn processor(config: Config, sink: Arc<Sink>) -> SharedStage {
-        let set = CreateSettings {
-            id: ComponentId::new("batch"),
-            telemetry: SelfTelemetry::noop(),
-        };
-        ProcessorFactory::create(&BatchFactory, set, config, Signal::Logs, sink).unwrap()
+        ProcessorFactory::create(&BatchFactory, settings("batch"), config, Signal::Logs, sink)
+            .unwrap()
     }
 
     async fn wait_for(sink: &Sink, expected: Vec<usize>) {
         let waited = tokio::time::timeout(Duration::from_secs(5), async {
-            while *sink.batches.lock().unwrap() != expected {
+            while sink.item_counts() != expected {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
@@ -579,13 +559,13 @@ mod tests {
         assert!(
             waited.is_ok(),
             "got {:?}, want {expected:?}",
-            sink.batches.lock().unwrap()
+            sink.item_counts()
         );
     }
 
     #[tokio::test]
     async fn size_trigger_splits_at_max_size() {
-        let sink = Arc::new(Sink::default());
+        let sink = Sink::new();
         let p = processor(
             Config {
                 send_batch_size: 10,
@@ -602,8 +582,7 @@ mod tests {
 
     #[tokio::test]
     async fn refusals_are_retried_and_full_buffers_push_back() {
-        let sink = Arc::new(Sink::default());
-        sink.refuse.store(true, Ordering::SeqCst);
+        let sink = Sink::refusing(ConsumeError::retryable("queue full"));
         let p = processor(
             Config {
                 send_batch_size: 10,
@@ -619,10 +598,10 @@ mod tests {
         }
         let blocked = tokio::time::timeout(Duration::from_millis(300), p.consume(logs(10))).await;
         assert!(blocked.is_err(), "a full buffer makes consume wait");
-        sink.refuse.store(false, Ordering::SeqCst);
+        sink.refuse(None);
         p.consume(logs(10)).await.unwrap();
         p.shutdown().await.unwrap();
-        let delivered: usize = sink.batches.lock().unwrap().iter().sum();
+        let delivered = sink.item_count();
         assert_eq!(
             delivered,
             10 * (BUFFER_BATCHES + 1),
@@ -632,7 +611,7 @@ mod tests {
 
     #[tokio::test]
     async fn timeout_trigger_merges_small_batches() {
-        let sink = Arc::new(Sink::default());
+        let sink = Sink::new();
         let p = processor(
             Config {
                 timeout: GoDuration(Duration::from_millis(20)),

@@ -25,13 +25,13 @@ use ferrotel_core::component::{
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
-use ferrotel_core::ottl::{Conditions, ErrorMode, groups};
 use ferrotel_core::pdata::Signal;
 use ferrotel_core::pdata::Telemetry;
 use ferrotel_core::telemetry::Counter;
 use ferrotel_filterset::{
     AttributeConfig, ItemKind, MatchConfig, Matcher, SeverityNumber, Subject,
 };
+use ferrotel_ottl::{Conditions, ErrorMode, groups};
 use serde::Deserialize;
 use std::sync::Arc;
 

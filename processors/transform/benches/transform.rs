@@ -5,39 +5,19 @@
 //! freshly decoded ones are).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use ferrotel_core::component::{
-    ComponentConfig, ComponentId, CreateSettings, ProcessorFactory, SharedStage,
-};
-use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
+use ferrotel_core::component::{ComponentConfig, ProcessorFactory, SharedStage};
+use ferrotel_core::consumer::Batch;
 use ferrotel_core::pdata::{Signal, synthetic_request};
-use ferrotel_core::telemetry::Telemetry;
+use ferrotel_core::testing::{Sink, settings};
 use std::sync::Arc;
 
-/// Keeps the last batch, so that freeing it (the next stage's cost, the
-/// same with or without the processor) happens outside the measurement.
-#[derive(Default)]
-struct Discard(std::sync::Mutex<Option<Batch>>);
-
-/// The processor a factory makes of a YAML config, feeding a discarding
-/// consumer.
-fn build<F: ProcessorFactory>(factory: F, yaml: &str, next: Arc<Discard>) -> SharedStage {
+/// The processor a factory makes of a YAML config, feeding a sink.
+fn build<F: ProcessorFactory>(factory: F, yaml: &str, next: Arc<Sink>) -> SharedStage {
     let config: F::Config = serde_yaml_ng::from_str(yaml).expect("config");
     config.validate().expect("valid");
-    let set = CreateSettings {
-        id: ComponentId::new("processor"),
-        telemetry: Telemetry::noop(),
-    };
     factory
-        .create(set, config, Signal::Logs, next)
+        .create(settings("processor"), config, Signal::Logs, next)
         .expect("processor")
-}
-
-#[ferrotel_core::async_trait]
-impl Consumer for Discard {
-    async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        *self.0.lock().expect("not poisoned") = Some(batch);
-        Ok(())
-    }
 }
 
 /// The same statements with where clauses that never hold: the cost of
@@ -70,7 +50,9 @@ fn transform(c: &mut Criterion) {
             CONDITIONS_ONLY,
         ),
     ] {
-        let discard = Arc::new(Discard::default());
+        // Keeps the batches, so that freeing them (the next stage's cost, the
+        // same with or without the processor) happens outside the measurement.
+        let discard = Sink::new();
         let stage = build(
             ferrotel_processor_transform::factory(),
             config,
@@ -79,7 +61,7 @@ fn transform(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter_batched(
                 || {
-                    drop(discard.0.lock().expect("not poisoned").take());
+                    drop(discard.take());
                     let mut copy = Batch::new(batch.data().clone());
                     copy.data_mut();
                     copy

@@ -1,4 +1,4 @@
-//! The `transform` processor: OTTL statements (see `ferrotel_core::ottl`)
+//! The `transform` processor: OTTL statements (see `ferrotel_ottl`)
 //! run on each batch, as the Go collector's `transformprocessor` (contrib
 //! v0.165) runs them. `trace_statements`, `metric_statements` and
 //! `log_statements` each take a flat list of statements (one group, its
@@ -17,8 +17,8 @@ use ferrotel_core::component::{
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
-use ferrotel_core::ottl::{ErrorMode, Program, groups};
 use ferrotel_core::pdata::Signal;
+use ferrotel_ottl::{ErrorMode, Program, groups};
 use serde::Deserialize;
 use std::sync::Arc;
 

@@ -7,11 +7,13 @@
 //! Go collector exits instead). If the new graph then fails to start, the
 //! old config is built and started again.
 
-use crate::component::{Factories, Host};
-use crate::config::{self, Config, ConfigError, MetricsLevel};
+use crate::config::{self, Config, ConfigError};
 use crate::graph::{Graph, GraphError};
-use crate::http_server::{self, HttpServer};
-use crate::telemetry::{self, Telemetry};
+use crate::logging;
+use ferrotel_core::component::{Factories, Host};
+use ferrotel_core::config::MetricsLevel;
+use ferrotel_core::http_server::{self, HttpServer};
+use ferrotel_core::telemetry::Telemetry;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -62,7 +64,7 @@ pub struct RunSettings {
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let config = config::load(&settings.factories, &settings.uris, &settings.sets)?;
-    telemetry::apply_log_level(&config.telemetry.logs);
+    logging::apply_log_level(&config.telemetry.logs);
     let telemetry = Telemetry::new(
         settings.build.command,
         settings.build.version,
@@ -104,7 +106,7 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
                     }
                 };
                 ready_tx.send_replace(false);
-                telemetry::apply_log_level(&next.telemetry.logs);
+                logging::apply_log_level(&next.telemetry.logs);
                 running.shutdown(SHUTDOWN_TIMEOUT).await;
                 match graph.start(&host).await {
                     Ok(()) => {

@@ -2,7 +2,7 @@
 //! and the comparison rules of OTTL's LANGUAGE.md.
 
 use super::lexer::CmpOp;
-use crate::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
+use ferrotel_core::pdata::common::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
 use std::borrow::Cow;
 
 /// A value being evaluated.

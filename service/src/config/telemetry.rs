@@ -1,5 +1,6 @@
 //! `service::telemetry`: the collector's own logs and metrics.
 
+use ferrotel_core::config::MetricsLevel;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -74,21 +75,6 @@ impl Default for LogsConfig {
             processors: Value::Null,
         }
     }
-}
-
-/// How much the collector reports about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum MetricsLevel {
-    /// No self-metrics and no endpoint.
-    None,
-    /// Essential metrics.
-    Basic,
-    /// The default.
-    #[default]
-    Normal,
-    /// Everything.
-    Detailed,
 }
 
 /// `service::telemetry::metrics`.

@@ -2,10 +2,11 @@
 //! `--config` (repeatable), `--set`, `--feature-gates`, and the
 //! `validate`, `components`, `print-config` and `featuregate` commands.
 
-use crate::component::{Factories, Kind};
 use crate::config;
-use crate::service::{self, BuildInfo, RunSettings};
+use crate::logging;
+use crate::runtime::{self, BuildInfo, RunSettings};
 use clap::{Parser, Subcommand, ValueEnum};
+use ferrotel_core::component::{Factories, Kind};
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -96,7 +97,7 @@ enum Format {
 /// Parses the command line and runs; the return value is the exit code.
 pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
     let cli = Cli::parse();
-    crate::telemetry::init_logging();
+    logging::init_logging();
     if cli.version {
         println!("{} version {}", build.command, build.version);
         return ExitCode::SUCCESS;
@@ -141,11 +142,11 @@ pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
             print_config(&factories, &uris, &cli.set, mode, format)
         }
         Some(Command::Validate) => runtime().and_then(|rt| {
-            rt.block_on(async { service::validate(&factories, &uris, &cli.set) })
+            rt.block_on(async { runtime::validate(&factories, &uris, &cli.set) })
                 .map_err(|e| e.to_string())
         }),
         None => runtime().and_then(|rt| {
-            rt.block_on(service::run(RunSettings {
+            rt.block_on(runtime::run(RunSettings {
                 build,
                 factories,
                 uris,
@@ -217,7 +218,7 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
     let _ = writeln!(out, "providers:");
     for scheme in ["env", "file", "yaml"] {
         let _ = writeln!(out, "    - scheme: {scheme}");
-        let _ = writeln!(out, "      module: {}", crate::module!());
+        let _ = writeln!(out, "      module: {}", ferrotel_core::module!());
     }
     out
 }

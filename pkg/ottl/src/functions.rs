@@ -16,7 +16,7 @@ use super::metric_functions::{
 use super::parser::{Arg, Call, Expr};
 use super::value::Value;
 use super::{Compiler, Getter, KeyGetter, eval, eval_keys};
-use crate::pdata::common::{AnyValue, KeyValue, KeyValueList, any_value};
+use ferrotel_core::pdata::common::{AnyValue, KeyValue, KeyValueList, any_value};
 use regex::Regex;
 use std::borrow::Cow;
 
@@ -1268,7 +1268,10 @@ pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
         other => {
             let any = other.clone().into_any();
             let mut out = String::new();
-            crate::pdata::go::as_string(any.as_ref().and_then(|a| a.value.as_ref()), &mut out);
+            ferrotel_core::pdata::go::as_string(
+                any.as_ref().and_then(|a| a.value.as_ref()),
+                &mut out,
+            );
             out
         }
     })
@@ -1300,9 +1303,11 @@ fn json_to_any(v: serde_json::Value) -> AnyValue {
         // Go decodes JSON numbers as float64.
         serde_json::Value::Number(n) => Some(V::DoubleValue(n.as_f64().unwrap_or(0.0))),
         serde_json::Value::String(s) => Some(V::StringValue(s)),
-        serde_json::Value::Array(a) => Some(V::ArrayValue(crate::pdata::common::ArrayValue {
-            values: a.into_iter().map(json_to_any).collect(),
-        })),
+        serde_json::Value::Array(a) => {
+            Some(V::ArrayValue(ferrotel_core::pdata::common::ArrayValue {
+                values: a.into_iter().map(json_to_any).collect(),
+            }))
+        }
         serde_json::Value::Object(o) => Some(V::KvlistValue(KeyValueList {
             values: o
                 .into_iter()
@@ -1859,7 +1864,7 @@ impl Converter {
                         out.push_str(pairs);
                     }
                     let mut value = String::new();
-                    crate::pdata::go::as_string(
+                    ferrotel_core::pdata::go::as_string(
                         kv.value.as_ref().and_then(|v| v.value.as_ref()),
                         &mut value,
                     );
@@ -1956,7 +1961,7 @@ impl Converter {
                     Some(rest) => (true, rest),
                     None => (false, s.strip_prefix('+').unwrap_or(s)),
                 };
-                let d = crate::config::parse_go_duration(unsigned)
+                let d = ferrotel_core::config::parse_go_duration(unsigned)
                     .map_err(|e| e.replace(&format!("{unsigned:?}"), &format!("{s:?}")))?;
                 let nanos = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
                 Value::Duration(if negative { -nanos } else { nanos })
@@ -2253,7 +2258,7 @@ impl Editor {
                     let value = kv.value.as_ref().and_then(|v| v.value.as_ref());
                     if !matches!(value, Some(any_value::Value::StringValue(_))) {
                         let mut s = String::new();
-                        crate::pdata::go::as_string(value, &mut s);
+                        ferrotel_core::pdata::go::as_string(value, &mut s);
                         kv.value = Some(AnyValue {
                             value: Some(any_value::Value::StringValue(s)),
                         });
@@ -2288,7 +2293,7 @@ impl Editor {
                 target.set(item, Value::List(Cow::Owned(list)))?;
             }
             Editor::ConvertSumToGauge | Editor::ConvertGaugeToSum(..) => {
-                use crate::pdata::metrics::{Gauge, Sum, metric::Data};
+                use ferrotel_core::pdata::metrics::{Gauge, Sum, metric::Data};
                 let m = item
                     .metric
                     .as_deref_mut()

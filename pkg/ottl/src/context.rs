@@ -3,14 +3,16 @@
 //! writing those paths on ferrotel's OTLP types.
 
 use super::value::Value;
-use crate::pdata::common::{AnyValue, InstrumentationScope, KeyValue, KeyValueList, any_value};
-use crate::pdata::logs::LogRecord;
-use crate::pdata::metrics::{
+use ferrotel_core::pdata::common::{
+    AnyValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
+};
+use ferrotel_core::pdata::logs::LogRecord;
+use ferrotel_core::pdata::metrics::{
     ExponentialHistogramDataPoint, HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
     metric, number_data_point,
 };
-use crate::pdata::resource::Resource;
-use crate::pdata::trace::{Span, span};
+use ferrotel_core::pdata::resource::Resource;
+use ferrotel_core::pdata::trace::{Span, span};
 use std::borrow::Cow;
 
 /// The item kind a group of statements or conditions runs on.
@@ -344,7 +346,7 @@ pub(super) struct Item<'a> {
     pub new_metrics: Option<&'a mut Vec<Metric>>,
     /// In the data point context, with programs that convert summaries:
     /// a copy of the summary the point belongs to.
-    pub summary: Option<&'a crate::pdata::metrics::Summary>,
+    pub summary: Option<&'a ferrotel_core::pdata::metrics::Summary>,
     /// The context's scratch map.
     pub cache: &'a mut Vec<KeyValue>,
 }
@@ -426,7 +428,7 @@ impl<'a> Item<'a> {
             F::LogBody => Value::of(self.log_ref()?.body.as_ref()),
             F::LogBodyString => {
                 let mut s = String::new();
-                crate::pdata::go::as_string(
+                ferrotel_core::pdata::go::as_string(
                     self.log_ref()?.body.as_ref().and_then(|b| b.value.as_ref()),
                     &mut s,
                 );

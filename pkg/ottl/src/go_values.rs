@@ -4,7 +4,7 @@
 
 use super::context::put;
 use super::value::Value;
-use crate::pdata::common::{AnyValue, KeyValue, any_value};
+use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value};
 
 /// The base64 variant OTTL names `variant` (Base64Encode) or `encoding`
 /// (Decode).
@@ -140,7 +140,7 @@ pub(super) fn sort_list(items: &[AnyValue], descending: bool) -> Vec<AnyValue> {
         (Some(Common::Double), Some(V::DoubleValue(d))) => Key::Double(*d),
         _ => {
             let mut out = String::new();
-            crate::pdata::go::as_string(v.value.as_ref(), &mut out);
+            ferrotel_core::pdata::go::as_string(v.value.as_ref(), &mut out);
             Key::Str(out)
         }
     };

@@ -11,14 +11,14 @@
 //! extensions, exporters, processors, receivers, so nothing receives data
 //! before what is downstream of it runs; shutdown is the reverse.
 
-use crate::component::{
+use crate::config::{ComponentEntry, Config};
+use ferrotel_core::component::{
     Component, ComponentError, ComponentId, CreateSettings, Extension, Factories, Host, Kind,
     PipelineId, Routes, SharedStage, SignalConsumers,
 };
-use crate::config::Config;
-use crate::consumer::{FanOut, SharedConsumer};
-use crate::pdata::Signal;
-use crate::telemetry::Telemetry;
+use ferrotel_core::consumer::{FanOut, SharedConsumer};
+use ferrotel_core::pdata::Signal;
+use ferrotel_core::telemetry::Telemetry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -322,7 +322,7 @@ impl Graph {
     }
 }
 
-fn lookup<'a>(config: &'a Config, kind: Kind, name: &str) -> &'a crate::config::ComponentEntry {
+fn lookup<'a>(config: &'a Config, kind: Kind, name: &str) -> &'a ComponentEntry {
     ComponentId::parse(name)
         .ok()
         .and_then(|id| config.entry(kind, &id))

@@ -14,7 +14,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 static LEVEL: OnceLock<reload::Handle<LevelFilter, tracing_subscriber::Registry>> = OnceLock::new();
 
 /// Installs the global subscriber at `info`; later calls do nothing.
-pub fn init_logging() {
+pub(crate) fn init_logging() {
     LEVEL.get_or_init(|| {
         let (filter, handle) = reload::Layer::new(LevelFilter::INFO);
         let fmt = tracing_subscriber::fmt::layer()
@@ -30,7 +30,7 @@ pub fn init_logging() {
 }
 
 /// Applies `service::telemetry::logs::level`.
-pub fn apply_log_level(config: &LogsConfig) {
+pub(crate) fn apply_log_level(config: &LogsConfig) {
     let level = match config.level.to_ascii_lowercase().as_str() {
         "debug" => LevelFilter::DEBUG,
         "warn" => LevelFilter::WARN,

@@ -7,9 +7,9 @@
 //! flags for histograms. Groups come out in the order they were first seen
 //! (Go's come out in map order, which varies from run to run).
 
-use crate::pdata::common::{KeyValue, KeyValueList, any_value};
-use crate::pdata::metrics::number_data_point::Value as Number;
-use crate::pdata::metrics::{HistogramDataPoint, Metric, NumberDataPoint, metric::Data};
+use ferrotel_core::pdata::common::{KeyValue, KeyValueList, any_value};
+use ferrotel_core::pdata::metrics::number_data_point::Value as Number;
+use ferrotel_core::pdata::metrics::{HistogramDataPoint, Metric, NumberDataPoint, metric::Data};
 use std::collections::HashMap;
 
 /// How the values of merged number points combine.
@@ -81,7 +81,7 @@ pub(super) fn aggregate_on_attribute_value(
                 _ => "",
             };
             if values.iter().any(|v| v == current) {
-                kv.value = Some(crate::pdata::common::AnyValue {
+                kv.value = Some(ferrotel_core::pdata::common::AnyValue {
                     value: Some(any_value::Value::StringValue(new_value.to_string())),
                 });
             }
@@ -150,7 +150,7 @@ fn key(attributes: &[KeyValue], time: u64, extra: std::fmt::Arguments<'_>) -> St
     });
     let mut out = String::new();
     // Attribute values that Go cannot encode (NaN) still group together.
-    let _ = crate::pdata::go::json(Some(&map), false, &mut out);
+    let _ = ferrotel_core::pdata::go::json(Some(&map), false, &mut out);
     use std::fmt::Write;
     let _ = write!(out, "|{time}|{extra}");
     out
@@ -301,8 +301,8 @@ fn merge_histograms(points: Vec<HistogramDataPoint>, by_start: bool) -> Vec<Hist
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdata::common::AnyValue;
-    use crate::pdata::metrics::{Gauge, Histogram, Sum};
+    use ferrotel_core::pdata::common::AnyValue;
+    use ferrotel_core::pdata::metrics::{Gauge, Histogram, Sum};
 
     fn attrs(pairs: &[(&str, &str)]) -> Vec<KeyValue> {
         pairs

@@ -388,8 +388,9 @@ pub(super) fn go_time_string(nanos: i64) -> String {
 
 /// Go's `time.Duration.String`, negative durations included.
 pub(super) fn go_duration_string(nanos: i64) -> String {
-    let s =
-        crate::config::format_go_duration(std::time::Duration::from_nanos(nanos.unsigned_abs()));
+    let s = ferrotel_core::config::format_go_duration(std::time::Duration::from_nanos(
+        nanos.unsigned_abs(),
+    ));
     if nanos < 0 { format!("-{s}") } else { s }
 }
 

@@ -3,9 +3,9 @@
 //! make, `scale_metric`, and the bucket merges of `merge_histogram_buckets`.
 
 use super::functions::Extracted;
-use crate::pdata::common::{AnyValue, KeyValue, any_value};
-use crate::pdata::metrics::number_data_point::Value as Number;
-use crate::pdata::metrics::{
+use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value};
+use ferrotel_core::pdata::metrics::number_data_point::Value as Number;
+use ferrotel_core::pdata::metrics::{
     Gauge, HistogramDataPoint, Metric, NumberDataPoint, Sum, Summary, exemplar, metric::Data,
 };
 

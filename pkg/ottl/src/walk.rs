@@ -3,9 +3,9 @@
 //! they leave empty, when pruning).
 
 use super::context::{ContextKind, Item, Point};
-use crate::pdata::Telemetry;
-use crate::pdata::common::KeyValue;
-use crate::pdata::metrics::{Metric, metric};
+use ferrotel_core::pdata::Telemetry;
+use ferrotel_core::pdata::common::KeyValue;
+use ferrotel_core::pdata::metrics::{Metric, metric};
 
 /// The visit: true drops the item.
 pub(super) type Visit<'f> = dyn FnMut(&mut Item<'_>) -> Result<bool, String> + 'f;
@@ -339,10 +339,10 @@ fn take_chosen<T: Clone>(
 /// [`split`] for data points: chosen points move (or are copied) into
 /// copies of their metric, scope and resource.
 fn split_points(
-    resources: &mut Vec<crate::pdata::metrics::ResourceMetrics>,
+    resources: &mut Vec<ferrotel_core::pdata::metrics::ResourceMetrics>,
     take: &mut dyn FnMut() -> bool,
     copy: bool,
-) -> Vec<crate::pdata::metrics::ResourceMetrics> {
+) -> Vec<ferrotel_core::pdata::metrics::ResourceMetrics> {
     use metric::Data;
     let mut out = Vec::new();
     for r in resources.iter_mut() {
@@ -352,7 +352,9 @@ fn split_points(
             for m in s.metrics.iter_mut() {
                 // The metric is copied while its data is out of it.
                 let mut data = m.data.take();
-                use crate::pdata::metrics::{ExponentialHistogram, Gauge, Histogram, Sum, Summary};
+                use ferrotel_core::pdata::metrics::{
+                    ExponentialHistogram, Gauge, Histogram, Sum, Summary,
+                };
                 let moved = match &mut data {
                     Some(Data::Gauge(g)) => {
                         let p = take_chosen(&mut g.data_points, take, copy);

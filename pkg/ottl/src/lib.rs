@@ -1,4 +1,4 @@
-//! The OpenTelemetry Transformation Language (pkg/ottl, v0.161 grammar and
+//! The OpenTelemetry Transformation Language (Go's `pkg/ottl`, v0.161 grammar and
 //! functions): statements such as
 //! `set(log.attributes["env"], "prod") where resource.attributes["ns"] == "prod"`
 //! and conditions, parsed and checked once when config loads (an unknown
@@ -33,8 +33,8 @@ use functions::{Converter, Editor};
 use parser::{BoolExpr, Expr, Key, MathOp};
 use std::borrow::Cow;
 
-use crate::pdata::common::{AnyValue, KeyValue};
-use crate::pdata::{Signal, Telemetry};
+use ferrotel_core::pdata::common::{AnyValue, KeyValue};
+use ferrotel_core::pdata::{Signal, Telemetry};
 
 /// What a failing statement or condition does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,13 +1,13 @@
 use super::*;
-use crate::pdata::common::{
+use ferrotel_core::pdata::common::{
     AnyValue, InstrumentationScope, KeyValue, KeyValueList, any_value::Value as V,
 };
-use crate::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use crate::pdata::metrics::{
+use ferrotel_core::pdata::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use ferrotel_core::pdata::metrics::{
     Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
 };
-use crate::pdata::resource::Resource;
-use crate::pdata::trace::{ResourceSpans, ScopeSpans, Span, Status, span::Event};
+use ferrotel_core::pdata::resource::Resource;
+use ferrotel_core::pdata::trace::{ResourceSpans, ScopeSpans, Span, Status, span::Event};
 
 fn kv(k: &str, v: V) -> KeyValue {
     KeyValue {
@@ -686,7 +686,9 @@ fn split_moves_data_points_under_a_copy_of_their_metric() {
                 data: Some(metric::Data::Gauge(Gauge {
                     data_points: (0..4)
                         .map(|i| NumberDataPoint {
-                            value: Some(crate::pdata::metrics::number_data_point::Value::AsInt(i)),
+                            value: Some(
+                                ferrotel_core::pdata::metrics::number_data_point::Value::AsInt(i),
+                            ),
                             ..NumberDataPoint::default()
                         })
                         .collect(),
@@ -837,7 +839,7 @@ fn metric_conversions() {
             metrics: vec![
                 Metric {
                     name: "system.processes.count".into(),
-                    data: Some(metric::Data::Sum(crate::pdata::metrics::Sum {
+                    data: Some(metric::Data::Sum(ferrotel_core::pdata::metrics::Sum {
                         data_points: vec![NumberDataPoint::default()],
                         aggregation_temporality: 2,
                         is_monotonic: false,
@@ -931,7 +933,7 @@ fn time_duration_hash_and_format_converters() {
     );
     let a = &records(&data)[0].attributes;
     let ints = |v: &[i64]| {
-        V::ArrayValue(crate::pdata::common::ArrayValue {
+        V::ArrayValue(ferrotel_core::pdata::common::ArrayValue {
             values: v
                 .iter()
                 .map(|i| AnyValue {
@@ -941,7 +943,7 @@ fn time_duration_hash_and_format_converters() {
         })
     };
     let list = |v: Vec<V>| {
-        V::ArrayValue(crate::pdata::common::ArrayValue {
+        V::ArrayValue(ferrotel_core::pdata::common::ArrayValue {
             values: v.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
         })
     };
@@ -1141,7 +1143,7 @@ fn parse_csv_as_go_documents_it() {
 
 #[test]
 fn metric_functions_create_and_scale_metrics_as_go_documents() {
-    use crate::pdata::metrics::{
+    use ferrotel_core::pdata::metrics::{
         Histogram, HistogramDataPoint, Summary, SummaryDataPoint, number_data_point::Value as N,
         summary_data_point::ValueAtQuantile,
     };
@@ -1406,7 +1408,7 @@ fn ids_base64_trim_and_key_value_strings() {
     assert_eq!(r.span_id, (1..=8).collect::<Vec<u8>>());
     let a = &r.attributes;
     let strings = |v: &[&str]| {
-        V::ArrayValue(crate::pdata::common::ArrayValue {
+        V::ArrayValue(ferrotel_core::pdata::common::ArrayValue {
             values: v.iter().map(|x| AnyValue { value: Some(s(x)) }).collect(),
         })
     };
@@ -1501,7 +1503,7 @@ fn cidr_luhn_sort_slice_to_map_and_uuid() {
     );
     let a = &records(&data)[0].attributes;
     let list = |v: Vec<V>| {
-        V::ArrayValue(crate::pdata::common::ArrayValue {
+        V::ArrayValue(ferrotel_core::pdata::common::ArrayValue {
             values: v.into_iter().map(|v| AnyValue { value: Some(v) }).collect(),
         })
     };
@@ -1593,7 +1595,7 @@ fn cidr_luhn_sort_slice_to_map_and_uuid() {
 
 #[test]
 fn summary_values_become_sums_per_point_as_in_go() {
-    use crate::pdata::metrics::{Summary, SummaryDataPoint, number_data_point::Value as N};
+    use ferrotel_core::pdata::metrics::{Summary, SummaryDataPoint, number_data_point::Value as N};
     let point = |route: &str, count: u64, sum: f64| SummaryDataPoint {
         attributes: vec![kv("route", s(route))],
         count,
@@ -1689,7 +1691,7 @@ fn summary_values_become_sums_per_point_as_in_go() {
 
 #[test]
 fn merge_histogram_buckets_as_the_readme_shows() {
-    use crate::pdata::metrics::{Histogram, HistogramDataPoint};
+    use ferrotel_core::pdata::metrics::{Histogram, HistogramDataPoint};
     let histogram = |name: &str, bounds: &[f64], counts: &[u64]| Metric {
         name: name.into(),
         data: Some(metric::Data::Histogram(Histogram {
