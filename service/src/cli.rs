@@ -200,18 +200,20 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
             if kind == Kind::Extension {
                 let _ = writeln!(out, "        extension: {}", m.stability.as_str());
             }
-            let mut signals: Vec<_> = m
+            // Sorted by name, as Go prints its stability map.
+            let mut signals: Vec<(String, &str)> = m
                 .signals
                 .iter()
-                .map(|(s, st)| (s.as_str(), st.as_str()))
+                .map(|(s, st)| (s.as_str().to_string(), st.as_str()))
+                .chain(
+                    m.connections
+                        .iter()
+                        .map(|(from, to, st)| (format!("{from}-to-{to}"), st.as_str())),
+                )
                 .collect();
             signals.sort_unstable();
             for (signal, stability) in signals {
-                if kind == Kind::Connector {
-                    let _ = writeln!(out, "        {signal}-to-{signal}: {stability}");
-                } else {
-                    let _ = writeln!(out, "        {signal}: {stability}");
-                }
+                let _ = writeln!(out, "        {signal}: {stability}");
             }
         }
     }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod graph;
 mod logging;
+mod observed;
 pub mod runtime;
 
 pub use runtime::BuildInfo;

@@ -30,14 +30,24 @@ impl ConnectorFactory for ForwardFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("forward", ferrotel_core::module!(), Stability::Beta)
+        use Signal::{Logs, Metrics, Traces};
+        Metadata::connector(
+            "forward",
+            ferrotel_core::module!(),
+            &[
+                (Traces, Traces, Stability::Beta),
+                (Metrics, Metrics, Stability::Beta),
+                (Logs, Logs, Stability::Beta),
+            ],
+        )
     }
 
     fn create(
         &self,
         _set: CreateSettings,
         _config: Config,
-        _signal: Signal,
+        _from: Signal,
+        _to: Signal,
         routes: Routes,
     ) -> Result<SharedStage, ComponentError> {
         Ok(Arc::new(Forward { next: routes.all() }))

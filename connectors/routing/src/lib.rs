@@ -219,7 +219,16 @@ impl ConnectorFactory for RoutingFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("routing", ferrotel_core::module!(), Stability::Alpha)
+        use Signal::{Logs, Metrics, Traces};
+        Metadata::connector(
+            "routing",
+            ferrotel_core::module!(),
+            &[
+                (Traces, Traces, Stability::Alpha),
+                (Metrics, Metrics, Stability::Alpha),
+                (Logs, Logs, Stability::Alpha),
+            ],
+        )
     }
 
     fn create(
@@ -227,6 +236,7 @@ impl ConnectorFactory for RoutingFactory {
         _set: CreateSettings,
         config: Config,
         signal: Signal,
+        _to: Signal,
         routes: Routes,
     ) -> Result<SharedStage, ComponentError> {
         let consumer_of = |names: &[String]| -> Result<Option<SharedConsumer>, String> {

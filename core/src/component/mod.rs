@@ -111,8 +111,13 @@ pub struct Metadata {
     pub module: &'static str,
     /// Older names still accepted, with a deprecation warning (`otlp`).
     pub deprecated_aliases: &'static [&'static str],
-    /// The signals supported and how stable each is. Extensions list none.
+    /// The signals supported and how stable each is. Extensions and
+    /// connectors list none.
     pub signals: &'static [(Signal, Stability)],
+    /// For connectors, the signals they take (as an exporter) and the
+    /// signals they emit (as a receiver), with the stability of each pair
+    /// (Go's `traces_to_metrics` and so on); empty for other kinds.
+    pub connections: &'static [(Signal, Signal, Stability)],
     /// For extensions, their stability; ignored for other kinds.
     pub stability: Stability,
 }
@@ -157,7 +162,25 @@ impl Metadata {
             module,
             deprecated_aliases: &[],
             signals,
+            connections: &[],
             stability,
+        }
+    }
+
+    /// A connector taking and emitting the pairs of signals in
+    /// `connections` (from, to, stability).
+    pub const fn connector(
+        type_name: &'static str,
+        module: &'static str,
+        connections: &'static [(Signal, Signal, Stability)],
+    ) -> Metadata {
+        Metadata {
+            type_name,
+            module,
+            deprecated_aliases: &[],
+            signals: &[],
+            connections,
+            stability: Stability::Development,
         }
     }
 
@@ -172,6 +195,7 @@ impl Metadata {
             module,
             deprecated_aliases: &[],
             signals: &[],
+            connections: &[],
             stability,
         }
     }
@@ -193,6 +217,15 @@ impl Metadata {
             .iter()
             .find(|(s, _)| *s == signal)
             .map(|(_, st)| *st)
+    }
+
+    /// For a connector, the stability of taking `from` and emitting `to`,
+    /// or `None` when it does not connect them.
+    pub fn connection_stability(&self, from: Signal, to: Signal) -> Option<Stability> {
+        self.connections
+            .iter()
+            .find(|(f, t, _)| *f == from && *t == to)
+            .map(|(_, _, st)| *st)
     }
 }
 
@@ -358,19 +391,24 @@ impl Routes {
 }
 
 /// Creates connectors of one type: each is an exporter at the end of
-/// pipelines of one signal and a receiver at the start of others.
+/// pipelines of one signal and a receiver at the start of pipelines of the
+/// same or another signal.
 pub trait ConnectorFactory: Send + Sync + 'static {
     /// The config type.
     type Config: ComponentConfig;
-    /// Type, aliases; `signals` are the signals it connects to themselves.
+    /// Type, aliases, and the pairs of signals it connects
+    /// ([`Metadata::connections`]).
     fn metadata(&self) -> Metadata;
-    /// One connector from pipelines of `signal` to the pipelines of the
-    /// same signal in `routes`.
+    /// One connector taking the data of pipelines of signal `from` and
+    /// feeding the pipelines of signal `to` in `routes`; called once for
+    /// each pair of signals the config uses the connector for, and only
+    /// for pairs in [`Metadata::connections`].
     fn create(
         &self,
         set: CreateSettings,
         config: Self::Config,
-        signal: Signal,
+        from: Signal,
+        to: Signal,
         routes: Routes,
     ) -> Result<SharedStage, ComponentError>;
 }

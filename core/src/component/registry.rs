@@ -112,12 +112,14 @@ pub trait AnyConnectorFactory: Send + Sync {
     fn metadata(&self) -> Metadata;
     /// Decodes and validates a raw config.
     fn validate(&self, raw: &Value) -> Result<(), DecodeError>;
-    /// Decodes the config and creates the connector for one signal.
+    /// Decodes the config and creates the connector for one pair of
+    /// signals.
     fn create(
         &self,
         set: CreateSettings,
         raw: &Value,
-        signal: Signal,
+        from: Signal,
+        to: Signal,
         routes: Routes,
     ) -> Result<SharedStage, ComponentError>;
 }
@@ -133,10 +135,11 @@ impl<F: ConnectorFactory> AnyConnectorFactory for F {
         &self,
         set: CreateSettings,
         raw: &Value,
-        signal: Signal,
+        from: Signal,
+        to: Signal,
         routes: Routes,
     ) -> Result<SharedStage, ComponentError> {
-        ConnectorFactory::create(self, set, decode(raw)?, signal, routes)
+        ConnectorFactory::create(self, set, decode(raw)?, from, to, routes)
     }
 }
 

@@ -113,16 +113,6 @@ impl ProcessorFactory for BatchFactory {
         let signal_labels = [("processor", id.as_str()), ("otel_signal", signal.as_str())];
         let registry = &set.telemetry.registry;
         let metrics = Metrics {
-            incoming: registry.counter(
-                "otelcol_processor_incoming_items",
-                "Number of items passed to the processor.",
-                &signal_labels,
-            ),
-            outgoing: registry.counter(
-                "otelcol_processor_outgoing_items",
-                "Number of items emitted from the processor.",
-                &signal_labels,
-            ),
             send_size: registry.histogram(
                 "otelcol_processor_batch_batch_send_size",
                 "Number of units in the batch",
@@ -202,8 +192,6 @@ impl ProcessorFactory for BatchFactory {
 pub const BUFFER_BATCHES: usize = 4;
 
 struct Metrics {
-    incoming: Counter,
-    outgoing: Counter,
     send_size: Histogram,
     send_size_bytes: Option<Histogram>,
     size_trigger: Counter,
@@ -307,10 +295,7 @@ impl Shared {
             let mut stop_deadline = None;
             loop {
                 match self.next.consume(batch.clone()).await {
-                    Ok(()) => {
-                        self.metrics.outgoing.add(items as u64);
-                        break;
-                    }
+                    Ok(()) => break,
                     Err(e) if e.is_permanent() => {
                         self.metrics.dropped.add(items as u64);
                         pending.acks.clone().settle(&Err(e.clone()));
@@ -398,7 +383,6 @@ impl Consumer for BatchProcessor {
                     "too many batcher metadata-value combinations".into(),
                 ));
             }
-            shared.metrics.incoming.add(items as u64);
             let pending = partitions.entry(key.clone()).or_insert_with(|| Pending {
                 data: Payload::empty(shared.signal),
                 items: 0,

@@ -54,6 +54,7 @@ impl ReceiverFactory for FileLogFactory {
             module: ferrotel_core::module!(),
             deprecated_aliases: &["filelog"],
             signals: &[(Signal::Logs, Stability::Beta)],
+            connections: &[],
             stability: Stability::Beta,
         }
     }

@@ -14,6 +14,7 @@ pub use telemetry::{LogsConfig, MetricsConfig, TelemetryConfig};
 
 use ferrotel_core::component::{ComponentId, Factories, Kind, PipelineId};
 use ferrotel_core::config::{DecodeError, decode_component, decode_strict};
+use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeSet;
@@ -30,16 +31,51 @@ pub struct ComponentEntry {
     pub raw: Value,
 }
 
-/// One pipeline's lists.
+/// One pipeline's lists as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct PipelineConfig {
-    /// Receiver ids.
-    pub receivers: Vec<String>,
-    /// Processor ids, in order.
-    pub processors: Vec<String>,
-    /// Exporter ids.
-    pub exporters: Vec<String>,
+struct RawPipeline {
+    receivers: Vec<String>,
+    processors: Vec<String>,
+    exporters: Vec<String>,
+}
+
+/// Where a pipeline's data comes from or goes: a receiver (in `receivers`)
+/// or an exporter (in `exporters`), or a connector in either place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A receiver or an exporter, by the list it is in.
+    Component(ComponentId),
+    /// A connector.
+    Connector(ComponentId),
+}
+
+impl Link {
+    /// The id, whichever kind it is.
+    pub fn id(&self) -> &ComponentId {
+        match self {
+            Link::Component(id) | Link::Connector(id) => id,
+        }
+    }
+
+    /// The connector's id, when it is one.
+    pub fn connector(&self) -> Option<&ComponentId> {
+        match self {
+            Link::Connector(id) => Some(id),
+            Link::Component(_) => None,
+        }
+    }
+}
+
+/// One pipeline, its references checked and parsed when the config loads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pipeline {
+    /// Receivers and connectors feeding it.
+    pub receivers: Vec<Link>,
+    /// Processors, in order.
+    pub processors: Vec<ComponentId>,
+    /// Exporters and connectors it feeds.
+    pub exporters: Vec<Link>,
 }
 
 /// The loaded, validated config.
@@ -58,7 +94,7 @@ pub struct Config {
     /// `service::extensions`, in start order.
     pub service_extensions: Vec<ComponentId>,
     /// `service::pipelines`, in file order.
-    pub pipelines: Vec<(PipelineId, PipelineConfig)>,
+    pub pipelines: Vec<(PipelineId, Pipeline)>,
     /// `service::telemetry`.
     pub telemetry: TelemetryConfig,
     /// The merged tree, for `print-config`.
@@ -278,7 +314,7 @@ pub fn from_value(
     let extensions = section(Kind::Extension, &raw.extensions)?;
     let connectors = section(Kind::Connector, &raw.connectors)?;
 
-    let mut pipelines = Vec::new();
+    let mut raw_pipelines = Vec::new();
     for (key, value) in raw.service.pipelines.iter().flatten() {
         let key = key.as_str().unwrap_or_default();
         let unmarshal = |message: String| ConfigError::Unmarshal {
@@ -288,9 +324,9 @@ pub fn from_value(
         };
         let id = PipelineId::parse(key)
             .map_err(|e| unmarshal(format!("error decoding 'pipelines': {e}")))?;
-        let pipeline: PipelineConfig = decode_component(value)
+        let pipeline: RawPipeline = decode_component(value)
             .map_err(|e| unmarshal(format!("error decoding 'pipelines[{key}]': {e}")))?;
-        pipelines.push((id, pipeline));
+        raw_pipelines.push((id, pipeline));
     }
 
     let config = Config {
@@ -300,19 +336,26 @@ pub fn from_value(
         connectors,
         extensions,
         service_extensions: Vec::new(),
-        pipelines,
+        pipelines: Vec::new(),
         telemetry: raw.service.telemetry,
         merged,
     };
     if let Some(e) = pending_invalid {
         return Err(e);
     }
-    validate(factories, config, &raw.service.extensions, sources)
+    validate(
+        factories,
+        config,
+        raw_pipelines,
+        &raw.service.extensions,
+        sources,
+    )
 }
 
 fn validate(
     factories: &Factories,
     mut config: Config,
+    raw_pipelines: Vec<(PipelineId, RawPipeline)>,
     service_extensions: &[String],
     sources: &[Source],
 ) -> Result<Config, ConfigError> {
@@ -367,13 +410,13 @@ fn validate(
             }
         }
     }
-    if config.pipelines.is_empty() {
+    if raw_pipelines.is_empty() {
         return Err(invalid(
             "service::pipelines: service must have at least one pipeline".into(),
             &["service"],
         ));
     }
-    for (pid, pipeline) in &config.pipelines {
+    for (pid, pipeline) in &raw_pipelines {
         let pid_str = pid.to_string();
         let path = ["service", "pipelines", pid_str.as_str()];
         let at = |message: String| invalid(format!("service::pipelines::{pid}: {message}"), &path);
@@ -383,10 +426,11 @@ fn validate(
         if pipeline.exporters.is_empty() {
             return Err(at("must have at least one exporter".into()));
         }
-        for (kind, names) in [
-            (Kind::Receiver, &pipeline.receivers),
-            (Kind::Processor, &pipeline.processors),
-            (Kind::Exporter, &pipeline.exporters),
+        let [mut receivers, mut processors, mut exporters] = [Vec::new(), Vec::new(), Vec::new()];
+        for (kind, names, links) in [
+            (Kind::Receiver, &pipeline.receivers, &mut receivers),
+            (Kind::Processor, &pipeline.processors, &mut processors),
+            (Kind::Exporter, &pipeline.exporters, &mut exporters),
         ] {
             let mut seen = BTreeSet::new();
             for name in names {
@@ -405,8 +449,13 @@ fn validate(
                 if !seen.insert(name) {
                     return Err(at(format!("references {kind} {name:?} multiple times")));
                 }
+                if connector.is_some() {
+                    // Which signals a connector takes and emits is checked
+                    // over all pipelines at once (`check_connectors`).
+                    links.push(Link::Connector(entry.id.clone()));
+                    continue;
+                }
                 let metadata = match kind {
-                    _ if connector.is_some() => factories.connectors[entry.factory].metadata(),
                     Kind::Receiver => factories.receivers[entry.factory].metadata(),
                     Kind::Processor => factories.processors[entry.factory].metadata(),
                     _ => factories.exporters[entry.factory].metadata(),
@@ -417,50 +466,63 @@ fn validate(
                         pid.signal.as_str()
                     )));
                 }
+                links.push(Link::Component(entry.id.clone()));
             }
         }
+        config.pipelines.push((
+            pid.clone(),
+            Pipeline {
+                receivers,
+                processors: processors.iter().map(|l| l.id().clone()).collect(),
+                exporters,
+            },
+        ));
     }
-    check_connectors(&config).map_err(|message| invalid(message, &["service", "pipelines"]))?;
+    check_connectors(factories, &config)
+        .map_err(|message| invalid(message, &["service", "pipelines"]))?;
     Ok(config)
 }
 
-/// Each connector must be an exporter of some pipeline and a receiver of
-/// another of a signal it connects to, in Go's words. (ferrotel's
-/// connectors connect a signal to itself.)
-fn check_connectors(config: &Config) -> Result<(), String> {
+/// Each connector must take, as the exporter of some pipeline, a signal it
+/// can emit into a pipeline that lists it as a receiver, and the other way
+/// round, in Go's words (its graph's `createNodes`).
+fn check_connectors(factories: &Factories, config: &Config) -> Result<(), String> {
     for c in &config.connectors {
         let name = c.id.to_string();
+        let metadata = factories.connectors[c.factory].metadata();
         let uses = |exporter: bool| -> Vec<&PipelineId> {
             config
                 .pipelines
                 .iter()
                 .filter(|(_, p)| {
                     let list = if exporter { &p.exporters } else { &p.receivers };
-                    list.iter()
-                        .any(|n| ComponentId::parse(n).ok().as_ref() == Some(&c.id))
+                    list.iter().any(|l| l.connector() == Some(&c.id))
                 })
                 .map(|(id, _)| id)
                 .collect()
         };
         let (as_exporter, as_receiver) = (uses(true), uses(false));
         let signals = |list: &[&PipelineId]| {
-            let mut s: Vec<ferrotel_core::pdata::Signal> = list.iter().map(|p| p.signal).collect();
+            let mut s: Vec<Signal> = list.iter().map(|p| p.signal).collect();
+            s.sort_unstable();
             s.dedup();
             s
         };
-        for signal in signals(&as_exporter) {
-            if !as_receiver.iter().any(|p| p.signal == signal) {
+        let (from, to) = (signals(&as_exporter), signals(&as_receiver));
+        let connects = |f: Signal, t: Signal| metadata.connection_stability(f, t).is_some();
+        for &f in &from {
+            if !to.iter().any(|&t| connects(f, t)) {
                 return Err(format!(
                     "connector {name:?} used as exporter in [{}] pipeline but not used in any supported receiver pipeline",
-                    names_of(&as_exporter, signal)
+                    names_of(&as_exporter, f)
                 ));
             }
         }
-        for signal in signals(&as_receiver) {
-            if !as_exporter.iter().any(|p| p.signal == signal) {
+        for &t in &to {
+            if !from.iter().any(|&f| connects(f, t)) {
                 return Err(format!(
                     "connector {name:?} used as receiver in [{}] pipeline but not used in any supported exporter pipeline",
-                    names_of(&as_receiver, signal)
+                    names_of(&as_receiver, t)
                 ));
             }
         }
@@ -468,7 +530,7 @@ fn check_connectors(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn names_of(pipelines: &[&PipelineId], signal: ferrotel_core::pdata::Signal) -> String {
+fn names_of(pipelines: &[&PipelineId], signal: Signal) -> String {
     pipelines
         .iter()
         .filter(|p| p.signal == signal)
