@@ -1,5 +1,6 @@
 //! The package a manifest becomes: `Cargo.toml`, `src/main.rs` and
-//! `src/components.rs`, as text. The output is stable (dependencies sorted
+//! `src/lib.rs` (the factories, a library so that tests can take the
+//! distribution's components), as text. The output is stable (dependencies sorted
 //! by name, components in manifest order within their kind) so a checked-in
 //! distribution can be compared with a fresh generation.
 
@@ -31,8 +32,8 @@ pub fn package(manifest: &Manifest, cwd: &Path) -> Vec<GeneratedFile> {
             contents: main_rs(manifest),
         },
         GeneratedFile {
-            path: "src/components.rs".into(),
-            contents: components_rs(manifest),
+            path: "src/lib.rs".into(),
+            contents: lib_rs(manifest),
         },
     ]
 }
@@ -126,25 +127,29 @@ fn main_rs(m: &Manifest) -> String {
     let _ = writeln!(s, "//! {}", one_line(&description));
     s.push_str("//!\n");
     let _ = writeln!(s, "//! {HEADER}");
-    s.push_str(
-        "\nmod components;\n\nuse ferrotel_service::BuildInfo;\nuse std::process::ExitCode;\n\n",
-    );
+    s.push_str("\nuse ferrotel_service::BuildInfo;\nuse std::process::ExitCode;\n\n");
     s.push_str("fn main() -> ExitCode {\n    let build = BuildInfo {\n");
     let _ = writeln!(s, "        command: {},", quote(&m.dist.name));
     let _ = writeln!(s, "        description: {},", quote(&description));
     s.push_str("        version: env!(\"CARGO_PKG_VERSION\"),\n    };\n");
-    s.push_str("    ferrotel_service::cli::run(build, components::factories())\n}\n");
+    let _ = writeln!(
+        s,
+        "    ferrotel_service::cli::run(build, {}::factories())\n}}",
+        m.dist.name.replace('-', "_")
+    );
     s
 }
 
-fn components_rs(m: &Manifest) -> String {
+fn lib_rs(m: &Manifest) -> String {
     let mut s = String::new();
     s.push_str("//! The components of this distribution, as its manifest lists them.\n");
     s.push_str("//! Each factory brings its own deprecated aliases (`filelog` for\n");
-    s.push_str("//! `file_log`, ...), which the registry accepts too.\n\n");
-    s.push_str("use ferrotel_core::component::Factories;\n\n");
+    s.push_str("//! `file_log`, ...), which the registry accepts too.\n");
+    s.push_str("//!\n");
+    let _ = writeln!(s, "//! {HEADER}");
+    s.push_str("\nuse ferrotel_core::component::Factories;\n\n");
     s.push_str("/// Every factory, receivers first.\n");
-    s.push_str("pub(crate) fn factories() -> Factories {\n    Factories::new()\n");
+    s.push_str("pub fn factories() -> Factories {\n    Factories::new()\n");
     let mut ordered: Vec<_> = m.components.iter().collect();
     // Stable sort: within a kind, the manifest's order.
     ordered.sort_by_key(|(kind, _)| *kind);

@@ -217,7 +217,7 @@ impl Entry for OcbEntry {
     fn resolve(self, at: &str, checkout: &Path) -> Result<Resolved, String> {
         let (krate, dir) = crate::ocb::crate_for(&self.gomod).map_err(|m| format!("{at}: {m}"))?;
         Ok(Resolved {
-            crate_name: krate.into(),
+            crate_name: krate,
             source: Source::Path(checkout.join(dir)),
             factory: None,
             features: Vec::new(),

@@ -5,7 +5,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, ConnectorFactory, CreateSettings, Metadata, Routes,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::pdata::Signal;
@@ -30,16 +30,7 @@ impl ConnectorFactory for ForwardFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        use Signal::{Logs, Metrics, Traces};
-        Metadata::connector(
-            "forward",
-            ferrotel_core::module!(),
-            &[
-                (Traces, Traces, Stability::Beta),
-                (Metrics, Metrics, Stability::Beta),
-                (Logs, Logs, Stability::Beta),
-            ],
-        )
+        ferrotel_core::metadata!()
     }
 
     fn create(

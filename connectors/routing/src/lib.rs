@@ -15,7 +15,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, ConnectorFactory, CreateSettings, Metadata,
-    PipelineId, Routes, SharedStage, Stability,
+    PipelineId, Routes, SharedStage,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, FanOut, SharedConsumer};
@@ -219,16 +219,7 @@ impl ConnectorFactory for RoutingFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        use Signal::{Logs, Metrics, Traces};
-        Metadata::connector(
-            "routing",
-            ferrotel_core::module!(),
-            &[
-                (Traces, Traces, Stability::Alpha),
-                (Metrics, Metrics, Stability::Alpha),
-                (Logs, Logs, Stability::Alpha),
-            ],
-        )
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -8,9 +8,11 @@
 //! that names them, as in the Go collector.
 
 mod id;
+mod metadata;
 mod registry;
 
 pub use id::{ComponentId, IdError, PipelineId};
+pub use metadata::{Metadata, Stability};
 pub use registry::{
     AnyConnectorFactory, AnyExporterFactory, AnyExtensionFactory, AnyProcessorFactory,
     AnyReceiverFactory, Factories,
@@ -71,170 +73,6 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// How mature a component is, with the Go collector's levels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stability {
-    /// Not ready for use.
-    Development,
-    /// Usable, config may change.
-    Alpha,
-    /// Config is settling.
-    Beta,
-    /// Covered by compatibility guarantees.
-    Stable,
-    /// Will be removed.
-    Deprecated,
-}
-
-impl Stability {
-    /// The Go collector's spelling, as `components` prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stability::Development => "Development",
-            Stability::Alpha => "Alpha",
-            Stability::Beta => "Beta",
-            Stability::Stable => "Stable",
-            Stability::Deprecated => "Deprecated",
-        }
-    }
-}
-
-/// What a factory says about itself.
-#[derive(Clone, Copy, Debug)]
-pub struct Metadata {
-    /// The type in config (`otlp_grpc`).
-    pub type_name: &'static str,
-    /// The crate and version that provide it, as `components` lists it;
-    /// fill it with [`crate::module!`].
-    pub module: &'static str,
-    /// Older names still accepted, with a deprecation warning (`otlp`).
-    pub deprecated_aliases: &'static [&'static str],
-    /// The signals supported and how stable each is. Extensions and
-    /// connectors list none.
-    pub signals: &'static [(Signal, Stability)],
-    /// For connectors, the signals they take (as an exporter) and the
-    /// signals they emit (as a receiver), with the stability of each pair
-    /// (Go's `traces_to_metrics` and so on); empty for other kinds.
-    pub connections: &'static [(Signal, Signal, Stability)],
-    /// For extensions, their stability; ignored for other kinds.
-    pub stability: Stability,
-}
-
-impl Metadata {
-    /// A component that supports traces, metrics and logs at one level.
-    pub const fn every_signal(
-        type_name: &'static str,
-        module: &'static str,
-        stability: Stability,
-    ) -> Metadata {
-        use Signal::{Logs, Metrics, Traces};
-        let signals: &'static [(Signal, Stability)] = match stability {
-            Stability::Development => &[
-                (Traces, Stability::Development),
-                (Metrics, Stability::Development),
-                (Logs, Stability::Development),
-            ],
-            Stability::Alpha => &[
-                (Traces, Stability::Alpha),
-                (Metrics, Stability::Alpha),
-                (Logs, Stability::Alpha),
-            ],
-            Stability::Beta => &[
-                (Traces, Stability::Beta),
-                (Metrics, Stability::Beta),
-                (Logs, Stability::Beta),
-            ],
-            Stability::Stable => &[
-                (Traces, Stability::Stable),
-                (Metrics, Stability::Stable),
-                (Logs, Stability::Stable),
-            ],
-            Stability::Deprecated => &[
-                (Traces, Stability::Deprecated),
-                (Metrics, Stability::Deprecated),
-                (Logs, Stability::Deprecated),
-            ],
-        };
-        Metadata {
-            type_name,
-            module,
-            deprecated_aliases: &[],
-            signals,
-            connections: &[],
-            stability,
-        }
-    }
-
-    /// A connector taking and emitting the pairs of signals in
-    /// `connections` (from, to, stability).
-    pub const fn connector(
-        type_name: &'static str,
-        module: &'static str,
-        connections: &'static [(Signal, Signal, Stability)],
-    ) -> Metadata {
-        Metadata {
-            type_name,
-            module,
-            deprecated_aliases: &[],
-            signals: &[],
-            connections,
-            stability: Stability::Development,
-        }
-    }
-
-    /// An extension.
-    pub const fn extension(
-        type_name: &'static str,
-        module: &'static str,
-        stability: Stability,
-    ) -> Metadata {
-        Metadata {
-            type_name,
-            module,
-            deprecated_aliases: &[],
-            signals: &[],
-            connections: &[],
-            stability,
-        }
-    }
-
-    /// The same, also accepting older type names with a warning.
-    pub const fn with_deprecated_aliases(
-        self,
-        deprecated_aliases: &'static [&'static str],
-    ) -> Metadata {
-        Metadata {
-            deprecated_aliases,
-            ..self
-        }
-    }
-
-    /// The stability for a signal, or `None` when it is not supported.
-    pub fn signal_stability(&self, signal: Signal) -> Option<Stability> {
-        self.signals
-            .iter()
-            .find(|(s, _)| *s == signal)
-            .map(|(_, st)| *st)
-    }
-
-    /// For a connector, the stability of taking `from` and emitting `to`,
-    /// or `None` when it does not connect them.
-    pub fn connection_stability(&self, from: Signal, to: Signal) -> Option<Stability> {
-        self.connections
-            .iter()
-            .find(|(f, t, _)| *f == from && *t == to)
-            .map(|(_, _, st)| *st)
-    }
-}
-
-/// `"<crate> <version>"` of the crate that calls it, for [`Metadata::module`].
-#[macro_export]
-macro_rules! module {
-    () => {
-        concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"))
-    };
 }
 
 /// A component's typed configuration.

@@ -11,7 +11,7 @@ mod format;
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
@@ -83,7 +83,7 @@ impl ExporterFactory for DebugFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("debug", ferrotel_core::module!(), Stability::Alpha)
+        ferrotel_core::metadata!()
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

@@ -10,7 +10,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Host, Metadata,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::Invalid;
@@ -87,7 +87,7 @@ impl ExporterFactory for FileFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("file", ferrotel_core::module!(), Stability::Alpha)
+        ferrotel_core::metadata!()
     }
 
     fn create(&self, _set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {
@@ -151,7 +151,12 @@ impl Component for FileExporter {
 
     async fn shutdown(&self) -> Result<(), ComponentError> {
         if let Some(file) = self.file.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            file.sync_all()?;
+            match file.sync_all() {
+                // A special file (`/dev/null`, a pipe) cannot be synced:
+                // fsync(2) says EINVAL, and there is nothing to lose.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {}
+                other => other?,
+            }
         }
         Ok(())
     }

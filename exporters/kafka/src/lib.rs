@@ -29,7 +29,7 @@ pub use config::Config;
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
-    ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage, Stability,
+    ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, Sender};
@@ -52,7 +52,7 @@ impl ExporterFactory for KafkaFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("kafka", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

@@ -6,7 +6,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use serde::Deserialize;
@@ -31,7 +31,7 @@ impl ExporterFactory for NopFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("nop", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(&self, _set: CreateSettings, _config: Config) -> Result<SharedStage, ComponentError> {

@@ -11,7 +11,6 @@ use bytes::{BufMut, Bytes};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
-    Stability,
 };
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::Invalid;
@@ -128,8 +127,7 @@ impl ExporterFactory for GrpcFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("otlp_grpc", ferrotel_core::module!(), Stability::Stable)
-            .with_deprecated_aliases(&["otlp"])
+        ferrotel_core::metadata!()
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
-    Stability,
 };
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::Invalid;
@@ -172,8 +171,7 @@ impl ExporterFactory for HttpFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("otlp_http", ferrotel_core::module!(), Stability::Stable)
-            .with_deprecated_aliases(&["otlphttp"])
+        ferrotel_core::metadata!()
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {

@@ -18,7 +18,7 @@ mod kv;
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, ComponentId, CreateSettings, Extension,
-    ExtensionFactory, Kind, Metadata, Stability,
+    ExtensionFactory, Kind, Metadata,
 };
 use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::storage::{Storage, StorageClient, StorageDirectory, StorageError, store_name};
@@ -145,7 +145,7 @@ impl ExtensionFactory for FileStorageFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::extension("file_storage", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

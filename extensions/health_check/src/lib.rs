@@ -11,7 +11,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Extension, ExtensionFactory, Host,
-    Metadata, Stability,
+    Metadata,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::config::format_go_duration;
@@ -75,7 +75,7 @@ impl ExtensionFactory for HealthCheckFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::extension("health_check", ferrotel_core::module!(), Stability::Alpha)
+        ferrotel_core::metadata!()
     }
 
     fn create(

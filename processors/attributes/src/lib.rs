@@ -9,7 +9,7 @@ use ferrotel_attraction::{ActionConfig, AttrProc};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
@@ -53,7 +53,7 @@ impl ProcessorFactory for AttributesFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("attributes", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -25,7 +25,7 @@ use ferrotel_core::ack::{Acks, Guarantee};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::config::{GoDuration, MetricsLevel};
@@ -98,7 +98,7 @@ impl ProcessorFactory for BatchFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("batch", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

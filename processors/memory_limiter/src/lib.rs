@@ -23,7 +23,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
@@ -116,7 +116,7 @@ impl ProcessorFactory for LimiterFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("memory_limiter", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

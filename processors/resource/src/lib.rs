@@ -8,7 +8,7 @@ use ferrotel_attraction::{ActionConfig, AttrProc};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
@@ -46,7 +46,7 @@ impl ProcessorFactory for ResourceFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("resource", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

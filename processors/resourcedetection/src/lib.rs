@@ -29,7 +29,7 @@ pub use ec2::Ec2Config;
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
@@ -446,11 +446,7 @@ impl ProcessorFactory for DetectionFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal(
-            "resourcedetection",
-            ferrotel_core::module!(),
-            Stability::Beta,
-        )
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -13,7 +13,7 @@
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
-    SharedStage, Stability,
+    SharedStage,
 };
 use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
@@ -105,7 +105,7 @@ impl ProcessorFactory for TransformFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("transform", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -29,7 +29,7 @@ pub use config::{Config, MultilineConfig, RetryConfig, StartAt};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentError, ComponentId, CreateSettings, Host, Kind, Metadata, ReceiverFactory,
-    SignalConsumers, Stability,
+    SignalConsumers,
 };
 use ferrotel_core::consumer::SharedConsumer;
 use ferrotel_core::pdata::Signal;
@@ -49,14 +49,7 @@ impl ReceiverFactory for FileLogFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata {
-            type_name: "file_log",
-            module: ferrotel_core::module!(),
-            deprecated_aliases: &["filelog"],
-            signals: &[(Signal::Logs, Stability::Beta)],
-            connections: &[],
-            stability: Stability::Beta,
-        }
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -33,7 +33,6 @@ pub use config::Config;
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentError, CreateSettings, Host, Metadata, ReceiverFactory, SignalConsumers,
-    Stability,
 };
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::pdata::Signal;
@@ -59,7 +58,7 @@ impl ReceiverFactory for KafkaFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("kafka", ferrotel_core::module!(), Stability::Beta)
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -23,7 +23,6 @@ use ferrotel_core::ack::{AckToken, Acks, Guarantee};
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentError, CreateSettings, Host, Metadata, ReceiverFactory, SignalConsumers,
-    Stability,
 };
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
 use ferrotel_core::http_server::HttpServer;
@@ -42,7 +41,7 @@ impl ReceiverFactory for OtlpFactory {
     type Config = Config;
 
     fn metadata(&self) -> Metadata {
-        Metadata::every_signal("otlp", ferrotel_core::module!(), Stability::Stable)
+        ferrotel_core::metadata!()
     }
 
     fn create(

@@ -9,7 +9,7 @@ use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, ConnectorFactory, CreateSettings, ExporterFactory,
     Extension, ExtensionFactory, Factories, Host, Metadata, ProcessorFactory, ReceiverFactory,
-    Routes, SharedStage, SignalConsumers, Stability,
+    Routes, SharedStage, SignalConsumers,
 };
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::pdata::metrics::{
@@ -144,10 +144,10 @@ impl Consumer for Part {
 
 impl Extension for Part {}
 
-/// One factory type for every kind, told apart by its type name.
+/// One factory type for every kind, told apart by its metadata.
 struct PartFactory {
     world: Arc<World>,
-    type_name: &'static str,
+    metadata: Metadata,
 }
 
 impl PartFactory {
@@ -163,14 +163,10 @@ impl PartFactory {
     }
 }
 
-fn every_signal(type_name: &'static str) -> Metadata {
-    Metadata::every_signal(type_name, "test", Stability::Beta)
-}
-
 impl ReceiverFactory for PartFactory {
     type Config = PartConfig;
     fn metadata(&self) -> Metadata {
-        every_signal(self.type_name)
+        self.metadata
     }
     fn create(
         &self,
@@ -195,7 +191,7 @@ impl ReceiverFactory for PartFactory {
 impl ProcessorFactory for PartFactory {
     type Config = PartConfig;
     fn metadata(&self) -> Metadata {
-        every_signal(self.type_name)
+        self.metadata
     }
     fn create(
         &self,
@@ -213,7 +209,7 @@ impl ProcessorFactory for PartFactory {
 impl ExporterFactory for PartFactory {
     type Config = PartConfig;
     fn metadata(&self) -> Metadata {
-        every_signal(self.type_name)
+        self.metadata
     }
     fn create(
         &self,
@@ -238,15 +234,7 @@ impl ExporterFactory for PartFactory {
 impl ConnectorFactory for PartFactory {
     type Config = PartConfig;
     fn metadata(&self) -> Metadata {
-        use Signal::{Metrics, Traces};
-        Metadata::connector(
-            self.type_name,
-            "test",
-            &[
-                (Traces, Traces, Stability::Beta),
-                (Traces, Metrics, Stability::Alpha),
-            ],
-        )
+        self.metadata
     }
     fn create(
         &self,
@@ -265,7 +253,7 @@ impl ConnectorFactory for PartFactory {
 impl ExtensionFactory for PartFactory {
     type Config = PartConfig;
     fn metadata(&self) -> Metadata {
-        Metadata::extension(self.type_name, "test", Stability::Beta)
+        self.metadata
     }
     fn create(
         &self,
@@ -284,16 +272,25 @@ impl ExtensionFactory for PartFactory {
 /// Receivers `in`, processors `tag`, exporters `out`, connectors `spans`
 /// (traces to traces or metrics), extensions `ext`.
 fn factories(world: &Arc<World>) -> Factories {
-    let factory = |type_name| PartFactory {
+    let factory = |type_name: &str, class: &str, stability: &str| PartFactory {
         world: world.clone(),
-        type_name,
+        metadata: Metadata::from_yaml(
+            &format!("type: {type_name}\nstatus: {{class: {class}, stability: {stability}}}"),
+            "test",
+        )
+        .expect("test metadata"),
     };
+    let every_signal = "{beta: [traces, metrics, logs]}";
     Factories::new()
-        .receiver(factory("in"))
-        .processor(factory("tag"))
-        .exporter(factory("out"))
-        .connector(factory("spans"))
-        .extension(factory("ext"))
+        .receiver(factory("in", "receiver", every_signal))
+        .processor(factory("tag", "processor", every_signal))
+        .exporter(factory("out", "exporter", every_signal))
+        .connector(factory(
+            "spans",
+            "connector",
+            "{beta: [traces_to_traces], alpha: [traces_to_metrics]}",
+        ))
+        .extension(factory("ext", "extension", "{beta: [extension]}"))
 }
 
 fn load(factories: &Factories, yaml: &str) -> Result<Config, ConfigError> {
