@@ -18,6 +18,7 @@ pub mod component;
 pub mod config;
 pub mod consumer;
 pub mod exporter_helper;
+pub mod hex;
 pub mod http_server;
 pub mod memory;
 pub mod pdata;

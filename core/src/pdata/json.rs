@@ -73,9 +73,7 @@ impl<'a> Obj<'a> {
         if !v.is_empty() {
             self.key(name);
             self.out.push('"');
-            for b in v {
-                let _ = write!(self.out, "{b:02x}");
-            }
+            crate::hex::push_str(self.out, v);
             self.out.push('"');
         }
     }
@@ -639,17 +637,10 @@ impl<'a> Fields<'a> {
 
     fn hex(self, camel: &str, snake: &str) -> Result<Vec<u8>, JsonError> {
         let s = self.string(camel, snake)?;
-        let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
         if s.len() % 2 != 0 {
             return err(format!("{camel}: odd-length hex id"));
         }
-        s.as_bytes()
-            .chunks_exact(2)
-            .map(|pair| match (digit(pair[0]), digit(pair[1])) {
-                (Some(hi), Some(lo)) => Ok(hi << 4 | lo),
-                _ => err(format!("{camel}: invalid hex id")),
-            })
-            .collect()
+        crate::hex::decode(s.as_bytes()).map_or_else(|| err(format!("{camel}: invalid hex id")), Ok)
     }
 
     fn list<T>(

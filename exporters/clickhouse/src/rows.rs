@@ -269,12 +269,8 @@ fn hex_id(out: &mut Vec<u8>, id: &[u8]) {
 }
 
 fn hex_always(out: &mut Vec<u8>, id: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     varint(out, id.len() as u64 * 2);
-    for b in id {
-        out.push(HEX[(b >> 4) as usize]);
-        out.push(HEX[(b & 15) as usize]);
-    }
+    ferrotel_core::hex::encode_to(out, id);
 }
 
 /// An exemplar's id as Go writes it: hex of the fixed-size array, so an

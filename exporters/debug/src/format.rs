@@ -1,5 +1,6 @@
 //! Text renderings in the Go debug exporter's layout.
 
+use ferrotel_core::hex::encode;
 use ferrotel_core::pdata::{Telemetry, common, metrics};
 use std::fmt::Write;
 
@@ -33,8 +34,8 @@ pub(crate) fn normal(t: &Telemetry) -> String {
                     out,
                     "{} {} {} {}",
                     span.name,
-                    hex(&span.trace_id),
-                    hex(&span.span_id),
+                    encode(&span.trace_id),
+                    encode(&span.span_id),
                     attrs_inline(&span.attributes)
                 );
             }
@@ -80,9 +81,10 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
                     scope_header(o, "ScopeSpans", j, &s.schema_url, s.scope.as_ref());
                     for (k, span) in s.spans.iter().enumerate() {
                         let _ = writeln!(o, "Span #{k}");
-                        let _ = writeln!(o, "    Trace ID       : {}", hex(&span.trace_id));
-                        let _ = writeln!(o, "    Parent ID      : {}", hex(&span.parent_span_id));
-                        let _ = writeln!(o, "    ID             : {}", hex(&span.span_id));
+                        let _ = writeln!(o, "    Trace ID       : {}", encode(&span.trace_id));
+                        let _ =
+                            writeln!(o, "    Parent ID      : {}", encode(&span.parent_span_id));
+                        let _ = writeln!(o, "    ID             : {}", encode(&span.span_id));
                         let _ = writeln!(o, "    Name           : {}", span.name);
                         let kind = [
                             "Unspecified",
@@ -162,8 +164,8 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
                                 .unwrap_or_else(|| "Empty()".into())
                         );
                         attributes(o, "Attributes", &log.attributes);
-                        let _ = writeln!(o, "Trace ID: {}", hex(&log.trace_id));
-                        let _ = writeln!(o, "Span ID: {}", hex(&log.span_id));
+                        let _ = writeln!(o, "Trace ID: {}", encode(&log.trace_id));
+                        let _ = writeln!(o, "Span ID: {}", encode(&log.span_id));
                         let _ = writeln!(o, "Flags: {}", log.flags);
                     }
                 }
@@ -359,7 +361,7 @@ fn value_typed(v: &common::AnyValue) -> String {
         Some(V::BoolValue(b)) => format!("Bool({b})"),
         Some(V::IntValue(i)) => format!("Int({i})"),
         Some(V::DoubleValue(d)) => format!("Double({d})"),
-        Some(V::BytesValue(b)) => format!("Bytes({})", hex(b)),
+        Some(V::BytesValue(b)) => format!("Bytes({})", encode(b)),
         Some(V::ArrayValue(_)) => format!("Slice({})", value_plain(v)),
         Some(V::KvlistValue(_)) => format!("Map({})", value_plain(v)),
         Some(V::StringValueStrindex(i)) => format!("StrIndex({i})"),
@@ -374,7 +376,7 @@ fn value_plain(v: &common::AnyValue) -> String {
         Some(V::BoolValue(b)) => b.to_string(),
         Some(V::IntValue(i)) => i.to_string(),
         Some(V::DoubleValue(d)) => d.to_string(),
-        Some(V::BytesValue(b)) => hex(b),
+        Some(V::BytesValue(b)) => encode(b),
         Some(V::ArrayValue(a)) => format!(
             "[{}]",
             a.values
@@ -398,10 +400,6 @@ fn value_plain(v: &common::AnyValue) -> String {
         Some(V::StringValueStrindex(i)) => i.to_string(),
         None => String::new(),
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn severity_name(n: i32) -> &'static str {

@@ -396,9 +396,7 @@ fn hash(kv: &mut KeyValue) {
         Some(V::DoubleValue(d)) => Some(sha2::Sha256::digest(d.to_bits().to_le_bytes())),
         _ => None,
     };
-    let text = digest.map_or_else(String::new, |d| {
-        d.iter().map(|b| format!("{b:02x}")).collect()
-    });
+    let text = digest.map_or_else(String::new, |d| ferrotel_core::hex::encode(&d));
     kv.value = Some(AnyValue {
         value: Some(V::StringValue(text)),
     });

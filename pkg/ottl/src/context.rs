@@ -364,7 +364,7 @@ fn hex(bytes: &[u8]) -> Value<'static> {
     if bytes.iter().all(|b| *b == 0) {
         return Value::Str(Cow::Borrowed(""));
     }
-    Value::Str(Cow::Owned(super::go_values::hex_string(bytes)))
+    Value::Str(Cow::Owned(ferrotel_core::hex::encode(bytes)))
 }
 
 fn kind_string(kind: i32) -> &'static str {

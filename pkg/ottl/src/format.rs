@@ -10,7 +10,6 @@
 //! operands. Maps and lists, which Go prints as pointer addresses, are
 //! rendered as JSON.
 
-use super::go_values::hex_string;
 use super::value::Value;
 use std::fmt::Write;
 
@@ -154,8 +153,8 @@ impl Spec {
                 let hex = format!("{:x}", i.unsigned_abs());
                 self.signed(self.cased(hex), *i < 0)
             }
-            ('x' | 'X', Value::Str(s)) => self.cased(hex_string(s.as_bytes())),
-            ('x' | 'X', Value::Bytes(b)) => self.cased(hex_string(b)),
+            ('x' | 'X', Value::Str(s)) => self.cased(ferrotel_core::hex::encode(s.as_bytes())),
+            ('x' | 'X', Value::Bytes(b)) => self.cased(ferrotel_core::hex::encode(b)),
             ('q', Value::Str(s)) => go_quote(s),
             _ => {
                 out.push_str("%!");

@@ -6,8 +6,8 @@ use super::aggregate::Aggregation;
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
 use super::go_values::{
-    Cidr, base64_engine, decode_hex, duration_arg, float_like, hex_string, luhn, murmur3_32,
-    murmur3_128, parse_int, parse_ip, slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
+    Cidr, base64_engine, duration_arg, float_like, luhn, murmur3_32, murmur3_128, parse_int,
+    parse_ip, slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
 };
 use super::metric_functions::{
     extract_metric, limit_buckets, max_buckets, remove_bound, scale_metric,
@@ -98,7 +98,7 @@ fn sha256_hex(data: &[u8]) -> String {
 
 /// A digest of `data` in lowercase hex, as Go's `hex.EncodeToString`.
 fn digest_hex<D: sha2::Digest>(data: &[u8]) -> String {
-    hex_string(&D::digest(data))
+    ferrotel_core::hex::encode(&D::digest(data))
 }
 
 /// A compiled editor.
@@ -1264,7 +1264,7 @@ pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
     Some(match v {
         Value::Nil => return None,
         Value::Str(s) => s.to_string(),
-        Value::Bytes(b) => hex_string(b),
+        Value::Bytes(b) => ferrotel_core::hex::encode(b),
         other => {
             let any = other.clone().into_any();
             let mut out = String::new();
@@ -1452,7 +1452,7 @@ impl Converter {
             },
             Conv::Hex => match arg(0)? {
                 Value::Nil => Value::Nil,
-                Value::Str(s) => owned(hex_string(s.as_bytes())),
+                Value::Str(s) => owned(ferrotel_core::hex::encode(s.as_bytes())),
                 other => owned(string_like(&other).unwrap_or_default()),
             },
             Conv::Len => match arg(0)? {
@@ -1753,7 +1753,7 @@ impl Converter {
                 let id = if bytes.len() == len {
                     bytes.to_vec()
                 } else if bytes.len() == 2 * len {
-                    decode_hex(bytes).ok_or_else(|| {
+                    ferrotel_core::hex::decode(bytes).ok_or_else(|| {
                         format!(
                             "{name}: could not decode ID: invalid hex: encoding/hex: invalid byte"
                         )
@@ -1928,17 +1928,21 @@ impl Converter {
                     .as_bytes();
                 // Murmur as pkg/ottl writes it: little-endian; xxh3 big-endian.
                 owned(match kind {
-                    HashKind::Murmur3 => hex_string(&murmur3_32(data).to_le_bytes()),
+                    HashKind::Murmur3 => {
+                        ferrotel_core::hex::encode(&murmur3_32(data).to_le_bytes())
+                    }
                     HashKind::Murmur3x128 => {
                         let (h1, h2) = murmur3_128(data);
                         let mut both = [0u8; 16];
                         both[..8].copy_from_slice(&h1.to_le_bytes());
                         both[8..].copy_from_slice(&h2.to_le_bytes());
-                        hex_string(&both)
+                        ferrotel_core::hex::encode(&both)
                     }
-                    HashKind::Xxh3 => hex_string(&xxhash_rust::xxh3::xxh3_64(data).to_be_bytes()),
+                    HashKind::Xxh3 => {
+                        ferrotel_core::hex::encode(&xxhash_rust::xxh3::xxh3_64(data).to_be_bytes())
+                    }
                     HashKind::Xxh128 => {
-                        hex_string(&xxhash_rust::xxh3::xxh3_128(data).to_be_bytes())
+                        ferrotel_core::hex::encode(&xxhash_rust::xxh3::xxh3_128(data).to_be_bytes())
                     }
                 })
             }

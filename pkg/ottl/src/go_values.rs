@@ -19,13 +19,6 @@ pub(super) fn base64_engine(variant: &str) -> Option<base64::engine::GeneralPurp
     })
 }
 
-pub(super) fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    hex.chunks_exact(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
-}
-
 /// An IP as Go's `net.ParseIP` reads it, IPv4-mapped IPv6 as IPv4.
 pub(super) fn parse_ip(s: &str) -> Option<std::net::IpAddr> {
     let ip: std::net::IpAddr = s.parse().ok()?;
@@ -273,7 +266,7 @@ pub(super) fn uuid_v4() -> String {
     let mut bytes: [u8; 16] = fastrand::u128(..).to_be_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex_string(&bytes);
+    let hex = ferrotel_core::hex::encode(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -498,16 +491,6 @@ pub(super) fn murmur3_128(data: &[u8]) -> (u64, u64) {
     (h1, h2)
 }
 
-/// Bytes as lowercase hex (Go's `hex.EncodeToString`).
-pub(super) fn hex_string(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,14 +520,14 @@ mod tests {
         ];
         for (input, m32, m128) in cases {
             assert_eq!(
-                hex_string(&murmur3_32(input.as_bytes()).to_le_bytes()),
+                ferrotel_core::hex::encode(&murmur3_32(input.as_bytes()).to_le_bytes()),
                 m32,
                 "{input:?}"
             );
             let (h1, h2) = murmur3_128(input.as_bytes());
             let mut both = h1.to_le_bytes().to_vec();
             both.extend(h2.to_le_bytes());
-            assert_eq!(hex_string(&both), m128, "{input:?}");
+            assert_eq!(ferrotel_core::hex::encode(&both), m128, "{input:?}");
         }
     }
 }
