@@ -22,6 +22,7 @@ pub mod hex;
 pub mod http_server;
 pub mod memory;
 pub mod pdata;
+pub mod retry;
 pub mod storage;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]

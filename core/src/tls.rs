@@ -9,7 +9,7 @@
 //! `max_version`. `reload_interval`, `cipher_suites`,
 //! `curve_preferences` and TPM settings are refused rather than ignored.
 
-use crate::config::GoDuration;
+use crate::config::{GoDuration, Invalid, Validate};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -147,23 +147,25 @@ fn roots(file: &str, pem: &str, system: bool) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
-impl TlsServerSettings {
+impl Validate for TlsServerSettings {
     /// Checks what can be checked without reading files.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.cert_file.is_empty() && self.cert_pem.is_empty() {
-            return Err("tls: cert_file or cert_pem is required".into());
+            return Err("cert_file or cert_pem is required".into());
         }
         if self.key_file.is_empty() && self.key_pem.is_empty() {
-            return Err("tls: key_file or key_pem is required".into());
+            return Err("key_file or key_pem is required".into());
         }
         if !self.cipher_suites.is_empty() || self.reload_interval.is_some() {
             return Err(
-                "tls: cipher_suites and reload_interval are not supported by ferrotel yet".into(),
+                "cipher_suites and reload_interval are not supported by ferrotel yet".into(),
             );
         }
-        versions(&self.min_version, &self.max_version).map(drop)
+        Ok(versions(&self.min_version, &self.max_version).map(drop)?)
     }
+}
 
+impl TlsServerSettings {
     /// A rustls server config offering `alpn` protocols.
     pub fn build(&self, alpn: &[&[u8]]) -> Result<Arc<ServerConfig>, String> {
         let builder = ServerConfig::builder_with_provider(provider())
@@ -190,22 +192,24 @@ impl TlsServerSettings {
     }
 }
 
-impl TlsClientSettings {
+impl Validate for TlsClientSettings {
     /// Checks what can be checked without reading files.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if !self.cipher_suites.is_empty() || self.reload_interval.is_some() {
             return Err(
-                "tls: cipher_suites and reload_interval are not supported by ferrotel yet".into(),
+                "cipher_suites and reload_interval are not supported by ferrotel yet".into(),
             );
         }
         let cert = !self.cert_file.is_empty() || !self.cert_pem.is_empty();
         let key = !self.key_file.is_empty() || !self.key_pem.is_empty();
         if cert != key {
-            return Err("tls: client certificate and key must be given together".into());
+            return Err("client certificate and key must be given together".into());
         }
-        versions(&self.min_version, &self.max_version).map(drop)
+        Ok(versions(&self.min_version, &self.max_version).map(drop)?)
     }
+}
 
+impl TlsClientSettings {
     /// A rustls client config offering `alpn` protocols.
     pub fn build(&self, alpn: &[&[u8]]) -> Result<ClientConfig, String> {
         let builder = ClientConfig::builder_with_provider(provider())
@@ -353,6 +357,7 @@ mod tests {
             TlsServerSettings::default()
                 .validate()
                 .unwrap_err()
+                .message
                 .contains("cert_file")
         );
     }

@@ -73,6 +73,17 @@ impl Invalid {
         }
     }
 
+    /// The same error seen from the section that holds `key`: the key path
+    /// grows at the front, as Go's `xconfmap.Validate` builds it.
+    pub fn within(self, key: &str) -> Invalid {
+        let path = if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{key}::{}", self.path)
+        };
+        Invalid { path, ..self }
+    }
+
     /// The message prefixed with `prefix::path:`, Go's form.
     pub fn under(&self, prefix: &str) -> String {
         if self.path.is_empty() {
@@ -90,6 +101,19 @@ impl fmt::Display for Invalid {
         } else {
             write!(f, "{}: {}", self.path, self.message)
         }
+    }
+}
+
+/// A nested config section that checks itself, as Go's `Validate()` on a
+/// config struct: errors name keys below the section, and the section's
+/// owner places them with [`Validate::validate_at`].
+pub trait Validate {
+    /// Checks what the types alone cannot.
+    fn validate(&self) -> Result<(), Invalid>;
+
+    /// [`Validate::validate`], with errors placed under `key`.
+    fn validate_at(&self, key: &str) -> Result<(), Invalid> {
+        self.validate().map_err(|e| e.within(key))
     }
 }
 

@@ -8,6 +8,6 @@ mod decode;
 mod level;
 mod units;
 
-pub use decode::{DecodeError, Invalid, decode_component, decode_strict};
+pub use decode::{DecodeError, Invalid, Validate, decode_component, decode_strict};
 pub use level::MetricsLevel;
 pub use units::{ByteSize, GoDuration, format_go_duration, parse_byte_size, parse_go_duration};

@@ -1,57 +1,8 @@
-//! `retry_on_failure` and `sending_queue`, with the Go collector's defaults.
+//! `sending_queue`, with the Go collector's defaults (`retry_on_failure` is
+//! [`crate::retry::RetrySettings`]).
 
-use crate::config::GoDuration;
+use crate::config::{GoDuration, Invalid, Validate};
 use serde::Deserialize;
-
-/// `retry_on_failure`: exponential backoff with jitter.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct RetrySettings {
-    /// Retry at all. Default true.
-    pub enabled: bool,
-    /// First wait. Default 5s.
-    pub initial_interval: GoDuration,
-    /// Longest wait. Default 30s.
-    pub max_interval: GoDuration,
-    /// Give up after this long; 0 retries forever. Default 300s.
-    pub max_elapsed_time: GoDuration,
-    /// Growth of the wait. Default 1.5.
-    pub multiplier: f64,
-    /// Jitter, as a fraction of the wait. Default 0.5.
-    pub randomization_factor: f64,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            enabled: true,
-            initial_interval: GoDuration::secs(5),
-            max_interval: GoDuration::secs(30),
-            max_elapsed_time: GoDuration::secs(300),
-            multiplier: 1.5,
-            randomization_factor: 0.5,
-        }
-    }
-}
-
-impl RetrySettings {
-    /// Checks ranges; messages name the key.
-    pub fn validate(&self) -> Result<(), String> {
-        if !self.enabled {
-            return Ok(());
-        }
-        if !(0.0..=1.0).contains(&self.randomization_factor) {
-            return Err("'randomization_factor' must be within [0, 1]".into());
-        }
-        if self.multiplier < 1.0 {
-            return Err("'multiplier' must be greater than or equal to 1".into());
-        }
-        if self.max_interval < self.initial_interval {
-            return Err("'max_interval' must not be less than 'initial_interval'".into());
-        }
-        Ok(())
-    }
-}
 
 /// What the queue's capacity counts.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -103,20 +54,24 @@ impl Default for QueueSettings {
     }
 }
 
-impl QueueSettings {
-    /// Checks ranges and what this build cannot do yet; messages name the key.
-    pub fn validate(&self) -> Result<(), String> {
+impl Validate for QueueSettings {
+    /// Go's checks and words (`queuebatch.Config`), made when the queue
+    /// is enabled; `batch` errors are placed under `batch`.
+    fn validate(&self) -> Result<(), Invalid> {
         if !self.enabled {
             return Ok(());
         }
         if self.num_consumers == 0 {
-            return Err("'num_consumers' must be positive".into());
+            return Err("`num_consumers` must be positive".into());
         }
         if self.queue_size == 0 {
-            return Err("'queue_size' must be positive".into());
+            return Err("`queue_size` must be positive".into());
         }
         if let Some(batch) = &self.batch {
-            batch.validate()?;
+            if batch.sizer == self.sizer && batch.min_size > self.queue_size {
+                return Err("`min_size` must be less than or equal to `queue_size`".into());
+            }
+            batch.validate_at("batch")?;
         }
         Ok(())
     }
@@ -149,25 +104,36 @@ impl Default for QueueBatchSettings {
     }
 }
 
-impl QueueBatchSettings {
-    fn validate(&self) -> Result<(), String> {
+impl Validate for QueueBatchSettings {
+    /// Go's checks and words (`queuebatch.BatchConfig`), and what ferrotel
+    /// does not do yet.
+    fn validate(&self) -> Result<(), Invalid> {
         if self.sizer == Sizer::Requests {
             return Err(
-                "'batch::sizer': `requests` is not supported for batching; use `items` or `bytes`"
-                    .into(),
+                "`batch` supports only `items` or `bytes` sizer, found \"requests\"".into(),
             );
+        }
+        if self.flush_timeout.0.is_zero() {
+            return Err("`flush_timeout` must be positive, found 0".into());
         }
         if self.max_size > 0 && self.max_size < self.min_size {
-            return Err(
-                "'batch::max_size' must be greater than or equal to 'batch::min_size'".into(),
-            );
+            return Err(format!(
+                "`max_size` ({}) must be greater or equal to `min_size` ({})",
+                self.max_size, self.min_size
+            )
+            .into());
         }
         if self.max_size > 0 && self.sizer == Sizer::Bytes {
-            return Err("'batch::max_size' with the `bytes` sizer is not supported yet; use the `items` sizer to cap batches".into());
+            return Err(Invalid::at(
+                "max_size",
+                "a cap with the `bytes` sizer is not supported yet; use the `items` sizer to cap batches",
+            ));
         }
         Ok(())
     }
+}
 
+impl QueueBatchSettings {
     /// The size of `payload` in this batch's unit.
     pub(crate) fn size_of(&self, payload: &crate::pdata::Payload) -> usize {
         match self.sizer {

@@ -12,12 +12,13 @@
 mod config;
 mod disk_queue;
 
-pub use config::{QueueBatchSettings, QueueSettings, RetrySettings, Sizer};
+pub use config::{QueueBatchSettings, QueueSettings, Sizer};
 
 use crate::ack::{Acks, Guarantee};
 use crate::component::{Component, ComponentError, ComponentId, Host, Kind};
 use crate::consumer::{Batch, ConsumeError, Consumer};
 use crate::pdata::{Payload, Signal};
+use crate::retry::{Backoff, RetrySettings};
 use crate::telemetry::{Counter, ExporterMetrics, Gauge, Telemetry as SelfTelemetry};
 use async_trait::async_trait;
 use disk_queue::{DiskQueue, DiskQueueSettings, Position, PushError};
@@ -551,8 +552,7 @@ impl<S: Sender> Shared<S> {
         let items = data.item_count() as u64;
         let metrics = metrics_for(self, data.signal());
         let retry = &self.settings.retry;
-        let started = Instant::now();
-        let mut interval = retry.initial_interval.0;
+        let mut backoff = Backoff::new(retry);
         let mut shutdown = self.shutdown.clone();
         loop {
             self.in_flight.add(1);
@@ -584,11 +584,9 @@ impl<S: Sender> Shared<S> {
                 ConsumeError::Retryable { retry_after, .. } => *retry_after,
                 _ => None,
             };
-            let wait = hint.unwrap_or_else(|| jitter(interval, retry.randomization_factor));
-            let max_elapsed = retry.max_elapsed_time.0;
-            if !max_elapsed.is_zero() && started.elapsed() + wait > max_elapsed {
+            let Some(wait) = backoff.next(hint) else {
                 return give_up(error, "No more retries left. Dropping data.");
-            }
+            };
             tracing::info!(exporter = %self.name, error = %error, interval = ?wait, "Exporting failed. Will retry the request after interval.");
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
@@ -596,15 +594,8 @@ impl<S: Sender> Shared<S> {
                     return Err(Failure { error, interrupted: true });
                 }
             }
-            interval = (interval.mul_f64(retry.multiplier)).min(retry.max_interval.0);
         }
     }
-}
-
-fn jitter(interval: Duration, factor: f64) -> Duration {
-    let delta = interval.as_secs_f64() * factor;
-    let low = interval.as_secs_f64() - delta;
-    Duration::from_secs_f64((low + fastrand::f64() * 2.0 * delta).max(0.0))
 }
 
 #[async_trait]

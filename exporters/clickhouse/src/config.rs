@@ -3,8 +3,10 @@
 //! HTTP interface.
 
 use ferrotel_core::component::ComponentConfig;
+use ferrotel_core::config::Validate;
 use ferrotel_core::config::{GoDuration, Invalid};
-use ferrotel_core::exporter_helper::{QueueSettings, RetrySettings};
+use ferrotel_core::exporter_helper::QueueSettings;
+use ferrotel_core::retry::RetrySettings;
 use ferrotel_core::tls::TlsClientSettings;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -327,9 +329,9 @@ impl ComponentConfig for Config {
         if self.json {
             return Err("json: the JSON attribute schema is not supported by ferrotel yet".into());
         }
-        self.tls.validate()?;
-        self.retry_on_failure.validate()?;
-        Ok(self.sending_queue.validate()?)
+        self.tls.validate_at("tls")?;
+        self.retry_on_failure.validate_at("retry_on_failure")?;
+        self.sending_queue.validate_at("sending_queue")
     }
 }
 

@@ -3,9 +3,11 @@
 //! `SignalConfig`), and how they become librdkafka settings.
 
 use ferrotel_core::component::ComponentConfig;
+use ferrotel_core::config::Validate;
 use ferrotel_core::config::{GoDuration, Invalid};
-use ferrotel_core::exporter_helper::{QueueSettings, RetrySettings};
+use ferrotel_core::exporter_helper::QueueSettings;
 use ferrotel_core::pdata::Signal;
+use ferrotel_core::retry::RetrySettings;
 use ferrotel_kafka::{Auth, Client, Tls};
 use rdkafka::ClientConfig;
 use serde::Deserialize;
@@ -377,7 +379,7 @@ impl ComponentConfig for Config {
         if self.producer.max_message_bytes == 0 {
             return Err("producer::max_message_bytes must be positive".into());
         }
-        self.retry_on_failure.validate()?;
-        Ok(self.sending_queue.validate()?)
+        self.retry_on_failure.validate_at("retry_on_failure")?;
+        self.sending_queue.validate_at("sending_queue")
     }
 }

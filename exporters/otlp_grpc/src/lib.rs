@@ -13,12 +13,11 @@ use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::config::GoDuration;
-use ferrotel_core::config::Invalid;
+use ferrotel_core::config::{Invalid, Validate};
 use ferrotel_core::consumer::ConsumeError;
-use ferrotel_core::exporter_helper::{
-    ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
-};
+use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, QueueSettings, Sender};
 use ferrotel_core::pdata::{Payload, Signal};
+use ferrotel_core::retry::RetrySettings;
 use ferrotel_core::tls::TlsClientSettings;
 use http::uri::PathAndQuery;
 use serde::Deserialize;
@@ -96,7 +95,7 @@ impl ComponentConfig for Config {
         if self.endpoint.is_empty() {
             return Err("requires a non-empty \"endpoint\"".into());
         }
-        self.tls.validate()?;
+        self.tls.validate_at("tls")?;
         match self.compression.as_str() {
             "gzip" | "zstd" | "none" | "" => {}
             other => {
@@ -111,8 +110,8 @@ impl ComponentConfig for Config {
                 return Err(format!("headers: invalid header name {key:?}").into());
             }
         }
-        self.retry_on_failure.validate()?;
-        Ok(self.sending_queue.validate()?)
+        self.retry_on_failure.validate_at("retry_on_failure")?;
+        self.sending_queue.validate_at("sending_queue")
     }
 }
 

@@ -14,12 +14,11 @@ use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::config::GoDuration;
-use ferrotel_core::config::Invalid;
+use ferrotel_core::config::{Invalid, Validate};
 use ferrotel_core::consumer::ConsumeError;
-use ferrotel_core::exporter_helper::{
-    ExporterHelper, HelperSettings, QueueSettings, RetrySettings, Sender,
-};
+use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, QueueSettings, Sender};
 use ferrotel_core::pdata::{Payload, Signal, encode_json};
+use ferrotel_core::retry::RetrySettings;
 use ferrotel_core::tls::{ClientConnector, TlsClientSettings};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -154,9 +153,9 @@ impl ComponentConfig for Config {
                 return Err(format!("headers: invalid header {k:?}").into());
             }
         }
-        self.tls.validate()?;
-        self.retry_on_failure.validate()?;
-        Ok(self.sending_queue.validate()?)
+        self.tls.validate_at("tls")?;
+        self.retry_on_failure.validate_at("retry_on_failure")?;
+        self.sending_queue.validate_at("sending_queue")
     }
 }
 

@@ -32,6 +32,7 @@ use ferrotel_core::config::{GoDuration, MetricsLevel};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, Consumer, SharedConsumer};
 use ferrotel_core::memory::Held;
 use ferrotel_core::pdata::{Payload, Signal};
+use ferrotel_core::retry::{Backoff, RetrySettings};
 use ferrotel_core::telemetry::{Counter, Gauge, Histogram};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -200,6 +201,18 @@ struct Metrics {
     dropped: Counter,
 }
 
+/// How a refused send is retried: Go's batch processor hands the refusal
+/// back and loses the batch, ferrotel keeps it and tries again, doubling
+/// from 50ms to 5s, until shutdown's grace runs out.
+const REFUSED_SEND_BACKOFF: RetrySettings = RetrySettings {
+    enabled: true,
+    initial_interval: GoDuration::millis(50),
+    max_interval: GoDuration::secs(5),
+    max_elapsed_time: GoDuration::millis(0),
+    multiplier: 2.0,
+    randomization_factor: 0.0,
+};
+
 /// Data waiting to be sent for one combination of metadata values.
 struct Pending {
     data: Payload,
@@ -291,7 +304,7 @@ impl Shared {
             // all pieces its data may be in are taken.
             let batch =
                 Batch::from_payload(piece, pending.client.clone()).with_acks(pending.acks.clone());
-            let mut backoff = Duration::from_millis(50);
+            let mut backoff = Backoff::new(&REFUSED_SEND_BACKOFF);
             let mut stop_deadline = None;
             loop {
                 match self.next.consume(batch.clone()).await {
@@ -313,9 +326,9 @@ impl Shared {
                                 break;
                             }
                         }
-                        tracing::debug!(error = %e, retry_in = ?backoff, "next stage refused the batch; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        let wait = backoff.next(None).unwrap_or(backoff.max_interval());
+                        tracing::debug!(error = %e, retry_in = ?wait, "next stage refused the batch; retrying");
+                        tokio::time::sleep(wait).await;
                     }
                 }
             }

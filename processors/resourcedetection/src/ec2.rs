@@ -12,6 +12,7 @@ use crate::{Toggle, string_kv};
 use bytes::Bytes;
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::pdata::common::KeyValue;
+use ferrotel_core::retry::{Backoff, RetrySettings};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -136,7 +137,15 @@ impl Imds {
         path: &str,
         header: Option<(&str, &str)>,
     ) -> Result<String, ImdsError> {
-        let mut backoff = Duration::from_millis(50);
+        // The SDK's retryer doubles from 50ms up to `max_backoff`.
+        let mut backoff = Backoff::new(&RetrySettings {
+            enabled: true,
+            initial_interval: GoDuration::millis(50),
+            max_interval: GoDuration(self.max_backoff),
+            max_elapsed_time: GoDuration::default(),
+            multiplier: 2.0,
+            randomization_factor: 0.0,
+        });
         let mut last = None;
         for attempt in 1..=self.attempts {
             match self.once(&method, path, header).await {
@@ -145,9 +154,8 @@ impl Imds {
                 Err(e) if e.status.is_some_and(|s| s < 500) => return Err(e),
                 Err(e) => last = Some(e),
             }
-            if attempt < self.attempts {
-                tokio::time::sleep(backoff.min(self.max_backoff)).await;
-                backoff *= 2;
+            if let Some(wait) = backoff.next(None).filter(|_| attempt < self.attempts) {
+                tokio::time::sleep(wait).await;
             }
         }
         Err(last.unwrap_or(ImdsError {

@@ -31,12 +31,13 @@ use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Host, Metadata, ProcessorFactory,
     SharedStage,
 };
+use ferrotel_core::config::Validate;
 use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer, SharedConsumer};
-use ferrotel_core::exporter_helper::RetrySettings;
 use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value};
 use ferrotel_core::pdata::resource::Resource;
 use ferrotel_core::pdata::{Signal, Telemetry};
+use ferrotel_core::retry::{Backoff, RetrySettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -164,7 +165,7 @@ impl ComponentConfig for Config {
             }
         }
         self.ec2.validate()?;
-        self.retry.validate()?;
+        self.retry.validate_at("retry")?;
         for s in &self.system.hostname_sources {
             if !matches!(s.as_str(), "dns" | "os" | "cname" | "lookup") {
                 return Err(
@@ -371,7 +372,10 @@ async fn detect_with_retry(name: &str, config: &Config) -> Result<Vec<KeyValue>,
         retry.max_elapsed_time.0
     };
     let deadline = tokio::time::Instant::now() + budget;
-    let mut wait = retry.initial_interval.0;
+    let mut backoff = Backoff::new(&RetrySettings {
+        max_elapsed_time: GoDuration(budget),
+        ..retry.clone()
+    });
     loop {
         let attempt = tokio::time::timeout_at(deadline, detect_once(name, config)).await;
         let error = match attempt {
@@ -384,14 +388,12 @@ async fn detect_with_retry(name: &str, config: &Config) -> Result<Vec<KeyValue>,
                 ));
             }
         };
-        let jitter = 1.0 + retry.randomization_factor * (2.0 * fastrand::f64() - 1.0);
-        let sleep = wait.mul_f64(jitter.max(0.0));
-        if !retry.enabled || tokio::time::Instant::now() + sleep >= deadline {
-            return Err(error);
-        }
+        let wait = match backoff.next(None) {
+            Some(wait) if retry.enabled => wait,
+            _ => return Err(error),
+        };
         tracing::debug!(detector = %name, error = %error, "resource detection failed; retrying");
-        tokio::time::sleep(sleep).await;
-        wait = wait.mul_f64(retry.multiplier).min(retry.max_interval.0);
+        tokio::time::sleep(wait).await;
     }
 }
 
@@ -650,7 +652,10 @@ mod tests {
                 std::time::Duration::ZERO
             )
         );
+        // Go takes a multiplier below 1 and refuses a negative one.
         let c: Config = serde_yaml_ng::from_str("retry: {multiplier: 0.5}").unwrap();
+        assert!(c.validate().is_ok());
+        let c: Config = serde_yaml_ng::from_str("retry: {multiplier: -1}").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("multiplier"));
     }
 }

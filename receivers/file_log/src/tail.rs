@@ -38,8 +38,10 @@ use crate::operator::Chain;
 use crate::split::Splitter;
 use crate::watch::{DirWatcher, News, Notice};
 use ferrotel_core::ack::{AckToken, Acks, Guarantee, Receipt};
+use ferrotel_core::config::GoDuration;
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
 use ferrotel_core::pdata::{Payload, Signal};
+use ferrotel_core::retry::{Backoff, RetrySettings};
 use ferrotel_core::storage::StorageClient;
 use ferrotel_core::telemetry::{Gauge, ReceiverMetrics};
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -191,11 +193,11 @@ impl Tracked {
     }
 }
 
-/// How the tailer waits after the pipeline refused data.
-struct Backoff {
+/// How the tailer waits after the pipeline refused data: reads pause
+/// until `until`, then the refused entries are read again.
+struct Paused {
     until: Instant,
-    wait: Duration,
-    since: Instant,
+    backoff: Backoff,
 }
 
 /// The tailer's state, owned by its thread.
@@ -214,7 +216,7 @@ pub(crate) struct Tailer {
     metrics: Metrics,
     checkpoint_dirty: bool,
     last_checkpoint: Instant,
-    backoff: Option<Backoff>,
+    backoff: Option<Paused>,
     watcher: Option<DirWatcher>,
     /// The configured resource, encoded once for the no-operator path.
     encoded_resource: Vec<u8>,
@@ -969,7 +971,7 @@ impl Tailer {
             }
             Err(e) => {
                 self.metrics.receiver.refused.add(items as u64);
-                if e.is_permanent() || self.give_up() {
+                if e.is_permanent() || !self.pause(&e) {
                     warn!(path = %t.path.display(), items, error = %e, "entries dropped");
                     t.pending.push_back(Pending {
                         generation: t.generation,
@@ -982,47 +984,51 @@ impl Tailer {
                 }
                 debug!(path = %t.path.display(), error = %e, "pipeline refused; will read again");
                 t.rewind(start.0, start.1);
-                self.pause(&e);
                 false
             }
         }
     }
 
-    /// True once refusals have lasted longer than `retry_on_failure`
-    /// allows (only when it is enabled).
-    fn give_up(&self) -> bool {
+    /// Pauses reading after a refusal, for the next wait of the backoff;
+    /// false when refusals have lasted longer than `retry_on_failure`
+    /// allows (only when it is enabled), so the entries are given up.
+    fn pause(&mut self, e: &ConsumeError) -> bool {
         let r = &self.s.retry;
-        r.enabled
-            && !r.max_elapsed_time.0.is_zero()
-            && self
-                .backoff
-                .as_ref()
-                .is_some_and(|b| b.since.elapsed() >= r.max_elapsed_time.0)
-    }
-
-    fn pause(&mut self, e: &ConsumeError) {
-        let r = &self.s.retry;
-        let now = Instant::now();
-        let (initial, max) = if r.enabled {
-            (r.initial_interval.0, r.max_interval.0)
-        } else {
-            (self.s.poll_interval, r.max_interval.0)
+        // Enabled, stanza's `consumerretry`: Go's backoff from
+        // `initial_interval`, given up after `max_elapsed_time`. Off (the
+        // default), the file is the buffer: waits start at the poll
+        // interval and refused entries are read again until taken.
+        let settings = RetrySettings {
+            enabled: true,
+            initial_interval: if r.enabled {
+                r.initial_interval
+            } else {
+                GoDuration(self.s.poll_interval)
+            },
+            max_interval: r.max_interval,
+            max_elapsed_time: if r.enabled {
+                r.max_elapsed_time
+            } else {
+                GoDuration::default()
+            },
+            ..RetrySettings::default()
         };
         let hinted = match e {
             ConsumeError::Retryable { retry_after, .. } => *retry_after,
             _ => None,
         };
-        let b = self.backoff.get_or_insert(Backoff {
+        let now = Instant::now();
+        let paused = self.backoff.get_or_insert_with(|| Paused {
             until: now,
-            wait: Duration::ZERO,
-            since: now,
+            backoff: Backoff::new(&settings),
         });
-        b.wait = if b.wait.is_zero() {
-            initial
-        } else {
-            (b.wait * 2).min(max)
-        };
-        b.until = now + hinted.unwrap_or(b.wait);
+        match paused.backoff.next(hinted) {
+            Some(wait) => {
+                paused.until = now + wait;
+                true
+            }
+            None => false,
+        }
     }
 
     fn delete(&mut self, t: &mut Tracked) {

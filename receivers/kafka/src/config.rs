@@ -4,9 +4,10 @@
 //! `error_backoff`), and how they become librdkafka consumer settings.
 
 use ferrotel_core::component::ComponentConfig;
+use ferrotel_core::config::Validate;
 use ferrotel_core::config::{GoDuration, Invalid};
-use ferrotel_core::exporter_helper::RetrySettings;
 use ferrotel_core::pdata::Signal;
+use ferrotel_core::retry::RetrySettings;
 use ferrotel_kafka::{Auth, Client, Tls};
 use rdkafka::ClientConfig;
 use serde::Deserialize;
@@ -389,7 +390,7 @@ impl ComponentConfig for Config {
         {
             return Err("header_extraction::headers contains an empty name".into());
         }
-        Ok(self.error_backoff.validate()?)
+        self.error_backoff.validate_at("error_backoff")
     }
 }
 

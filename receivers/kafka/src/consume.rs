@@ -10,8 +10,8 @@ use crate::config::Encoding;
 use crate::decode;
 use ferrotel_core::ack::{AckToken, Acks, Guarantee, Receipt};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
-use ferrotel_core::exporter_helper::RetrySettings;
 use ferrotel_core::pdata::Signal;
+use ferrotel_core::retry::{Backoff, RetrySettings};
 use ferrotel_core::telemetry::{Counter, ReceiverMetrics};
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -64,8 +64,8 @@ struct InFlight {
     /// Kept (shared with the pipeline) to offer again after a refusal.
     batch: Option<Batch>,
     state: State,
-    first_refusal: Option<Instant>,
-    wait: Duration,
+    /// The waits between offers of a refused message, from its first refusal.
+    backoff: Option<Backoff>,
 }
 
 /// The outcome of the oldest message.
@@ -192,8 +192,7 @@ async fn take(
         offset: m.offset(),
         batch: None,
         state: State::Done { mark: true },
-        first_refusal: None,
-        wait: Duration::ZERO,
+        backoff: None,
     };
     let value = m.payload().unwrap_or_default();
     if value.is_empty() {
@@ -273,29 +272,21 @@ async fn offer(s: &Settings, m: &mut InFlight) {
 /// Schedules another offer after the backoff; true when `error_backoff`
 /// has run out and `on_error` says to skip the message.
 fn refused_for_now(s: &Settings, m: &mut InFlight, error: &ConsumeError) -> bool {
-    let now = Instant::now();
-    let first = *m.first_refusal.get_or_insert(now);
-    let b = &s.backoff;
-    let max_elapsed = b.max_elapsed_time.0;
-    if b.enabled && !max_elapsed.is_zero() && now.duration_since(first) >= max_elapsed {
-        if s.skip_on_error {
+    let backoff = m.backoff.get_or_insert_with(|| Backoff::new(&s.backoff));
+    let wait = match backoff.next(None) {
+        Some(wait) => wait,
+        None if s.skip_on_error => {
             error!(receiver = %s.receiver, topic = %m.topic, partition = m.partition, offset = m.offset, error = %error,
                 "failed to consume message, skipping due to message_marking config");
             return true;
         }
-        warn!(receiver = %s.receiver, error = %error, "Stop error backoff because the configured max_elapsed_time is reached; the message is offered again until taken");
-    }
-    m.wait = if m.wait.is_zero() {
-        b.initial_interval.0
-    } else {
-        m.wait.mul_f64(b.multiplier).min(b.max_interval.0)
+        None => {
+            warn!(receiver = %s.receiver, error = %error, "Stop error backoff because the configured max_elapsed_time is reached; the message is offered again until taken");
+            backoff.max_interval()
+        }
     };
-    let delta = m.wait.as_secs_f64() * b.randomization_factor;
-    let wait = Duration::from_secs_f64(
-        (m.wait.as_secs_f64() - delta + fastrand::f64() * 2.0 * delta).max(0.0),
-    );
     info!(receiver = %s.receiver, error = %error, delay = ?wait, "Backing off due to error from the next consumer.");
-    m.state = State::RetryAt(now + wait);
+    m.state = State::RetryAt(Instant::now() + wait);
     false
 }
 

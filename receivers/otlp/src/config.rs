@@ -2,7 +2,7 @@
 
 use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::ByteSize;
-use ferrotel_core::config::Invalid;
+use ferrotel_core::config::{Invalid, Validate};
 use ferrotel_core::tls::TlsServerSettings;
 use serde::{Deserialize, Deserializer};
 
@@ -146,8 +146,7 @@ impl ComponentConfig for Config {
                 ));
             }
             if let Some(tls) = &g.tls {
-                tls.validate()
-                    .map_err(|e| Invalid::at("protocols::grpc", e))?;
+                tls.validate_at("protocols::grpc::tls")?;
             }
         }
         if let Some(h) = &p.http {
@@ -158,8 +157,7 @@ impl ComponentConfig for Config {
                 ));
             }
             if let Some(tls) = &h.tls {
-                tls.validate()
-                    .map_err(|e| Invalid::at("protocols::http", e))?;
+                tls.validate_at("protocols::http::tls")?;
             }
             for path in [&h.traces_url_path, &h.metrics_url_path, &h.logs_url_path] {
                 if !path.starts_with('/') {
