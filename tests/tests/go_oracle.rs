@@ -270,6 +270,12 @@ fn summary(stderr: &str) -> (String, String) {
 
 #[test]
 fn validate_errors_match_go() {
+    // The otlp exporter with one setting Go refuses in its nested sections.
+    let otlp_exporter = |setting: &str| {
+        format!(
+            "receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters:\n  otlp:\n    endpoint: localhost:4317\n    {setting}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlp]\n"
+        )
+    };
     const PIPELINE: &str =
         "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n";
     let cases = [
@@ -284,6 +290,10 @@ fn validate_errors_match_go() {
         "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\n".to_string(),
         format!("extensions: {{file_storage: {{directory: /nonexistent/ferrotel}}}}\nreceivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  extensions: [file_storage]\n"),
         format!("extensions: {{file_storage: {{directory: /etc/passwd}}}}\nreceivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\n{PIPELINE}  extensions: [file_storage]\n"),
+        otlp_exporter("compression: brotli"),
+        otlp_exporter("retry_on_failure: {randomization_factor: 2}"),
+        otlp_exporter("sending_queue: {queue_size: 0}"),
+        otlp_exporter("sending_queue: {batch: {min_size: 10, max_size: 5}}"),
     ];
     let limiter = |settings: &str| {
         format!(

@@ -1,13 +1,16 @@
 //! What every component's config needs: strict decoding with the Go
 //! collector's error texts ([`decode_component`], [`Invalid`]), Go's
-//! duration and byte-size units, and the self-metrics level. Loading the
+//! duration and byte-size units, the self-metrics level, and closed sets of
+//! values Go's config packages define ([`Compression`]). Loading the
 //! whole collector config (URIs, `--set`, pipelines) is the service's job
 //! (`ferrotel-service`), which components do not depend on.
 
+mod compression;
 mod decode;
 mod level;
 mod units;
 
+pub use compression::Compression;
 pub use decode::{DecodeError, Invalid, Validate, decode_component, decode_strict};
 pub use level::MetricsLevel;
 pub use units::{ByteSize, GoDuration, format_go_duration, parse_byte_size, parse_go_duration};

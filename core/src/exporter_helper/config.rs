@@ -56,7 +56,7 @@ impl Default for QueueSettings {
 
 impl Validate for QueueSettings {
     /// Go's checks and words (`queuebatch.Config`), made when the queue
-    /// is enabled; `batch` errors are placed under `batch`.
+    /// is enabled.
     fn validate(&self) -> Result<(), Invalid> {
         if !self.enabled {
             return Ok(());
@@ -71,7 +71,11 @@ impl Validate for QueueSettings {
             if batch.sizer == self.sizer && batch.min_size > self.queue_size {
                 return Err("`min_size` must be less than or equal to `queue_size`".into());
             }
-            batch.validate_at("batch")?;
+            // Go's optional `batch` section words its errors `batch: ...`
+            // below `sending_queue`, not as a key path of its own.
+            batch
+                .validate()
+                .map_err(|e| Invalid::at("", format!("batch: {e}")))?;
         }
         Ok(())
     }

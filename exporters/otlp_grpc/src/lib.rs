@@ -13,7 +13,7 @@ use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::config::GoDuration;
-use ferrotel_core::config::{Invalid, Validate};
+use ferrotel_core::config::{Compression, Invalid, Validate};
 use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, QueueSettings, Sender};
 use ferrotel_core::pdata::{Payload, Signal};
@@ -34,7 +34,7 @@ pub struct Config {
     /// `host:port` or `http://host:port`. Required.
     pub endpoint: String,
     /// `gzip` (default), `zstd` or `none`.
-    pub compression: String,
+    pub compression: Compression,
     /// Metadata sent with every request.
     pub headers: BTreeMap<String, String>,
     /// Per-attempt timeout. Default 5s.
@@ -59,7 +59,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             endpoint: String::new(),
-            compression: "gzip".into(),
+            compression: Compression::Gzip,
             headers: BTreeMap::new(),
             timeout: GoDuration::secs(5),
             tls: TlsClientSettings::default(),
@@ -96,13 +96,13 @@ impl ComponentConfig for Config {
             return Err("requires a non-empty \"endpoint\"".into());
         }
         self.tls.validate_at("tls")?;
-        match self.compression.as_str() {
-            "gzip" | "zstd" | "none" | "" => {}
+        match self.compression {
+            Compression::Gzip | Compression::Zstd | Compression::None => {}
             other => {
-                return Err(format!(
-                    "compression: unsupported value {other:?} (supported: gzip, zstd, none)"
-                )
-                .into());
+                return Err(Invalid::at(
+                    "compression",
+                    format!("{other} is not supported by ferrotel yet (gzip, zstd and none are)"),
+                ));
             }
         }
         for key in self.headers.keys() {
@@ -145,9 +145,10 @@ impl ExporterFactory for GrpcFactory {
             let value: MetadataValue<_> = v.parse().map_err(|e| format!("header {k:?}: {e}"))?;
             headers.insert(key, value);
         }
-        let compression = match config.compression.as_str() {
-            "gzip" => Some(CompressionEncoding::Gzip),
-            "zstd" => Some(CompressionEncoding::Zstd),
+        let compression = match config.compression {
+            Compression::Gzip => Some(CompressionEncoding::Gzip),
+            Compression::Zstd => Some(CompressionEncoding::Zstd),
+            // `validate` refused the others.
             _ => None,
         };
         let sender = GrpcSender {

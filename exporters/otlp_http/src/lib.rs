@@ -14,7 +14,7 @@ use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::config::GoDuration;
-use ferrotel_core::config::{Invalid, Validate};
+use ferrotel_core::config::{Compression, Invalid, Validate};
 use ferrotel_core::consumer::ConsumeError;
 use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, QueueSettings, Sender};
 use ferrotel_core::pdata::{Payload, Signal, encode_json};
@@ -55,7 +55,7 @@ pub struct Config {
     /// `proto` or `json`.
     pub encoding: Encoding,
     /// `gzip` (default), `zstd`, `zlib`, `deflate` or `none`.
-    pub compression: String,
+    pub compression: Compression,
     /// Headers sent with every request.
     pub headers: BTreeMap<String, String>,
     /// Per-attempt timeout. Default 30s.
@@ -84,7 +84,7 @@ impl Default for Config {
             metrics_endpoint: String::new(),
             logs_endpoint: String::new(),
             encoding: Encoding::Proto,
-            compression: "gzip".into(),
+            compression: Compression::Gzip,
             headers: BTreeMap::new(),
             timeout: GoDuration::secs(30),
             retry_on_failure: RetrySettings::default(),
@@ -142,9 +142,20 @@ impl ComponentConfig for Config {
                 return Err(format!("endpoint {url:?} must be an http:// or https:// URL").into());
             }
         }
-        match self.compression.as_str() {
-            "gzip" | "zstd" | "zlib" | "deflate" | "none" | "" => {}
-            other => return Err(format!("compression: unsupported value {other:?}").into()),
+        match self.compression {
+            Compression::Gzip
+            | Compression::Zstd
+            | Compression::Zlib
+            | Compression::Deflate
+            | Compression::None => {}
+            other => {
+                return Err(Invalid::at(
+                    "compression",
+                    format!(
+                        "{other} is not supported by ferrotel yet (gzip, zlib, deflate, zstd and none are)"
+                    ),
+                ));
+            }
         }
         for (k, v) in &self.headers {
             if http::HeaderName::try_from(k.as_str()).is_err()
@@ -183,7 +194,7 @@ impl ExporterFactory for HttpFactory {
             client,
             urls: Signal::ALL.map(|s| config.url(s)),
             encoding: config.encoding,
-            compression: config.compression.clone(),
+            compression: config.compression,
             headers: config
                 .headers
                 .iter()
@@ -213,13 +224,13 @@ struct HttpSender {
     client: Client<ClientConnector, Full<Bytes>>,
     urls: [String; 3],
     encoding: Encoding,
-    compression: String,
+    compression: Compression,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
-fn compress(algorithm: &str, body: Bytes) -> std::io::Result<Bytes> {
+fn compress(algorithm: Compression, body: Bytes) -> std::io::Result<Bytes> {
     let out = match algorithm {
-        "gzip" => {
+        Compression::Gzip => {
             let mut e = flate2::write::GzEncoder::new(
                 Vec::with_capacity(body.len() / 4),
                 flate2::Compression::fast(),
@@ -227,7 +238,7 @@ fn compress(algorithm: &str, body: Bytes) -> std::io::Result<Bytes> {
             e.write_all(&body)?;
             e.finish()?
         }
-        "zlib" | "deflate" => {
+        Compression::Zlib | Compression::Deflate => {
             let mut e = flate2::write::ZlibEncoder::new(
                 Vec::with_capacity(body.len() / 4),
                 flate2::Compression::fast(),
@@ -235,7 +246,8 @@ fn compress(algorithm: &str, body: Bytes) -> std::io::Result<Bytes> {
             e.write_all(&body)?;
             e.finish()?
         }
-        "zstd" => zstd::bulk::compress(&body, 1)?,
+        Compression::Zstd => zstd::bulk::compress(&body, 1)?,
+        // `validate` refused the others.
         _ => return Ok(body),
     };
     Ok(Bytes::from(out))
@@ -252,7 +264,7 @@ impl Sender for HttpSender {
                 "application/json",
             ),
         };
-        let body = compress(&self.compression, body)
+        let body = compress(self.compression, body)
             .map_err(|e| ConsumeError::Permanent(format!("compress: {e}")))?;
         let mut req = http::Request::post(url)
             .header(http::header::CONTENT_TYPE, content_type)
@@ -260,7 +272,7 @@ impl Sender for HttpSender {
                 http::header::USER_AGENT,
                 concat!("ferrotel/", env!("CARGO_PKG_VERSION")),
             );
-        if !matches!(self.compression.as_str(), "none" | "") {
+        if self.compression != Compression::None {
             req = req.header(http::header::CONTENT_ENCODING, self.compression.as_str());
         }
         for (k, v) in &self.headers {
