@@ -971,3 +971,164 @@ mod tests {
         }
     }
 }
+
+/// The queue against a model of what it promises, as Vector tests its disk
+/// buffer: random pushes, pops, acknowledgements (in any order) and
+/// reopenings (a restart), after each of which the queue must agree with a
+/// list of records each either waiting or handed out. It promises: records
+/// come out in the order they went in, each once per run; a record handed
+/// out and not acknowledged comes out again after a reopening, and one
+/// acknowledged never does; `size` counts what is not acknowledged; a push
+/// is refused exactly when it would pass the capacity of a non-empty queue.
+#[cfg(test)]
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A record of this many items and payload bytes.
+        Push {
+            items: usize,
+            bytes: usize,
+        },
+        Pop,
+        /// Acknowledge the handed-out record at this index (modulo how many
+        /// there are), so acknowledgements come in any order.
+        Ack(usize),
+        Reopen,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (1usize..6, 0usize..120).prop_map(|(items, bytes)| Op::Push { items, bytes }),
+            3 => Just(Op::Pop),
+            2 => any::<usize>().prop_map(Op::Ack),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    /// A record's payload names it: its id, then filler.
+    fn payload(id: u32, bytes: usize) -> Vec<u8> {
+        let mut p = id.to_le_bytes().to_vec();
+        p.resize(4 + bytes, id as u8);
+        p
+    }
+
+    #[derive(Default)]
+    struct Model {
+        /// Records not acknowledged, by id (push order): items, handed out.
+        records: BTreeMap<u32, (usize, bool)>,
+        next_id: u32,
+    }
+
+    impl Model {
+        fn units(&self) -> u64 {
+            self.records.values().map(|(items, _)| *items as u64).sum()
+        }
+    }
+
+    fn open(dir: &Path, capacity: u64, segment_bytes: u64) -> DiskQueue {
+        let settings = DiskQueueSettings {
+            capacity,
+            sizer: Sizer::Items,
+            segment_bytes,
+            fsync_every_write: false,
+            damaged: Counter::default(),
+        };
+        DiskQueue::open(dir, settings).expect("open").0
+    }
+
+    fn run(ops: Vec<Op>, capacity: u64, segment_bytes: u64) -> Result<(), TestCaseError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut queue = open(dir.path(), capacity, segment_bytes);
+        let mut model = Model::default();
+        // Handed out and not acknowledged in this run: id and position.
+        let mut handed: Vec<(u32, Position)> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Push { items, bytes } => {
+                    let id = model.next_id;
+                    let full = model.units() + items as u64 > capacity && model.units() > 0;
+                    match queue.push(Signal::Logs, items, &payload(id, bytes)) {
+                        Ok(()) => {
+                            prop_assert!(!full, "record {id} taken past the capacity");
+                            model.records.insert(id, (items, false));
+                            model.next_id += 1;
+                        }
+                        Err(PushError::Full) => prop_assert!(full, "record {id} refused with room"),
+                        Err(e) => return Err(TestCaseError::fail(e.to_string())),
+                    }
+                }
+                Op::Pop => {
+                    let Some((&id, _)) = model.records.iter().find(|(_, (_, out))| !out) else {
+                        continue;
+                    };
+                    let record = runtime
+                        .block_on(async {
+                            tokio::time::timeout(Duration::from_secs(5), queue.pop()).await
+                        })
+                        .map_err(|_| TestCaseError::fail(format!("record {id} never came")))?
+                        .ok_or_else(|| TestCaseError::fail("closed"))?;
+                    let got = u32::from_le_bytes(record.request[..4].try_into().expect("id"));
+                    prop_assert_eq!(got, id, "records come out in order");
+                    prop_assert_eq!(record.items, model.records[&id].0);
+                    model.records.get_mut(&id).expect("modelled").1 = true;
+                    handed.push((id, record.position));
+                }
+                Op::Ack(i) => {
+                    if handed.is_empty() {
+                        continue;
+                    }
+                    let (id, position) = handed.remove(i % handed.len());
+                    queue.ack(position);
+                    model.records.remove(&id);
+                }
+                Op::Reopen => {
+                    drop(queue);
+                    queue = open(dir.path(), capacity, segment_bytes);
+                    handed.clear();
+                    for (_, out) in model.records.values_mut() {
+                        *out = false;
+                    }
+                }
+            }
+            prop_assert_eq!(
+                queue.size(),
+                model.units(),
+                "size counts what is unacknowledged"
+            );
+        }
+        // Nothing more than the model's waiting records comes out.
+        let waiting = model.records.values().filter(|(_, out)| !out).count();
+        for _ in 0..waiting {
+            let popped = runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), queue.pop()).await
+            });
+            prop_assert!(matches!(popped, Ok(Some(_))), "a waiting record came out");
+        }
+        let extra = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_millis(20), queue.pop()).await });
+        prop_assert!(extra.is_err(), "no record beyond the model's");
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_queue_behaves_as_its_model(
+            ops in proptest::collection::vec(op(), 1..60),
+            capacity in 1u64..40,
+            segment_bytes in 48u64..400,
+        ) {
+            run(ops, capacity, segment_bytes)?;
+        }
+    }
+}
