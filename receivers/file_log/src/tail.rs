@@ -19,9 +19,10 @@
 //! truncation are read from it). If the original is not truncated, the new
 //! file is read in full: a duplicate is better than a loss.
 //!
-//! **Discovery.** The globs are walked every `poll_interval`; inotify (the
-//! `notify` crate) on the directories the walk read makes a new file or new
-//! data be read at once rather than at the next poll.
+//! **Discovery.** The globs are walked every `poll_interval`; inotify on
+//! the directories the walk read (`watch.rs`, events gathered in batches)
+//! makes a new file or new data be read at once rather than at the next
+//! poll.
 //!
 //! **Delivery.** Each request carries a durable acknowledgement token. The
 //! checkpoint moves only when the request is delivered or written to a
