@@ -310,7 +310,7 @@ pub(super) fn enum_value(name: &str) -> Option<i64> {
 }
 
 /// A data point of any kind.
-pub(super) enum Point<'a> {
+pub enum Point<'a> {
     /// Gauge or sum.
     Number(&'a mut NumberDataPoint),
     /// Histogram.
@@ -322,7 +322,7 @@ pub(super) enum Point<'a> {
 }
 
 /// The item being evaluated and everything above it.
-pub(super) struct Item<'a> {
+pub struct Item<'a> {
     /// Its resource.
     pub resource: &'a mut Resource,
     /// Its scope (absent in the resource context).

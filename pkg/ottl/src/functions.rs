@@ -14,6 +14,7 @@ use super::metric_functions::{
     summary_quantiles_to_gauge, summary_to_sum,
 };
 use super::parser::{Arg, Call, Expr};
+use super::registry::{self, Invocation, Registry};
 use super::value::Value;
 use super::{Compiler, Getter, KeyGetter, eval, eval_keys};
 use ferrotel_core::pdata::common::{AnyValue, KeyValue, KeyValueList, any_value};
@@ -102,7 +103,7 @@ fn digest_hex<D: sha2::Digest>(data: &[u8]) -> String {
 }
 
 /// A compiled editor.
-pub(super) enum Editor {
+pub(super) enum BuiltinEditor {
     Set(Target, Getter),
     DeleteKey(Target, Getter),
     DeleteMatchingKeys(Target, Regex),
@@ -150,14 +151,6 @@ pub(super) enum Extracted {
     Avg,
 }
 
-impl Editor {
-    /// Whether the editor needs all of a summary's points while one of
-    /// them is visited.
-    pub(super) fn reads_whole_summary(&self) -> bool {
-        matches!(self, Editor::SummaryToSum(..))
-    }
-}
-
 /// The optional `function` and `replacementFormat` of the replace editors.
 pub(super) struct Replace {
     function: Option<StringFn>,
@@ -185,14 +178,13 @@ pub(super) enum Strategy {
     Upsert,
 }
 
-/// A compiled converter call.
-pub(super) struct Converter {
+/// A compiled call of one of OTTL's own converters.
+pub(super) struct BuiltinConverter {
     kind: Conv,
     args: Vec<Getter>,
     regex: Option<Regex>,
     literal: Option<String>,
     format: Option<GoFormat>,
-    pub(super) keys: Vec<KeyGetter>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -353,8 +345,191 @@ impl Glob {
     }
 }
 
+/// OTTL's own editors (Go's `ottlfuncs` editors, and the transform
+/// processor's metric functions).
+const EDITORS: &[&str] = &[
+    "set",
+    "delete_key",
+    "delete_matching_keys",
+    "keep_keys",
+    "keep_matching_keys",
+    "replace_pattern",
+    "replace_all_patterns",
+    "replace_match",
+    "replace_all_matches",
+    "truncate_all",
+    "limit",
+    "merge_maps",
+    "append",
+    "flatten",
+    "stringify_all",
+    "delete_index",
+    "convert_sum_to_gauge",
+    "convert_gauge_to_sum",
+    "extract_sum_metric",
+    "extract_count_metric",
+    "extract_avg_metric",
+    "copy_metric",
+    "scale_metric",
+    "aggregate_on_attributes",
+    "aggregate_on_attribute_value",
+    "convert_summary_quantile_val_to_gauge",
+    "convert_summary_count_val_to_sum",
+    "convert_summary_sum_val_to_sum",
+    "merge_histogram_buckets",
+];
+
+/// OTTL's own converters (Go's `ottlfuncs` converters).
+const CONVERTERS: &[&str] = &[
+    "IsMatch",
+    "Concat",
+    "Split",
+    "ConvertCase",
+    "ToLowerCase",
+    "ToUpperCase",
+    "Int",
+    "Double",
+    "String",
+    "Bool",
+    "SHA256",
+    "Len",
+    "Now",
+    "Time",
+    "UnixNano",
+    "UnixMilli",
+    "UnixSeconds",
+    "Unix",
+    "ParseJSON",
+    "IsString",
+    "IsInt",
+    "IsDouble",
+    "IsBool",
+    "IsMap",
+    "IsList",
+    "Substring",
+    "HasPrefix",
+    "HasSuffix",
+    "ExtractPatterns",
+    "Hex",
+    "Duration",
+    "Keys",
+    "ParseKeyValue",
+    "TrimPrefix",
+    "TrimSuffix",
+    "Coalesce",
+    "ContainsValue",
+    "Index",
+    "FNV",
+    "Format",
+    "FormatTime",
+    "TruncateTime",
+    "Year",
+    "Month",
+    "Day",
+    "Hour",
+    "Minute",
+    "Second",
+    "Nanosecond",
+    "Weekday",
+    "Hours",
+    "Minutes",
+    "Seconds",
+    "Milliseconds",
+    "Microseconds",
+    "Nanoseconds",
+    "UnixMicro",
+    "SHA1",
+    "SHA512",
+    "MD5",
+    "ToSnakeCase",
+    "ToCamelCase",
+    "Values",
+    "ParseInt",
+    "Log",
+    "IsEmpty",
+    "TraceID",
+    "SpanID",
+    "Base64Encode",
+    "Decode",
+    "Trim",
+    "ToKeyValueString",
+    "IsInCIDR",
+    "IsValidLuhn",
+    "Sort",
+    "SliceToMap",
+    "UUID",
+    "Murmur3Hash",
+    "Murmur3Hash128",
+    "XXH3",
+    "XXH128",
+    "ParseCSV",
+    "IsRootSpan",
+];
+
+/// Registers OTTL's own functions.
+pub(super) fn register(registry: &mut Registry) {
+    for name in EDITORS {
+        registry.editor(name, |call| {
+            Ok(Box::new(call.compiler.builtin_editor(call.call)?))
+        });
+    }
+    for name in CONVERTERS {
+        registry.converter(name, |call| {
+            Ok(Box::new(call.compiler.builtin_converter(call.call)?))
+        });
+    }
+}
+
+impl registry::Editor for BuiltinEditor {
+    fn apply(&self, item: &mut Item<'_>) -> Result<(), String> {
+        self.run(item)
+    }
+
+    fn reads_whole_summary(&self) -> bool {
+        matches!(self, BuiltinEditor::SummaryToSum(..))
+    }
+}
+
+impl registry::Converter for BuiltinConverter {
+    fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
+        self.run(item)
+    }
+}
+
+impl Compiler<'_> {
+    /// Compiles an editor call with the registry's factory for its name.
+    pub(super) fn editor(&self, call: &Call) -> Result<Box<dyn registry::Editor>, String> {
+        match self.registry.find_editor(&call.name) {
+            Some(factory) => factory(&Invocation {
+                compiler: self,
+                call,
+            }),
+            None if call.name.starts_with(|c: char| c.is_ascii_uppercase()) => Err(format!(
+                "converter names, such as {:?}, are not allowed as editors",
+                call.name
+            )),
+            None => Err(format!("undefined function {:?}", call.name)),
+        }
+    }
+
+    /// Compiles a converter call with the registry's factory for its name.
+    pub(super) fn converter(&self, call: &Call) -> Result<Box<dyn registry::Converter>, String> {
+        match self.registry.find_converter(&call.name) {
+            Some(factory) => factory(&Invocation {
+                compiler: self,
+                call,
+            }),
+            None if call.name.starts_with(|c: char| c.is_ascii_lowercase()) => Err(format!(
+                "editor names, such as {:?}, are not allowed as converters",
+                call.name
+            )),
+            None => Err(format!("undefined function {:?}", call.name)),
+        }
+    }
+}
+
 /// Binds arguments to parameter names: positional first, then named.
-fn bind<'c>(
+pub(super) fn bind<'c>(
     call: &'c Call,
     params: &[&str],
     required: usize,
@@ -417,7 +592,7 @@ fn regex(e: Option<&Expr>, what: &str) -> Result<Regex, String> {
     })
 }
 
-fn string_list(e: Option<&Expr>, what: &str) -> Result<Vec<String>, String> {
+pub(super) fn string_list(e: Option<&Expr>, what: &str) -> Result<Vec<String>, String> {
     match e {
         Some(Expr::List(items)) => items
             .iter()
@@ -516,36 +691,39 @@ impl Compiler<'_> {
         }
     }
 
-    /// Compiles an editor invocation.
-    pub(super) fn editor(&self, call: &Call) -> Result<Editor, String> {
+    /// Compiles a call of one of OTTL's own editors.
+    fn builtin_editor(&self, call: &Call) -> Result<BuiltinEditor, String> {
         let a = |params: &[&str], required| bind(call, params, required);
         Ok(match call.name.as_str() {
             "set" => {
                 let b = a(&["target", "value"], 2)?;
-                Editor::Set(self.target(b[0])?, self.getter_opt(b[1])?)
+                BuiltinEditor::Set(self.target(b[0])?, self.getter_opt(b[1])?)
             }
             "delete_key" => {
                 let b = a(&["target", "key"], 2)?;
-                Editor::DeleteKey(self.map_target(b[0])?, self.getter_opt(b[1])?)
+                BuiltinEditor::DeleteKey(self.map_target(b[0])?, self.getter_opt(b[1])?)
             }
             "delete_matching_keys" => {
                 let b = a(&["target", "pattern"], 2)?;
-                Editor::DeleteMatchingKeys(
+                BuiltinEditor::DeleteMatchingKeys(
                     self.map_target(b[0])?,
                     regex(b[1], "delete_matching_keys")?,
                 )
             }
             "keep_keys" => {
                 let b = a(&["target", "keys"], 2)?;
-                Editor::KeepKeys(self.map_target(b[0])?, string_list(b[1], "keys")?)
+                BuiltinEditor::KeepKeys(self.map_target(b[0])?, string_list(b[1], "keys")?)
             }
             "keep_matching_keys" => {
                 let b = a(&["target", "pattern"], 2)?;
-                Editor::KeepMatchingKeys(self.map_target(b[0])?, regex(b[1], "keep_matching_keys")?)
+                BuiltinEditor::KeepMatchingKeys(
+                    self.map_target(b[0])?,
+                    regex(b[1], "keep_matching_keys")?,
+                )
             }
             "replace_pattern" => {
                 let b = a(&REPLACE_PATTERN_PARAMS, 3)?;
-                Editor::ReplacePattern(
+                BuiltinEditor::ReplacePattern(
                     self.target(b[0])?,
                     regex(b[1], "replace_pattern")?,
                     self.getter_opt(b[2])?,
@@ -573,7 +751,7 @@ impl Compiler<'_> {
                         ));
                     }
                 };
-                Editor::ReplaceAllPatterns(
+                BuiltinEditor::ReplaceAllPatterns(
                     self.map_target(b[0])?,
                     keys,
                     regex(b[2], "replace_all_patterns")?,
@@ -583,7 +761,7 @@ impl Compiler<'_> {
             }
             "replace_match" => {
                 let b = a(&REPLACE_MATCH_PARAMS, 3)?;
-                Editor::ReplaceMatch(
+                BuiltinEditor::ReplaceMatch(
                     self.target(b[0])?,
                     Glob::new(literal_str(b[1], "pattern")?)?,
                     self.getter_opt(b[2])?,
@@ -592,7 +770,7 @@ impl Compiler<'_> {
             }
             "replace_all_matches" => {
                 let b = a(&REPLACE_MATCH_PARAMS, 3)?;
-                Editor::ReplaceAllMatches(
+                BuiltinEditor::ReplaceAllMatches(
                     self.map_target(b[0])?,
                     Glob::new(literal_str(b[1], "pattern")?)?,
                     self.getter_opt(b[2])?,
@@ -616,7 +794,7 @@ impl Compiler<'_> {
                     None => String::new(),
                     e => literal_str(e, "truncation_marker")?.to_string(),
                 };
-                Editor::TruncateAll(self.map_target(b[0])?, limit as usize, marker)
+                BuiltinEditor::TruncateAll(self.map_target(b[0])?, limit as usize, marker)
             }
             "limit" => {
                 let b = a(&["target", "limit", "priority_keys"], 2)?;
@@ -636,7 +814,7 @@ impl Compiler<'_> {
                         keys.len()
                     ));
                 }
-                Editor::Limit(self.map_target(b[0])?, limit as usize, keys)
+                BuiltinEditor::Limit(self.map_target(b[0])?, limit as usize, keys)
             }
             "merge_maps" => {
                 let b = a(&["target", "source", "strategy"], 3)?;
@@ -650,7 +828,7 @@ impl Compiler<'_> {
                         ));
                     }
                 };
-                Editor::MergeMaps(self.map_target(b[0])?, self.getter_opt(b[1])?, strategy)
+                BuiltinEditor::MergeMaps(self.map_target(b[0])?, self.getter_opt(b[1])?, strategy)
             }
             "append" => {
                 let b = a(&["target", "value", "values"], 1)?;
@@ -661,7 +839,7 @@ impl Compiler<'_> {
                 if let Some(v) = b[2] {
                     values.push(Getter::Spread(Box::new(self.getter(v)?)));
                 }
-                Editor::Append(self.target(b[0])?, values)
+                BuiltinEditor::Append(self.target(b[0])?, values)
             }
             // The transform processor's metric functions.
             "convert_sum_to_gauge" | "convert_gauge_to_sum" => {
@@ -673,7 +851,7 @@ impl Compiler<'_> {
                 }
                 if call.name == "convert_sum_to_gauge" {
                     a(&[], 0)?;
-                    Editor::ConvertSumToGauge
+                    BuiltinEditor::ConvertSumToGauge
                 } else {
                     let b = a(&["aggregation_temporality", "is_monotonic"], 2)?;
                     let temporality = match literal_str(b[0], "aggregation_temporality")? {
@@ -685,7 +863,7 @@ impl Compiler<'_> {
                         Some(Expr::Bool(v)) => *v,
                         _ => return Err("is_monotonic must be a bool literal".into()),
                     };
-                    Editor::ConvertGaugeToSum(temporality, monotonic)
+                    BuiltinEditor::ConvertGaugeToSum(temporality, monotonic)
                 }
             }
             "extract_sum_metric"
@@ -718,7 +896,7 @@ impl Compiler<'_> {
                     None => default_suffix,
                     e => literal_str(e, "suffix")?,
                 };
-                Editor::ExtractMetric(extracted, monotonic, suffix.to_string())
+                BuiltinEditor::ExtractMetric(extracted, monotonic, suffix.to_string())
             }
             "aggregate_on_attributes" => {
                 let b = a(&["aggregation_function", "attributes"], 1)?;
@@ -727,14 +905,14 @@ impl Compiler<'_> {
                     None => None,
                     e => Some(string_list(e, "attributes")?),
                 };
-                Editor::AggregateOnAttributes(aggregation, keep)
+                BuiltinEditor::AggregateOnAttributes(aggregation, keep)
             }
             "aggregate_on_attribute_value" => {
                 let b = a(
                     &["aggregation_function", "attribute", "values", "new_value"],
                     4,
                 )?;
-                Editor::AggregateOnAttributeValue(
+                BuiltinEditor::AggregateOnAttributeValue(
                     Aggregation::parse(literal_str(b[0], "aggregation_function")?)?,
                     literal_str(b[1], "attribute")?.to_string(),
                     string_list(b[2], "values")?,
@@ -768,7 +946,7 @@ impl Compiler<'_> {
                     None => default_suffix,
                     e => literal_str(e, "suffix")?,
                 };
-                Editor::SummaryToSum(extracted, temporality, monotonic, suffix.to_string())
+                BuiltinEditor::SummaryToSum(extracted, temporality, monotonic, suffix.to_string())
             }
             "merge_histogram_buckets" => {
                 if self.context != super::ContextKind::DataPoint {
@@ -796,7 +974,7 @@ impl Compiler<'_> {
                         max_buckets(value)?;
                     }
                 }
-                Editor::MergeHistogramBuckets(target, limit)
+                BuiltinEditor::MergeHistogramBuckets(target, limit)
             }
             "convert_summary_quantile_val_to_gauge" => {
                 let b = a(&["attribute_key", "suffix"], 0)?;
@@ -808,7 +986,7 @@ impl Compiler<'_> {
                     None => ".quantiles",
                     e => literal_str(e, "suffix")?,
                 };
-                Editor::SummaryQuantilesToGauge(key.to_string(), suffix.to_string())
+                BuiltinEditor::SummaryQuantilesToGauge(key.to_string(), suffix.to_string())
             }
             "extract_avg_metric" => {
                 let b = a(&["suffix"], 0)?;
@@ -816,12 +994,12 @@ impl Compiler<'_> {
                     None => "_avg",
                     e => literal_str(e, "suffix")?,
                 };
-                Editor::ExtractMetric(Extracted::Avg, false, suffix.to_string())
+                BuiltinEditor::ExtractMetric(Extracted::Avg, false, suffix.to_string())
             }
             "copy_metric" => {
                 let b = a(&["name", "description", "unit"], 0)?;
                 let optional = |e: Option<&Expr>| e.map(|e| self.getter(e)).transpose();
-                Editor::CopyMetric([optional(b[0])?, optional(b[1])?, optional(b[2])?])
+                BuiltinEditor::CopyMetric([optional(b[0])?, optional(b[1])?, optional(b[2])?])
             }
             "scale_metric" => {
                 let b = a(&["multiplier", "unit"], 1)?;
@@ -835,7 +1013,7 @@ impl Compiler<'_> {
                     },
                     _ => return Err("multiplier must be a number literal".into()),
                 };
-                Editor::ScaleMetric(multiplier, b[1].map(|e| self.getter(e)).transpose()?)
+                BuiltinEditor::ScaleMetric(multiplier, b[1].map(|e| self.getter(e)).transpose()?)
             }
             "flatten" => {
                 let b = a(&["target", "prefix", "depth", "resolve_conflicts"], 1)?;
@@ -857,15 +1035,15 @@ impl Compiler<'_> {
                     Some(Expr::Bool(v)) => *v,
                     _ => return Err("resolve_conflicts must be a bool literal".into()),
                 };
-                Editor::Flatten(self.map_target(b[0])?, prefix, depth, resolve)
+                BuiltinEditor::Flatten(self.map_target(b[0])?, prefix, depth, resolve)
             }
             "stringify_all" => {
                 let b = a(&["target"], 1)?;
-                Editor::StringifyAll(self.map_target(b[0])?)
+                BuiltinEditor::StringifyAll(self.map_target(b[0])?)
             }
             "delete_index" => {
                 let b = a(&["target", "start_index", "end_index"], 2)?;
-                Editor::DeleteIndex(
+                BuiltinEditor::DeleteIndex(
                     self.target(b[0])?,
                     self.getter_opt(b[1])?,
                     b[2].map(|e| self.getter(e)).transpose()?,
@@ -881,7 +1059,8 @@ impl Compiler<'_> {
     }
 
     /// Compiles a converter invocation.
-    pub(super) fn converter(&self, call: &Call) -> Result<Converter, String> {
+    /// Compiles a call of one of OTTL's own converters.
+    fn builtin_converter(&self, call: &Call) -> Result<BuiltinConverter, String> {
         let (kind, params, required): (Conv, &[&str], usize) = match call.name.as_str() {
             "IsMatch" => (Conv::IsMatch, &["target", "pattern"], 2),
             "Concat" => (Conv::Concat, &["vals", "delimiter"], 2),
@@ -1210,17 +1389,12 @@ impl Compiler<'_> {
                 _ => args.push(self.getter_opt(*e)?),
             }
         }
-        Ok(Converter {
+        Ok(BuiltinConverter {
             kind,
             args,
             regex: regex_arg,
             literal,
             format,
-            keys: call
-                .keys
-                .iter()
-                .map(|k| self.key(k))
-                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -1350,9 +1524,9 @@ fn camel_case(s: &str) -> String {
         .collect()
 }
 
-impl Converter {
+impl BuiltinConverter {
     /// Calls the converter.
-    pub(super) fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
+    fn run<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
         let arg = |i: usize| eval(&self.args[i], item);
         let owned = |s: String| Value::Str(Cow::Owned(s));
         Ok(match self.kind {
@@ -2110,35 +2284,35 @@ fn truncate(s: &mut String, limit: usize, marker: &str) {
     s.push_str(marker);
 }
 
-impl Editor {
+impl BuiltinEditor {
     /// Runs the editor on an item.
-    pub(super) fn apply(&self, item: &mut Item<'_>) -> Result<(), String> {
+    fn run(&self, item: &mut Item<'_>) -> Result<(), String> {
         match self {
-            Editor::Set(target, value) => {
+            BuiltinEditor::Set(target, value) => {
                 let v = eval(value, item)?.into_owned();
                 // set with nil does nothing (without the ottl.set.allowNil gate).
                 if v != Value::Nil {
                     target.set(item, v)?;
                 }
             }
-            Editor::DeleteKey(target, Getter::Lit(Value::Str(key))) => {
+            BuiltinEditor::DeleteKey(target, Getter::Lit(Value::Str(key))) => {
                 target.map(item)?.retain(|kv| kv.key != key.as_ref());
             }
-            Editor::DeleteKey(target, key) => {
+            BuiltinEditor::DeleteKey(target, key) => {
                 let key = eval(key, item)?.into_owned();
                 let key = key.as_str().ok_or("delete_key: key is not a string")?;
                 target.map(item)?.retain(|kv| kv.key != key);
             }
-            Editor::DeleteMatchingKeys(target, r) => {
+            BuiltinEditor::DeleteMatchingKeys(target, r) => {
                 target.map(item)?.retain(|kv| !r.is_match(&kv.key));
             }
-            Editor::KeepKeys(target, keys) => {
+            BuiltinEditor::KeepKeys(target, keys) => {
                 target.map(item)?.retain(|kv| keys.contains(&kv.key));
             }
-            Editor::KeepMatchingKeys(target, r) => {
+            BuiltinEditor::KeepMatchingKeys(target, r) => {
                 target.map(item)?.retain(|kv| r.is_match(&kv.key));
             }
-            Editor::ReplacePattern(target, r, replacement, options) => {
+            BuiltinEditor::ReplacePattern(target, r, replacement, options) => {
                 let current = target.get(item)?;
                 let Some(s) = current.as_str() else {
                     return Ok(());
@@ -2150,7 +2324,7 @@ impl Editor {
                 let replaced = replace_regex(r, s, &replacement, options);
                 target.set(item, Value::Str(Cow::Owned(replaced)))?;
             }
-            Editor::ReplaceAllPatterns(target, keys, r, replacement, options) => {
+            BuiltinEditor::ReplaceAllPatterns(target, keys, r, replacement, options) => {
                 let replacement = string_like(&eval(replacement, item)?).unwrap_or_default();
                 let map = target.map(item)?;
                 for kv in map.iter_mut() {
@@ -2167,7 +2341,7 @@ impl Editor {
                     }
                 }
             }
-            Editor::ReplaceMatch(target, glob, replacement, options) => {
+            BuiltinEditor::ReplaceMatch(target, glob, replacement, options) => {
                 let current = target.get(item)?;
                 let Some(s) = current.as_str() else {
                     return Ok(());
@@ -2177,7 +2351,7 @@ impl Editor {
                     target.set(item, Value::Str(Cow::Owned(options.apply(&replacement))))?;
                 }
             }
-            Editor::ReplaceAllMatches(target, glob, replacement, options) => {
+            BuiltinEditor::ReplaceAllMatches(target, glob, replacement, options) => {
                 let replacement =
                     options.apply(&string_like(&eval(replacement, item)?).unwrap_or_default());
                 for kv in target.map(item)?.iter_mut() {
@@ -2190,7 +2364,7 @@ impl Editor {
                     }
                 }
             }
-            Editor::TruncateAll(target, limit, marker) => {
+            BuiltinEditor::TruncateAll(target, limit, marker) => {
                 for kv in target.map(item)?.iter_mut() {
                     if let Some(AnyValue {
                         value: Some(any_value::Value::StringValue(s)),
@@ -2200,7 +2374,7 @@ impl Editor {
                     }
                 }
             }
-            Editor::Limit(target, limit, priority) => {
+            BuiltinEditor::Limit(target, limit, priority) => {
                 let map = target.map(item)?;
                 if map.len() > *limit {
                     // Priority keys first, then the others in order.
@@ -2225,7 +2399,7 @@ impl Editor {
                     });
                 }
             }
-            Editor::MergeMaps(target, source, strategy) => {
+            BuiltinEditor::MergeMaps(target, source, strategy) => {
                 let source = match eval(source, item)?.into_owned() {
                     Value::Map(m) => m.into_owned(),
                     Value::Nil => return Ok(()),
@@ -2246,7 +2420,7 @@ impl Editor {
                     }
                 }
             }
-            Editor::Flatten(target, prefix, depth, resolve) => {
+            BuiltinEditor::Flatten(target, prefix, depth, resolve) => {
                 let map = target.map(item)?;
                 let mut out = Flattened {
                     result: Vec::with_capacity(map.len()),
@@ -2257,7 +2431,7 @@ impl Editor {
                 out.map(std::mem::take(map), prefix, 0);
                 *map = out.result;
             }
-            Editor::StringifyAll(target) => {
+            BuiltinEditor::StringifyAll(target) => {
                 for kv in target.map(item)?.iter_mut() {
                     let value = kv.value.as_ref().and_then(|v| v.value.as_ref());
                     if !matches!(value, Some(any_value::Value::StringValue(_))) {
@@ -2269,7 +2443,7 @@ impl Editor {
                     }
                 }
             }
-            Editor::DeleteIndex(target, start, end) => {
+            BuiltinEditor::DeleteIndex(target, start, end) => {
                 let index = |g: &Getter, item: &Item<'_>| match eval(g, item)? {
                     Value::Int(i) => usize::try_from(i).map_err(|_| format!("invalid index {i}")),
                     other => Err(format!(
@@ -2296,21 +2470,24 @@ impl Editor {
                 list.drain(start..end);
                 target.set(item, Value::List(Cow::Owned(list)))?;
             }
-            Editor::ConvertSumToGauge | Editor::ConvertGaugeToSum(..) => {
+            BuiltinEditor::ConvertSumToGauge | BuiltinEditor::ConvertGaugeToSum(..) => {
                 use ferrotel_core::pdata::metrics::{Gauge, Sum, metric::Data};
                 let m = item
                     .metric
                     .as_deref_mut()
                     .ok_or("no metric in this context")?;
                 match (self, m.data.take()) {
-                    (Editor::ConvertSumToGauge, Some(Data::Sum(s))) => {
+                    (BuiltinEditor::ConvertSumToGauge, Some(Data::Sum(s))) => {
                         m.data = Some(Data::Gauge(Gauge {
                             data_points: s.data_points,
                         }));
                         item.metric_type = 1;
                         item.metric_shape = (0, false);
                     }
-                    (Editor::ConvertGaugeToSum(temporality, monotonic), Some(Data::Gauge(g))) => {
+                    (
+                        BuiltinEditor::ConvertGaugeToSum(temporality, monotonic),
+                        Some(Data::Gauge(g)),
+                    ) => {
                         m.data = Some(Data::Sum(Sum {
                             data_points: g.data_points,
                             aggregation_temporality: *temporality,
@@ -2323,7 +2500,7 @@ impl Editor {
                     (_, other) => m.data = other,
                 }
             }
-            Editor::ExtractMetric(extracted, monotonic, suffix) => {
+            BuiltinEditor::ExtractMetric(extracted, monotonic, suffix) => {
                 let m = item.metric.as_deref().ok_or("no metric in this context")?;
                 let created = extract_metric(m, *extracted, *monotonic, suffix)?;
                 if let Some(created) = created {
@@ -2333,14 +2510,14 @@ impl Editor {
                         .push(created);
                 }
             }
-            Editor::AggregateOnAttributes(aggregation, keep) => {
+            BuiltinEditor::AggregateOnAttributes(aggregation, keep) => {
                 let m = item
                     .metric
                     .as_deref_mut()
                     .ok_or("no metric in this context")?;
                 super::aggregate::aggregate_on_attributes(m, *aggregation, keep.as_deref())?;
             }
-            Editor::AggregateOnAttributeValue(aggregation, attribute, values, new_value) => {
+            BuiltinEditor::AggregateOnAttributeValue(aggregation, attribute, values, new_value) => {
                 let m = item
                     .metric
                     .as_deref_mut()
@@ -2353,7 +2530,7 @@ impl Editor {
                     new_value,
                 )?;
             }
-            Editor::SummaryToSum(extracted, temporality, monotonic, suffix) => {
+            BuiltinEditor::SummaryToSum(extracted, temporality, monotonic, suffix) => {
                 // Not a summary: nothing to convert. As in Go, every point
                 // of a summary that the statement runs on adds a metric of
                 // all the summary's points.
@@ -2367,7 +2544,7 @@ impl Editor {
                     .ok_or("no metric list in this context")?
                     .push(sum);
             }
-            Editor::MergeHistogramBuckets(target, limit) => {
+            BuiltinEditor::MergeHistogramBuckets(target, limit) => {
                 // Other points are left as they are.
                 if !matches!(item.point, Some(super::context::Point::Histogram(_))) {
                     return Ok(());
@@ -2383,7 +2560,7 @@ impl Editor {
                     remove_bound(p, target);
                 }
             }
-            Editor::SummaryQuantilesToGauge(key, suffix) => {
+            BuiltinEditor::SummaryQuantilesToGauge(key, suffix) => {
                 let m = item.metric.as_deref().ok_or("no metric in this context")?;
                 let Some(gauge) = summary_quantiles_to_gauge(m, key, suffix) else {
                     return Ok(());
@@ -2393,7 +2570,7 @@ impl Editor {
                     .ok_or("no metric list in this context")?
                     .push(gauge);
             }
-            Editor::CopyMetric(fields) => {
+            BuiltinEditor::CopyMetric(fields) => {
                 let mut copy = item
                     .metric
                     .as_deref()
@@ -2421,7 +2598,7 @@ impl Editor {
                     .ok_or("no metric list in this context")?
                     .push(copy);
             }
-            Editor::ScaleMetric(multiplier, unit) => {
+            BuiltinEditor::ScaleMetric(multiplier, unit) => {
                 let unit = match unit {
                     Some(getter) => {
                         let v = eval(getter, item)?;
@@ -2447,7 +2624,7 @@ impl Editor {
                     m.unit = unit;
                 }
             }
-            Editor::Append(target, values) => {
+            BuiltinEditor::Append(target, values) => {
                 let mut add: Vec<AnyValue> = Vec::new();
                 for v in values {
                     match v {

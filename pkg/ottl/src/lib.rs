@@ -21,15 +21,18 @@ pub mod groups;
 mod lexer;
 mod metric_functions;
 mod parser;
+mod registry;
 mod value;
 mod walk;
 
-pub use context::ContextKind;
+pub use context::{ContextKind, Item, Point};
 pub use lexer::CmpOp;
+pub use registry::{
+    Arguments, Converter, ConverterFactory, Editor, EditorFactory, Expression, Invocation, Registry,
+};
 pub use value::{Value, compare};
 
-use context::{Field, Item, enum_value, field};
-use functions::{Converter, Editor};
+use context::{Field, enum_value, field};
 use parser::{BoolExpr, Expr, Key, MathOp};
 use std::borrow::Cow;
 
@@ -69,7 +72,8 @@ enum Getter {
         field: Field,
         keys: Vec<KeyGetter>,
     },
-    Call(Box<Converter>),
+    /// A converter call, then indexes into its result (`Split(...)[0]`).
+    Call(Box<dyn Converter>, Vec<KeyGetter>),
     Math(Box<Getter>, MathOp, Box<Getter>),
     Neg(Box<Getter>),
     /// The elements of a list, for `append(values=...)`.
@@ -92,7 +96,7 @@ enum Cond {
 }
 
 struct Statement {
-    editor: Editor,
+    editor: Box<dyn Editor>,
     condition: Option<Cond>,
     text: String,
 }
@@ -102,7 +106,8 @@ struct Compiler<'c> {
     context: ContextKind,
     /// Whether paths without a context prefix mean the group's context.
     unqualified: bool,
-    _text: &'c str,
+    /// The functions calls may name.
+    registry: &'c Registry,
 }
 
 fn borrow<'s>(v: &'s Value<'static>) -> Value<'s> {
@@ -142,7 +147,7 @@ fn eval<'s>(g: &'s Getter, item: &'s Item<'_>) -> Result<Value<'s>, String> {
             ([KeyGetter::Lit(Value::Str(key))], Some(map)) => Value::of(value::find(map, key)),
             _ => index(item.get(*field)?, keys, item)?,
         },
-        Getter::Call(c) => index(c.call(item)?, &c.keys, item)?,
+        Getter::Call(c, keys) => index(c.call(item)?, keys, item)?,
         Getter::Math(a, op, b) => math(eval(a, item)?, *op, eval(b, item)?)?,
         Getter::Neg(a) => match eval(a, item)? {
             Value::Int(i) => Value::Int(-i),
@@ -266,7 +271,13 @@ impl Compiler<'_> {
                 let (field, keys) = self.path(p)?;
                 Getter::Path { field, keys }
             }
-            Expr::Call(c) => Getter::Call(Box::new(self.converter(c)?)),
+            Expr::Call(c) => Getter::Call(
+                self.converter(c)?,
+                c.keys
+                    .iter()
+                    .map(|k| self.key(k))
+                    .collect::<Result<_, _>>()?,
+            ),
             Expr::Math(a, op, b) => {
                 Getter::Math(Box::new(self.getter(a)?), *op, Box::new(self.getter(b)?))
             }
@@ -456,6 +467,23 @@ impl Program {
         statements: &[String],
         conditions: &[String],
     ) -> Result<Program, String> {
+        Program::compile_with(
+            Registry::standard(),
+            signal,
+            context,
+            statements,
+            conditions,
+        )
+    }
+
+    /// [`Program::compile`], calls naming the functions of `registry`.
+    pub fn compile_with(
+        registry: &Registry,
+        signal: Signal,
+        context: Option<&str>,
+        statements: &[String],
+        conditions: &[String],
+    ) -> Result<Program, String> {
         let parsed: Vec<(parser::StatementAst, &String)> = statements
             .iter()
             .map(|s| {
@@ -486,15 +514,14 @@ impl Program {
             cond_contexts(c, &mut named);
         }
         let (context, unqualified) = choose_context(signal, context, &named)?;
-        let compiler = |text| Compiler {
+        let c = Compiler {
             context,
             unqualified,
-            _text: text,
+            registry,
         };
         let statements = parsed
             .into_iter()
             .map(|(s, text)| {
-                let c = compiler(text);
                 let compiled = || -> Result<Statement, String> {
                     Ok(Statement {
                         editor: c.editor(&s.editor)?,
@@ -508,8 +535,7 @@ impl Program {
         let conditions = parsed_conditions
             .into_iter()
             .map(|(b, text)| {
-                compiler(text)
-                    .cond(&b)
+                c.cond(&b)
                     .map(|c| (c, text.clone()))
                     .map_err(|e| format!("unable to parse OTTL condition {text:?}: {e}"))
             })

@@ -1792,3 +1792,53 @@ fn murmur3_and_xxh3_converters_write_go_s_hex() {
         Some(&s("ddd650205ca3e7fa24a1cc2e3a8a7651"))
     );
 }
+
+#[test]
+fn a_registry_takes_functions_of_a_component_and_keeps_the_standard_ones() {
+    /// `Greeting(name)`: "hello, <name>".
+    struct Greeting(Expression);
+    impl Converter for Greeting {
+        fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
+            let name = self.0.eval(item)?;
+            let name = name.as_str().ok_or("Greeting: name is not a string")?;
+            Ok(Value::Str(std::borrow::Cow::Owned(format!(
+                "hello, {name}"
+            ))))
+        }
+    }
+    /// `clear_body()`: empties the log body.
+    struct ClearBody;
+    impl Editor for ClearBody {
+        fn apply(&self, item: &mut Item<'_>) -> Result<(), String> {
+            item.log.as_deref_mut().ok_or("no log record")?.body = None;
+            Ok(())
+        }
+    }
+    let mut registry = Registry::standard().clone();
+    registry
+        .converter("Greeting", |call| {
+            let args = call.bind(&["name"], 1)?;
+            Ok(Box::new(Greeting(args.expression(0)?.expect("required"))))
+        })
+        .editor("clear_body", |call| {
+            call.bind(&[], 0)?;
+            Ok(Box::new(ClearBody))
+        });
+    let statements = [
+        r#"set(log.attributes["greeting"], Greeting(log.attributes["http.method"]))"#.to_string(),
+        "clear_body()".to_string(),
+        r#"set(log.attributes["loud"], ToUpperCase(log.attributes["greeting"]))"#.to_string(),
+    ];
+    let mut data = logs();
+    let program = Program::compile_with(&registry, Signal::Logs, None, &statements, &[]).unwrap();
+    program.run(&mut data, ErrorMode::Propagate).unwrap();
+    let first = &records(&data)[0];
+    assert_eq!(attr(&first.attributes, "greeting"), Some(&s("hello, GET")));
+    assert_eq!(attr(&first.attributes, "loud"), Some(&s("HELLO, GET")));
+    assert!(first.body.is_none());
+    // The standard registry does not have them.
+    let err = Program::compile(Signal::Logs, Some("log"), &statements[1..2], &[])
+        .err()
+        .unwrap();
+    assert!(err.contains("undefined function \"clear_body\""), "{err}");
+}
