@@ -307,7 +307,7 @@ fn go_quote(s: &str) -> String {
 
 /// A non-negative finite float as Go's `%f`, `%e` or `%g` prints it; no
 /// precision means the shortest digits that read back the same.
-pub(super) fn go_float(f: f64, verb: char, precision: Option<usize>) -> String {
+pub fn go_float(f: f64, verb: char, precision: Option<usize>) -> String {
     match verb {
         'f' | 'F' => format!("{f:.*}", precision.unwrap_or(6)),
         'e' | 'E' => {

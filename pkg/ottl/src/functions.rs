@@ -2,16 +2,11 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
-use super::aggregate::Aggregation;
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
 use super::go_values::{
-    Cidr, base64_engine, duration_arg, float_like, luhn, murmur3_32, murmur3_128, parse_int,
-    parse_ip, slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
-};
-use super::metric_functions::{
-    extract_metric, limit_buckets, max_buckets, remove_bound, scale_metric,
-    summary_quantiles_to_gauge, summary_to_sum,
+    Cidr, base64_engine, duration_arg, luhn, murmur3_32, murmur3_128, parse_int, parse_ip,
+    slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
 };
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
@@ -120,35 +115,6 @@ pub(super) enum BuiltinEditor {
     Flatten(Target, String, i64, bool),
     StringifyAll(Target),
     DeleteIndex(Target, Getter, Option<Getter>),
-    ConvertSumToGauge,
-    ConvertGaugeToSum(i32, bool),
-    /// `extract_sum_metric` / `extract_count_metric`: monotonic, suffix.
-    ExtractMetric(Extracted, bool, String),
-    /// `copy_metric`: name, description, unit.
-    CopyMetric([Option<Getter>; 3]),
-    /// `scale_metric`: multiplier, unit.
-    ScaleMetric(f64, Option<Getter>),
-    AggregateOnAttributes(Aggregation, Option<Vec<String>>),
-    /// Function, attribute, values, new value.
-    AggregateOnAttributeValue(Aggregation, String, Vec<String>, String),
-    /// `convert_summary_quantile_val_to_gauge`: attribute key, suffix.
-    SummaryQuantilesToGauge(String, String),
-    /// `convert_summary_count_val_to_sum` / `convert_summary_sum_val_to_sum`
-    /// (data point context): which value, temporality, monotonic, suffix.
-    SummaryToSum(Extracted, i32, bool, String),
-    /// `merge_histogram_buckets`: target value; `limit_buckets` (else
-    /// `remove_explicit_bound`).
-    MergeHistogramBuckets(Getter, bool),
-}
-
-/// Which field of histogram and summary points `extract_*_metric` makes
-/// a sum of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Extracted {
-    Sum,
-    Count,
-    /// `extract_avg_metric`: sum / count, as a gauge.
-    Avg,
 }
 
 /// The optional `function` and `replacementFormat` of the replace editors.
@@ -345,8 +311,7 @@ impl Glob {
     }
 }
 
-/// OTTL's own editors (Go's `ottlfuncs` editors, and the transform
-/// processor's metric functions).
+/// OTTL's own editors (Go's `ottlfuncs` editors).
 const EDITORS: &[&str] = &[
     "set",
     "delete_key",
@@ -364,19 +329,6 @@ const EDITORS: &[&str] = &[
     "flatten",
     "stringify_all",
     "delete_index",
-    "convert_sum_to_gauge",
-    "convert_gauge_to_sum",
-    "extract_sum_metric",
-    "extract_count_metric",
-    "extract_avg_metric",
-    "copy_metric",
-    "scale_metric",
-    "aggregate_on_attributes",
-    "aggregate_on_attribute_value",
-    "convert_summary_quantile_val_to_gauge",
-    "convert_summary_count_val_to_sum",
-    "convert_summary_sum_val_to_sum",
-    "merge_histogram_buckets",
 ];
 
 /// OTTL's own converters (Go's `ottlfuncs` converters).
@@ -483,10 +435,6 @@ pub(super) fn register(registry: &mut Registry) {
 impl registry::Editor for BuiltinEditor {
     fn apply(&self, item: &mut Item<'_>) -> Result<(), String> {
         self.run(item)
-    }
-
-    fn reads_whole_summary(&self) -> bool {
-        matches!(self, BuiltinEditor::SummaryToSum(..))
     }
 }
 
@@ -840,180 +788,6 @@ impl Compiler<'_> {
                     values.push(Getter::Spread(Box::new(self.getter(v)?)));
                 }
                 BuiltinEditor::Append(self.target(b[0])?, values)
-            }
-            // The transform processor's metric functions.
-            "convert_sum_to_gauge" | "convert_gauge_to_sum" => {
-                if self.context != super::ContextKind::Metric {
-                    return Err(format!(
-                        "{} is only available in the metric context",
-                        call.name
-                    ));
-                }
-                if call.name == "convert_sum_to_gauge" {
-                    a(&[], 0)?;
-                    BuiltinEditor::ConvertSumToGauge
-                } else {
-                    let b = a(&["aggregation_temporality", "is_monotonic"], 2)?;
-                    let temporality = match literal_str(b[0], "aggregation_temporality")? {
-                        "delta" => 1,
-                        "cumulative" => 2,
-                        other => return Err(format!("unknown aggregation temporality: {other}")),
-                    };
-                    let monotonic = match b[1] {
-                        Some(Expr::Bool(v)) => *v,
-                        _ => return Err("is_monotonic must be a bool literal".into()),
-                    };
-                    BuiltinEditor::ConvertGaugeToSum(temporality, monotonic)
-                }
-            }
-            "extract_sum_metric"
-            | "extract_count_metric"
-            | "copy_metric"
-            | "scale_metric"
-            | "aggregate_on_attributes"
-            | "aggregate_on_attribute_value"
-            | "extract_avg_metric"
-            | "convert_summary_quantile_val_to_gauge"
-                if self.context != super::ContextKind::Metric =>
-            {
-                return Err(format!(
-                    "{} is only available in the metric context",
-                    call.name
-                ));
-            }
-            "extract_sum_metric" | "extract_count_metric" => {
-                let b = a(&["monotonic", "suffix"], 1)?;
-                let monotonic = match b[0] {
-                    Some(Expr::Bool(v)) => *v,
-                    _ => return Err("monotonic must be a bool literal".into()),
-                };
-                let (extracted, default_suffix) = if call.name == "extract_sum_metric" {
-                    (Extracted::Sum, "_sum")
-                } else {
-                    (Extracted::Count, "_count")
-                };
-                let suffix = match b[1] {
-                    None => default_suffix,
-                    e => literal_str(e, "suffix")?,
-                };
-                BuiltinEditor::ExtractMetric(extracted, monotonic, suffix.to_string())
-            }
-            "aggregate_on_attributes" => {
-                let b = a(&["aggregation_function", "attributes"], 1)?;
-                let aggregation = Aggregation::parse(literal_str(b[0], "aggregation_function")?)?;
-                let keep = match b[1] {
-                    None => None,
-                    e => Some(string_list(e, "attributes")?),
-                };
-                BuiltinEditor::AggregateOnAttributes(aggregation, keep)
-            }
-            "aggregate_on_attribute_value" => {
-                let b = a(
-                    &["aggregation_function", "attribute", "values", "new_value"],
-                    4,
-                )?;
-                BuiltinEditor::AggregateOnAttributeValue(
-                    Aggregation::parse(literal_str(b[0], "aggregation_function")?)?,
-                    literal_str(b[1], "attribute")?.to_string(),
-                    string_list(b[2], "values")?,
-                    literal_str(b[3], "new_value")?.to_string(),
-                )
-            }
-            "convert_summary_count_val_to_sum" | "convert_summary_sum_val_to_sum" => {
-                if self.context != super::ContextKind::DataPoint {
-                    return Err(format!(
-                        "{} is only available in the datapoint context",
-                        call.name
-                    ));
-                }
-                let b = a(&["aggregation_temporality", "is_monotonic", "suffix"], 2)?;
-                let temporality = match literal_str(b[0], "aggregation_temporality")? {
-                    "delta" => 1,
-                    "cumulative" => 2,
-                    other => return Err(format!("unknown aggregation temporality: {other}")),
-                };
-                let monotonic = match b[1] {
-                    Some(Expr::Bool(v)) => *v,
-                    _ => return Err("is_monotonic must be a bool literal".into()),
-                };
-                let (extracted, default_suffix) = if call.name == "convert_summary_count_val_to_sum"
-                {
-                    (Extracted::Count, "_count")
-                } else {
-                    (Extracted::Sum, "_sum")
-                };
-                let suffix = match b[2] {
-                    None => default_suffix,
-                    e => literal_str(e, "suffix")?,
-                };
-                BuiltinEditor::SummaryToSum(extracted, temporality, monotonic, suffix.to_string())
-            }
-            "merge_histogram_buckets" => {
-                if self.context != super::ContextKind::DataPoint {
-                    return Err(
-                        "merge_histogram_buckets is only available in the datapoint context".into(),
-                    );
-                }
-                let b = a(&["target_value", "method"], 1)?;
-                let limit = match b[1] {
-                    None => false,
-                    e => match literal_str(e, "method")? {
-                        "remove_explicit_bound" => false,
-                        "limit_buckets" => true,
-                        other => {
-                            return Err(format!(
-                                "unsupported method {other:?}, expected \"remove_explicit_bound\" or \"limit_buckets\""
-                            ));
-                        }
-                    },
-                };
-                let target = self.getter_opt(b[0])?;
-                if let Getter::Lit(v) = &target {
-                    let value = float_like(v)?.ok_or("target_value must not be nil")?;
-                    if limit {
-                        max_buckets(value)?;
-                    }
-                }
-                BuiltinEditor::MergeHistogramBuckets(target, limit)
-            }
-            "convert_summary_quantile_val_to_gauge" => {
-                let b = a(&["attribute_key", "suffix"], 0)?;
-                let key = match b[0] {
-                    None => "quantile",
-                    e => literal_str(e, "attribute_key")?,
-                };
-                let suffix = match b[1] {
-                    None => ".quantiles",
-                    e => literal_str(e, "suffix")?,
-                };
-                BuiltinEditor::SummaryQuantilesToGauge(key.to_string(), suffix.to_string())
-            }
-            "extract_avg_metric" => {
-                let b = a(&["suffix"], 0)?;
-                let suffix = match b[0] {
-                    None => "_avg",
-                    e => literal_str(e, "suffix")?,
-                };
-                BuiltinEditor::ExtractMetric(Extracted::Avg, false, suffix.to_string())
-            }
-            "copy_metric" => {
-                let b = a(&["name", "description", "unit"], 0)?;
-                let optional = |e: Option<&Expr>| e.map(|e| self.getter(e)).transpose();
-                BuiltinEditor::CopyMetric([optional(b[0])?, optional(b[1])?, optional(b[2])?])
-            }
-            "scale_metric" => {
-                let b = a(&["multiplier", "unit"], 1)?;
-                let multiplier = match b[0] {
-                    Some(Expr::Float(f)) => *f,
-                    Some(Expr::Int(i)) => *i as f64,
-                    Some(Expr::Neg(e)) => match e.as_ref() {
-                        Expr::Float(f) => -f,
-                        Expr::Int(i) => -(*i as f64),
-                        _ => return Err("multiplier must be a number literal".into()),
-                    },
-                    _ => return Err("multiplier must be a number literal".into()),
-                };
-                BuiltinEditor::ScaleMetric(multiplier, b[1].map(|e| self.getter(e)).transpose()?)
             }
             "flatten" => {
                 let b = a(&["target", "prefix", "depth", "resolve_conflicts"], 1)?;
@@ -2469,160 +2243,6 @@ impl BuiltinEditor {
                 }
                 list.drain(start..end);
                 target.set(item, Value::List(Cow::Owned(list)))?;
-            }
-            BuiltinEditor::ConvertSumToGauge | BuiltinEditor::ConvertGaugeToSum(..) => {
-                use ferrotel_core::pdata::metrics::{Gauge, Sum, metric::Data};
-                let m = item
-                    .metric
-                    .as_deref_mut()
-                    .ok_or("no metric in this context")?;
-                match (self, m.data.take()) {
-                    (BuiltinEditor::ConvertSumToGauge, Some(Data::Sum(s))) => {
-                        m.data = Some(Data::Gauge(Gauge {
-                            data_points: s.data_points,
-                        }));
-                        item.metric_type = 1;
-                        item.metric_shape = (0, false);
-                    }
-                    (
-                        BuiltinEditor::ConvertGaugeToSum(temporality, monotonic),
-                        Some(Data::Gauge(g)),
-                    ) => {
-                        m.data = Some(Data::Sum(Sum {
-                            data_points: g.data_points,
-                            aggregation_temporality: *temporality,
-                            is_monotonic: *monotonic,
-                        }));
-                        item.metric_type = 2;
-                        item.metric_shape = (*temporality, *monotonic);
-                    }
-                    // Other metric types are left as they are.
-                    (_, other) => m.data = other,
-                }
-            }
-            BuiltinEditor::ExtractMetric(extracted, monotonic, suffix) => {
-                let m = item.metric.as_deref().ok_or("no metric in this context")?;
-                let created = extract_metric(m, *extracted, *monotonic, suffix)?;
-                if let Some(created) = created {
-                    item.new_metrics
-                        .as_deref_mut()
-                        .ok_or("no metric list in this context")?
-                        .push(created);
-                }
-            }
-            BuiltinEditor::AggregateOnAttributes(aggregation, keep) => {
-                let m = item
-                    .metric
-                    .as_deref_mut()
-                    .ok_or("no metric in this context")?;
-                super::aggregate::aggregate_on_attributes(m, *aggregation, keep.as_deref())?;
-            }
-            BuiltinEditor::AggregateOnAttributeValue(aggregation, attribute, values, new_value) => {
-                let m = item
-                    .metric
-                    .as_deref_mut()
-                    .ok_or("no metric in this context")?;
-                super::aggregate::aggregate_on_attribute_value(
-                    m,
-                    *aggregation,
-                    attribute,
-                    values,
-                    new_value,
-                )?;
-            }
-            BuiltinEditor::SummaryToSum(extracted, temporality, monotonic, suffix) => {
-                // Not a summary: nothing to convert. As in Go, every point
-                // of a summary that the statement runs on adds a metric of
-                // all the summary's points.
-                let Some(summary) = item.summary else {
-                    return Ok(());
-                };
-                let m = item.metric.as_deref().ok_or("no metric in this context")?;
-                let sum = summary_to_sum(m, summary, *extracted, *temporality, *monotonic, suffix);
-                item.new_metrics
-                    .as_deref_mut()
-                    .ok_or("no metric list in this context")?
-                    .push(sum);
-            }
-            BuiltinEditor::MergeHistogramBuckets(target, limit) => {
-                // Other points are left as they are.
-                if !matches!(item.point, Some(super::context::Point::Histogram(_))) {
-                    return Ok(());
-                }
-                let target =
-                    float_like(&eval(target, item)?)?.ok_or("target_value must not be nil")?;
-                let Some(super::context::Point::Histogram(p)) = item.point.as_mut() else {
-                    return Ok(());
-                };
-                if *limit {
-                    limit_buckets(p, max_buckets(target)?);
-                } else {
-                    remove_bound(p, target);
-                }
-            }
-            BuiltinEditor::SummaryQuantilesToGauge(key, suffix) => {
-                let m = item.metric.as_deref().ok_or("no metric in this context")?;
-                let Some(gauge) = summary_quantiles_to_gauge(m, key, suffix) else {
-                    return Ok(());
-                };
-                item.new_metrics
-                    .as_deref_mut()
-                    .ok_or("no metric list in this context")?
-                    .push(gauge);
-            }
-            BuiltinEditor::CopyMetric(fields) => {
-                let mut copy = item
-                    .metric
-                    .as_deref()
-                    .ok_or("no metric in this context")?
-                    .clone();
-                let mut texts = [None, None, None];
-                for (text, getter) in texts.iter_mut().zip(fields) {
-                    if let Some(getter) = getter {
-                        let v = eval(getter, item)?;
-                        *text = Some(
-                            v.as_str()
-                                .ok_or_else(|| {
-                                    format!("expected string but got {}", v.type_name())
-                                })?
-                                .to_string(),
-                        );
-                    }
-                }
-                let [name, description, unit] = texts;
-                copy.name = name.unwrap_or(copy.name);
-                copy.description = description.unwrap_or(copy.description);
-                copy.unit = unit.unwrap_or(copy.unit);
-                item.new_metrics
-                    .as_deref_mut()
-                    .ok_or("no metric list in this context")?
-                    .push(copy);
-            }
-            BuiltinEditor::ScaleMetric(multiplier, unit) => {
-                let unit = match unit {
-                    Some(getter) => {
-                        let v = eval(getter, item)?;
-                        Some(
-                            v.as_str()
-                                .ok_or_else(|| {
-                                    format!(
-                                        "could not get unit from ScaleArguments: expected string but got {}",
-                                        v.type_name()
-                                    )
-                                })?
-                                .to_string(),
-                        )
-                    }
-                    None => None,
-                };
-                let m = item
-                    .metric
-                    .as_deref_mut()
-                    .ok_or("no metric in this context")?;
-                scale_metric(m, *multiplier)?;
-                if let Some(unit) = unit {
-                    m.unit = unit;
-                }
             }
             BuiltinEditor::Append(target, values) => {
                 let mut add: Vec<AnyValue> = Vec::new();

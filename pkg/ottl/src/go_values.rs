@@ -278,7 +278,7 @@ pub(super) fn uuid_v4() -> String {
 }
 
 /// A number as Go's `FloatLikeGetter` reads one; `None` for nil.
-pub(super) fn float_like(v: &Value<'_>) -> Result<Option<f64>, String> {
+pub fn float_like(v: &Value<'_>) -> Result<Option<f64>, String> {
     Ok(Some(match v {
         Value::Nil => return Ok(None),
         Value::Float(f) => *f,

@@ -11,7 +11,6 @@
 //! filter drops. Both walk a batch's items of their context, with the
 //! resource and scope above each item in reach.
 
-mod aggregate;
 mod context;
 mod csv;
 mod format;
@@ -19,9 +18,15 @@ mod functions;
 mod go_values;
 pub mod groups;
 mod lexer;
-mod metric_functions;
 mod parser;
 mod registry;
+
+/// Go's renderings and readings of values that functions written outside
+/// this crate must match (the transform processor's metric functions).
+pub mod go {
+    pub use crate::format::go_float as format_float;
+    pub use crate::go_values::float_like;
+}
 mod value;
 mod walk;
 

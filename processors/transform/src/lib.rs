@@ -10,6 +10,13 @@
 //! logged (`ignore`) or not (`silent`), or fails the batch (`propagate`: a
 //! permanent error, since the same data fails again).
 
+mod aggregate;
+mod functions;
+mod metric_functions;
+
+#[cfg(test)]
+mod function_tests;
+
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
@@ -68,9 +75,15 @@ impl Config {
             .into_iter()
             .enumerate()
             .map(|(i, g)| {
-                Program::compile(signal, g.context.as_deref(), &g.statements, &g.conditions)
-                    .map(|p| (p, g.error_mode.unwrap_or(default_mode)))
-                    .map_err(|e| format!("{key}[{i}]: {e}"))
+                Program::compile_with(
+                    functions::registry(),
+                    signal,
+                    g.context.as_deref(),
+                    &g.statements,
+                    &g.conditions,
+                )
+                .map(|p| (p, g.error_mode.unwrap_or(default_mode)))
+                .map_err(|e| format!("{key}[{i}]: {e}"))
             })
             .collect()
     }

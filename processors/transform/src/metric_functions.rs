@@ -191,7 +191,7 @@ pub(super) fn max_buckets(target: f64) -> Result<usize, String> {
     if target < 1.0 || target.trunc() != target || target > i64::MAX as f64 {
         return Err(format!(
             "target_value must be a positive integer when method is \"limit_buckets\", got {}",
-            super::format::go_float(target.abs(), 'g', None)
+            ferrotel_ottl::go::format_float(target.abs(), 'g', None)
         ));
     }
     Ok(target as usize)
@@ -284,12 +284,12 @@ pub(super) fn summary_quantiles_to_gauge(m: &Metric, key: &str, suffix: &str) ->
     for p in &summary.data_points {
         for q in &p.quantile_values {
             let mut attributes = p.attributes.clone();
-            super::context::put(
+            put(
                 &mut attributes,
                 key,
-                Some(AnyValue {
+                AnyValue {
                     value: Some(any_value::Value::DoubleValue(q.quantile)),
-                }),
+                },
             );
             points.push(NumberDataPoint {
                 attributes,
@@ -309,4 +309,16 @@ pub(super) fn summary_quantiles_to_gauge(m: &Metric, key: &str, suffix: &str) ->
         })),
         ..Metric::default()
     })
+}
+
+/// Sets `key` in `attributes`, replacing its last value or adding it.
+fn put(attributes: &mut Vec<KeyValue>, key: &str, value: AnyValue) {
+    match attributes.iter_mut().rev().find(|kv| kv.key == key) {
+        Some(kv) => kv.value = Some(value),
+        None => attributes.push(KeyValue {
+            key: key.to_string(),
+            value: Some(value),
+            ..KeyValue::default()
+        }),
+    }
 }
