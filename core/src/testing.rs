@@ -121,13 +121,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// it was registered. Returns one line per factory that failed, naming it.
 pub async fn check_lifecycles(factories: &Factories) -> Vec<String> {
     let mut failures = Vec::new();
-    for kind in [
-        Kind::Receiver,
-        Kind::Processor,
-        Kind::Exporter,
-        Kind::Connector,
-        Kind::Extension,
-    ] {
+    for kind in Kind::ALL {
         for metadata in factories.metadata(kind) {
             let name = format!("{kind} {:?}", metadata.type_name);
             if let Err(e) = check_one(factories, kind, metadata).await {

@@ -180,13 +180,7 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
     let _ = writeln!(out, "    command: {}", build.command);
     let _ = writeln!(out, "    description: {}", build.description);
     let _ = writeln!(out, "    version: {}", build.version);
-    for kind in [
-        Kind::Receiver,
-        Kind::Processor,
-        Kind::Exporter,
-        Kind::Connector,
-        Kind::Extension,
-    ] {
+    for kind in Kind::ALL {
         let metadata = factories.metadata(kind);
         if metadata.is_empty() {
             let _ = writeln!(out, "{}: []", kind.section());

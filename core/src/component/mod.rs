@@ -46,6 +46,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order config sections and `components` list them.
+    pub const ALL: [Kind; 5] = [
+        Kind::Receiver,
+        Kind::Processor,
+        Kind::Exporter,
+        Kind::Connector,
+        Kind::Extension,
+    ];
+
     /// The singular name used in messages (`receiver`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -43,6 +43,16 @@ impl World {
         list.lock().unwrap().push(entry);
     }
 
+    /// The components of one kind created so far (`exporter out`).
+    fn created(&self, kind: &str) -> Vec<String> {
+        let created = self.created.lock().unwrap();
+        created
+            .iter()
+            .filter(|c| c.starts_with(kind))
+            .cloned()
+            .collect()
+    }
+
     fn sink(&self, id: &str) -> Arc<Sink> {
         self.sinks.lock().unwrap()[id].clone()
     }
@@ -332,13 +342,8 @@ service:
     // `in` fans out to both pipelines, which fan in to the one `out`.
     assert_eq!(world.sink("out").item_counts(), [3, 3, 2]);
     assert_eq!(world.sink("out/b").item_counts(), [3, 2]);
-    let created = world.created.lock().unwrap().clone();
-    let exporters: Vec<&String> = created
-        .iter()
-        .filter(|c| c.starts_with("exporter"))
-        .collect();
     assert_eq!(
-        exporters,
+        world.created("exporter"),
         ["exporter out", "exporter out/b"],
         "each created once"
     );
@@ -432,13 +437,8 @@ service:
     assert_eq!(metrics[0].signal(), Signal::Metrics);
     assert_eq!(metrics[0].item_count(), 4, "one point per span");
     assert_eq!(world.sink("out/more").item_counts(), [4]);
-    let created = world.created.lock().unwrap().clone();
-    let connectors: Vec<&String> = created
-        .iter()
-        .filter(|c| c.starts_with("connector"))
-        .collect();
     assert_eq!(
-        connectors,
+        world.created("connector"),
         [
             "connector traces->traces spans",
             "connector traces->metrics spans"
