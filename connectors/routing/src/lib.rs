@@ -176,7 +176,7 @@ impl Config {
                                     Some(context),
                                     &[condition.to_string()],
                                 )
-                                .map_err(at)?,
+                                .map_err(|e| at(e.to_string()))?,
                             ))
                         } else {
                             None
@@ -314,7 +314,7 @@ impl Consumer for Routing {
                 }
                 Some(Matcher::Ottl(c)) => c
                     .split_matching(&mut data, route.copy, self.mode)
-                    .map_err(ConsumeError::Permanent)?,
+                    .map_err(|e| ConsumeError::Permanent(e.to_string()))?,
             };
             if let Some(next) = &route.next {
                 add(next, part);

@@ -68,6 +68,51 @@ impl ErrorMode {
     }
 }
 
+/// Why OTTL refused a statement or condition, or failed on an item; the
+/// texts are Go's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OttlError {
+    /// A statement that does not parse or compile.
+    #[error("unable to parse OTTL statement {text:?}: {message}")]
+    Statement {
+        /// The statement.
+        text: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A condition that does not parse or compile.
+    #[error("unable to parse OTTL condition {text:?}: {message}")]
+    Condition {
+        /// The condition.
+        text: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No context fits the group: none given and none inferred, or one the
+    /// signal does not have.
+    #[error("{0}")]
+    Context(String),
+    /// A statement failed on an item (`error_mode: propagate`).
+    #[error("failed to execute statement: {text}, {message}")]
+    Execution {
+        /// The statement.
+        text: String,
+        /// What failed.
+        message: String,
+    },
+    /// A filter condition failed on an item (`error_mode: propagate`).
+    #[error("failed to eval condition: {text}, {message}")]
+    Evaluation {
+        /// The condition.
+        text: String,
+        /// What failed.
+        message: String,
+    },
+    /// Something the language cannot do with these items.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
 /// A compiled value expression.
 enum Getter {
     Lit(Value<'static>),
@@ -471,7 +516,7 @@ impl Program {
         context: Option<&str>,
         statements: &[String],
         conditions: &[String],
-    ) -> Result<Program, String> {
+    ) -> Result<Program, OttlError> {
         Program::compile_with(
             Registry::standard(),
             signal,
@@ -488,13 +533,16 @@ impl Program {
         context: Option<&str>,
         statements: &[String],
         conditions: &[String],
-    ) -> Result<Program, String> {
+    ) -> Result<Program, OttlError> {
         let parsed: Vec<(parser::StatementAst, &String)> = statements
             .iter()
             .map(|s| {
                 parser::statement(s)
                     .map(|p| (p, s))
-                    .map_err(|e| format!("unable to parse OTTL statement {s:?}: {e}"))
+                    .map_err(|message| OttlError::Statement {
+                        text: s.clone(),
+                        message,
+                    })
             })
             .collect::<Result<_, _>>()?;
         let parsed_conditions: Vec<(BoolExpr, &String)> = conditions
@@ -502,7 +550,10 @@ impl Program {
             .map(|c| {
                 parser::condition(c)
                     .map(|p| (p, c))
-                    .map_err(|e| format!("unable to parse OTTL condition {c:?}: {e}"))
+                    .map_err(|message| OttlError::Condition {
+                        text: c.clone(),
+                        message,
+                    })
             })
             .collect::<Result<_, _>>()?;
         let mut named = Vec::new();
@@ -518,7 +569,8 @@ impl Program {
         for (c, _) in &parsed_conditions {
             cond_contexts(c, &mut named);
         }
-        let (context, unqualified) = choose_context(signal, context, &named)?;
+        let (context, unqualified) =
+            choose_context(signal, context, &named).map_err(OttlError::Context)?;
         let c = Compiler {
             context,
             unqualified,
@@ -534,7 +586,10 @@ impl Program {
                         text: text.clone(),
                     })
                 };
-                compiled().map_err(|e| format!("unable to parse OTTL statement {text:?}: {e}"))
+                compiled().map_err(|message| OttlError::Statement {
+                    text: text.clone(),
+                    message,
+                })
             })
             .collect::<Result<_, _>>()?;
         let conditions = parsed_conditions
@@ -542,7 +597,10 @@ impl Program {
             .map(|(b, text)| {
                 c.cond(&b)
                     .map(|c| (c, text.clone()))
-                    .map_err(|e| format!("unable to parse OTTL condition {text:?}: {e}"))
+                    .map_err(|message| OttlError::Condition {
+                        text: text.clone(),
+                        message,
+                    })
             })
             .collect::<Result<_, _>>()?;
         Ok(Program {
@@ -558,7 +616,7 @@ impl Program {
     }
 
     /// Runs the statements on every item of the batch.
-    pub fn run(&self, data: &mut Telemetry, mode: ErrorMode) -> Result<(), String> {
+    pub fn run(&self, data: &mut Telemetry, mode: ErrorMode) -> Result<(), OttlError> {
         let whole_summaries = self
             .statements
             .iter()
@@ -596,12 +654,15 @@ impl Program {
     }
 }
 
-fn handle(mode: ErrorMode, text: &str, error: String) -> Result<(), String> {
-    let message = format!("failed to execute statement: {text}, {error}");
+fn handle(mode: ErrorMode, text: &str, message: String) -> Result<(), OttlError> {
+    let error = OttlError::Execution {
+        text: text.to_string(),
+        message,
+    };
     match mode {
-        ErrorMode::Propagate => Err(message),
+        ErrorMode::Propagate => Err(error),
         ErrorMode::Ignore => {
-            tracing::warn!(error = %message, "failed to execute OTTL; skipping it");
+            tracing::warn!(%error, "failed to execute OTTL; skipping it");
             Ok(())
         }
         ErrorMode::Silent => Ok(()),
@@ -621,7 +682,7 @@ impl Conditions {
         signal: Signal,
         context: Option<&str>,
         conditions: &[String],
-    ) -> Result<Conditions, String> {
+    ) -> Result<Conditions, OttlError> {
         let program = Program::compile(signal, context, &[], conditions)?;
         Ok(Conditions {
             context: program.context,
@@ -634,7 +695,7 @@ impl Conditions {
     pub fn compile_inferred(
         signal: Signal,
         conditions: &[String],
-    ) -> Result<Vec<Conditions>, String> {
+    ) -> Result<Vec<Conditions>, OttlError> {
         let mut groups: Vec<Conditions> = Vec::new();
         for text in conditions {
             let one = Conditions::compile(signal, None, std::slice::from_ref(text))?;
@@ -660,12 +721,12 @@ impl Conditions {
         data: &mut Telemetry,
         copy: bool,
         mode: ErrorMode,
-    ) -> Result<Telemetry, String> {
+    ) -> Result<Telemetry, OttlError> {
         if self.context == ContextKind::SpanEvent {
-            return Err(format!(
+            return Err(OttlError::Unsupported(format!(
                 "cannot split out items of the {} context",
                 self.context.name()
-            ));
+            )));
         }
         let mut chosen = Vec::new();
         walk::walk(data, self.context, false, false, &mut |item| {
@@ -689,19 +750,22 @@ impl Conditions {
     /// Removes the items for which any condition holds, and the
     /// resources, scopes and metrics left empty; returns how many items
     /// of the batch's signal were removed.
-    pub fn drop_matching(&self, data: &mut Telemetry, mode: ErrorMode) -> Result<usize, String> {
+    pub fn drop_matching(&self, data: &mut Telemetry, mode: ErrorMode) -> Result<usize, OttlError> {
         let before = data.item_count();
         walk::walk(data, self.context, true, false, &mut |item| {
             for (c, text) in &self.conditions {
                 match test(c, item) {
                     Ok(true) => return Ok(true),
                     Ok(false) => {}
-                    Err(e) => {
-                        let message = format!("failed to eval condition: {text}, {e}");
+                    Err(message) => {
+                        let error = OttlError::Evaluation {
+                            text: text.clone(),
+                            message,
+                        };
                         match mode {
-                            ErrorMode::Propagate => return Err(message),
+                            ErrorMode::Propagate => return Err(error),
                             ErrorMode::Ignore => {
-                                tracing::warn!(error = %message, "failed processing condition; it counts as false");
+                                tracing::warn!(%error, "failed processing condition; it counts as false");
                             }
                             ErrorMode::Silent => {}
                         }

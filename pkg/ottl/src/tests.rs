@@ -374,7 +374,10 @@ fn error_modes() {
     ];
     let p = Program::compile(Signal::Logs, None, &statements, &[]).unwrap();
     let mut data = logs();
-    let err = p.run(&mut data, ErrorMode::Propagate).unwrap_err();
+    let err = p
+        .run(&mut data, ErrorMode::Propagate)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with(
             "failed to execute statement: set(log.attributes[\"n\"], Int(log.body)), Int:"
@@ -474,11 +477,46 @@ fn spans_events_and_metrics() {
 }
 
 #[test]
+fn errors_say_what_failed_and_where() {
+    let compile = |statement: &str| {
+        Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .unwrap()
+    };
+    assert!(matches!(
+        compile(r#"set(log.body, Nope())"#),
+        OttlError::Statement { text, message }
+            if text == "set(log.body, Nope())" && message == "undefined function \"Nope\""
+    ));
+    assert!(matches!(
+        compile(r#"set(attributes["a"], 1)"#),
+        OttlError::Context(_)
+    ));
+    let p = Program::compile(
+        Signal::Logs,
+        None,
+        &[r#"set(log.attributes["n"], Int(log.body))"#.to_string()],
+        &[],
+    )
+    .unwrap();
+    assert!(matches!(
+        p.run(&mut logs(), ErrorMode::Propagate),
+        Err(OttlError::Execution { .. })
+    ));
+    let c = Conditions::compile(Signal::Logs, None, &[r#"Int(log.body) > 1"#.to_string()]).unwrap();
+    assert!(matches!(
+        c.drop_matching(&mut logs(), ErrorMode::Propagate),
+        Err(OttlError::Evaluation { .. })
+    ));
+}
+
+#[test]
 fn compile_errors_name_the_function_and_the_statement() {
     let err = |statement: &str| {
         Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
             .err()
             .unwrap()
+            .to_string()
     };
     assert_eq!(
         err(r#"set(log.attributes["a"], Nope(log.body))"#),
@@ -510,7 +548,8 @@ fn compile_errors_name_the_function_and_the_statement() {
         &[],
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(structured.contains("cannot reach"), "{structured}");
 }
 
@@ -672,6 +711,7 @@ fn compile_errors_of_arguments() {
     ] {
         let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains(want), "{statement}: {err}");
     }
@@ -816,7 +856,8 @@ fn more_editors_and_converters() {
         &[],
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(err.contains("must be greater than 0"), "{err}");
     let p = Program::compile(
         Signal::Logs,
@@ -825,7 +866,10 @@ fn more_editors_and_converters() {
         &[],
     )
     .unwrap();
-    let err = p.run(&mut logs(), ErrorMode::Propagate).unwrap_err();
+    let err = p
+        .run(&mut logs(), ErrorMode::Propagate)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("never reached the end of a quoted value"),
         "{err}"
@@ -997,6 +1041,7 @@ fn runtime_errors_of_the_newer_converters_are_go_s() {
     ] {
         let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains(want), "{statement}: {err}");
     }
@@ -1036,11 +1081,13 @@ fn parse_csv_as_go_documents_it() {
 
     let failing = |statement: &str| {
         Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .map_err(|e| e.to_string())
             .and_then(|p| {
                 p.run(&mut logs(), ErrorMode::Propagate)
                     .map_err(|e| e.to_string())
             })
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default()
     };
     for (statement, want) in [
@@ -1161,6 +1208,7 @@ fn ids_base64_trim_and_key_value_strings() {
     ] {
         let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains(want), "{statement}: {err}");
     }
@@ -1272,6 +1320,7 @@ fn cidr_luhn_sort_slice_to_map_and_uuid() {
     ] {
         let err = Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains(want), "{statement}: {err}");
     }
@@ -1355,6 +1404,7 @@ fn a_registry_takes_functions_of_a_component_and_keeps_the_standard_ones() {
     // The standard registry does not have them.
     let err = Program::compile(Signal::Logs, Some("log"), &statements[1..2], &[])
         .err()
-        .unwrap();
+        .unwrap()
+        .to_string();
     assert!(err.contains("undefined function \"clear_body\""), "{err}");
 }

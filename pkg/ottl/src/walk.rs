@@ -2,13 +2,14 @@
 //! scope, and removing the ones a visit asks to drop (with the containers
 //! they leave empty, when pruning).
 
+use super::OttlError;
 use super::context::{ContextKind, Item, Point};
 use ferrotel_core::pdata::Telemetry;
 use ferrotel_core::pdata::common::KeyValue;
 use ferrotel_core::pdata::metrics::{Metric, metric};
 
 /// The visit: true drops the item.
-pub(super) type Visit<'f> = dyn FnMut(&mut Item<'_>) -> Result<bool, String> + 'f;
+pub(super) type Visit<'f> = dyn FnMut(&mut Item<'_>) -> Result<bool, OttlError> + 'f;
 
 /// Visits every item of `context`; with `prune`, removes the containers
 /// dropping left empty. With `whole_summaries`, data points of summaries
@@ -19,11 +20,11 @@ pub(super) fn walk(
     prune: bool,
     whole_summaries: bool,
     f: &mut Visit<'_>,
-) -> Result<(), String> {
+) -> Result<(), OttlError> {
     let mut cache: Vec<KeyValue> = Vec::new();
-    let mut failure: Option<String> = None;
+    let mut failure: Option<OttlError> = None;
     // A closure running the visit on an item, keeping the first error.
-    let mut visit = |item: &mut Item<'_>, failure: &mut Option<String>| -> bool {
+    let mut visit = |item: &mut Item<'_>, failure: &mut Option<OttlError>| -> bool {
         if failure.is_some() {
             return false;
         }
@@ -151,7 +152,7 @@ pub(super) fn walk(
                             _ => None,
                         };
                         let mut each =
-                            |point: Point<'_>, m: &mut Metric, failure: &mut Option<String>| {
+                            |point: Point<'_>, m: &mut Metric, failure: &mut Option<OttlError>| {
                                 cache.clear();
                                 let mut i = item!(&mut *resource, Some(&mut *scope));
                                 i.metric_type = kind;

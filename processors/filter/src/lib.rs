@@ -453,7 +453,7 @@ impl Consumer for Filter {
             for (c, mode) in &self.conditions {
                 dropped += c
                     .drop_matching(data, *mode)
-                    .map_err(ConsumeError::Permanent)?;
+                    .map_err(|e| ConsumeError::Permanent(e.to_string()))?;
             }
             self.filtered.add(dropped as u64);
             if data.is_empty() {

@@ -83,7 +83,8 @@ fn metric_conversions() {
         &[],
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(
         err.contains("unknown aggregation temporality: sometimes"),
         "{err}"
@@ -96,7 +97,8 @@ fn metric_conversions() {
         &[],
     )
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(
         err.contains("only available in the metric context"),
         "{err}"
@@ -324,6 +326,7 @@ fn metric_functions_create_and_scale_metrics_as_go_documents() {
         &[],
     )
     .err()
+    .map(|e| e.to_string())
     .unwrap_or_default();
     assert!(
         err.contains("only available in the metric context"),
@@ -453,6 +456,7 @@ fn summary_values_become_sums_per_point_as_in_go() {
         &[],
     )
     .err()
+    .map(|e| e.to_string())
     .unwrap_or_default();
     assert!(
         err.contains("only available in the datapoint context"),
@@ -539,6 +543,7 @@ fn merge_histogram_buckets_as_the_readme_shows() {
             &[],
         )
         .err()
+        .map(|e| e.to_string())
         .unwrap_or_default();
         assert!(err.contains(want), "{statement}: {err}");
     }

@@ -149,7 +149,9 @@ impl Transform {
         }
         let data = batch.data_mut();
         for (program, mode) in &self.programs {
-            program.run(data, *mode).map_err(ConsumeError::Permanent)?;
+            program
+                .run(data, *mode)
+                .map_err(|e| ConsumeError::Permanent(e.to_string()))?;
         }
         Ok(())
     }
