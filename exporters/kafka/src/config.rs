@@ -366,7 +366,12 @@ impl ComponentConfig for Config {
         match self.producer.compression.as_str() {
             "none" | "gzip" | "snappy" | "lz4" | "zstd" => {}
             other => {
-                return Err(format!("producer::compression: unsupported value {other:?}").into());
+                return Err(Invalid::at(
+                    "producer",
+                    format!(
+                        "compression should be one of 'none', 'gzip', 'snappy', 'lz4', or 'zstd'. configured value is {other:?}"
+                    ),
+                ));
             }
         }
         if !matches!(self.producer.required_acks, -1..=1) {
