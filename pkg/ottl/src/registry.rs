@@ -11,7 +11,7 @@ use crate::parser::{Call, Expr};
 use crate::value::Value;
 use crate::{Compiler, Getter, eval};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A compiled editor call: changes the item it runs on.
 pub trait Editor: Send + Sync {
@@ -33,10 +33,12 @@ pub trait Converter: Send + Sync {
 }
 
 /// Compiles a call of an editor.
-pub type EditorFactory = fn(&Invocation<'_>) -> Result<Box<dyn Editor>, String>;
+pub type EditorFactory =
+    Arc<dyn Fn(&Invocation<'_>) -> Result<Box<dyn Editor>, String> + Send + Sync>;
 
 /// Compiles a call of a converter.
-pub type ConverterFactory = fn(&Invocation<'_>) -> Result<Box<dyn Converter>, String>;
+pub type ConverterFactory =
+    Arc<dyn Fn(&Invocation<'_>) -> Result<Box<dyn Converter>, String> + Send + Sync>;
 
 /// The functions statements may call, by name.
 #[derive(Clone, Default)]
@@ -57,23 +59,31 @@ impl Registry {
     }
 
     /// Adds (or replaces) an editor; its name starts lowercase, as Go's.
-    pub fn editor(&mut self, name: &'static str, factory: EditorFactory) -> &mut Registry {
-        self.editors.insert(name, factory);
+    pub fn editor(
+        &mut self,
+        name: &'static str,
+        factory: impl Fn(&Invocation<'_>) -> Result<Box<dyn Editor>, String> + Send + Sync + 'static,
+    ) -> &mut Registry {
+        self.editors.insert(name, Arc::new(factory));
         self
     }
 
     /// Adds (or replaces) a converter; its name starts uppercase, as Go's.
-    pub fn converter(&mut self, name: &'static str, factory: ConverterFactory) -> &mut Registry {
-        self.converters.insert(name, factory);
+    pub fn converter(
+        &mut self,
+        name: &'static str,
+        factory: impl Fn(&Invocation<'_>) -> Result<Box<dyn Converter>, String> + Send + Sync + 'static,
+    ) -> &mut Registry {
+        self.converters.insert(name, Arc::new(factory));
         self
     }
 
-    pub(crate) fn find_editor(&self, name: &str) -> Option<EditorFactory> {
-        self.editors.get(name).copied()
+    pub(crate) fn find_editor(&self, name: &str) -> Option<&EditorFactory> {
+        self.editors.get(name)
     }
 
-    pub(crate) fn find_converter(&self, name: &str) -> Option<ConverterFactory> {
-        self.converters.get(name).copied()
+    pub(crate) fn find_converter(&self, name: &str) -> Option<&ConverterFactory> {
+        self.converters.get(name)
     }
 }
 

@@ -2,11 +2,13 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
+mod hashes;
+
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
 use super::go_values::{
-    Cidr, base64_engine, duration_arg, luhn, murmur3_32, murmur3_128, parse_int, parse_ip,
-    slice_to_map, sort_list, time_arg, truncate_time, uuid_v4,
+    Cidr, base64_engine, duration_arg, luhn, parse_int, parse_ip, slice_to_map, sort_list,
+    time_arg, truncate_time, uuid_v4,
 };
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
@@ -83,18 +85,9 @@ pub(super) enum StringFn {
 impl StringFn {
     fn apply(self, s: &str) -> String {
         match self {
-            StringFn::Sha256 => sha256_hex(s.as_bytes()),
+            StringFn::Sha256 => hashes::sha256_hex(s.as_bytes()),
         }
     }
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    digest_hex::<sha2::Sha256>(data)
-}
-
-/// A digest of `data` in lowercase hex, as Go's `hex.EncodeToString`.
-fn digest_hex<D: sha2::Digest>(data: &[u8]) -> String {
-    ferrotel_core::hex::encode(&D::digest(data))
 }
 
 /// A compiled editor.
@@ -165,7 +158,6 @@ enum Conv {
     Double,
     String,
     Bool,
-    Sha256,
     Len,
     Now,
     Time,
@@ -194,7 +186,6 @@ enum Conv {
     Coalesce,
     ContainsValue,
     Index,
-    Fnv,
     Format,
     FormatTime,
     TruncateTime,
@@ -203,9 +194,6 @@ enum Conv {
     /// A duration in a unit: Hours, ..., Nanoseconds.
     DurationIn(DurationUnit),
     UnixMicro,
-    Sha1,
-    Sha512,
-    Md5,
     ToSnakeCase,
     ToCamelCase,
     Values,
@@ -224,16 +212,6 @@ enum Conv {
     Sort,
     SliceToMap,
     Uuid,
-    /// Murmur3Hash, Murmur3Hash128, XXH3, XXH128.
-    Hash(HashKind),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum HashKind {
-    Murmur3,
-    Murmur3x128,
-    Xxh3,
-    Xxh128,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -343,7 +321,6 @@ const CONVERTERS: &[&str] = &[
     "Double",
     "String",
     "Bool",
-    "SHA256",
     "Len",
     "Now",
     "Time",
@@ -371,7 +348,6 @@ const CONVERTERS: &[&str] = &[
     "Coalesce",
     "ContainsValue",
     "Index",
-    "FNV",
     "Format",
     "FormatTime",
     "TruncateTime",
@@ -390,9 +366,6 @@ const CONVERTERS: &[&str] = &[
     "Microseconds",
     "Nanoseconds",
     "UnixMicro",
-    "SHA1",
-    "SHA512",
-    "MD5",
     "ToSnakeCase",
     "ToCamelCase",
     "Values",
@@ -410,16 +383,14 @@ const CONVERTERS: &[&str] = &[
     "Sort",
     "SliceToMap",
     "UUID",
-    "Murmur3Hash",
-    "Murmur3Hash128",
-    "XXH3",
-    "XXH128",
     "ParseCSV",
     "IsRootSpan",
 ];
 
-/// Registers OTTL's own functions.
+/// Registers OTTL's own functions: the groups moved to files of their own,
+/// then the rest, still compiled by the builtin tables below.
 pub(super) fn register(registry: &mut Registry) {
+    hashes::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -846,7 +817,6 @@ impl Compiler<'_> {
             "Double" => (Conv::Double, &["value"], 1),
             "String" => (Conv::String, &["value"], 1),
             "Bool" => (Conv::Bool, &["value"], 1),
-            "SHA256" => (Conv::Sha256, &["value"], 1),
             "Len" => (Conv::Len, &["target"], 1),
             "Now" => (Conv::Now, &[], 0),
             "Time" => (Conv::Time, &["time", "format", "location", "locale"], 2),
@@ -878,7 +848,6 @@ impl Compiler<'_> {
             "Coalesce" => (Conv::Coalesce, &["values"], 1),
             "ContainsValue" => (Conv::ContainsValue, &["target", "item"], 2),
             "Index" => (Conv::Index, &["target", "value"], 2),
-            "FNV" => (Conv::Fnv, &["value"], 1),
             "Format" => (Conv::Format, &["format", "vals"], 2),
             "FormatTime" => (Conv::FormatTime, &["time", "format"], 2),
             "TruncateTime" => (Conv::TruncateTime, &["time", "duration"], 2),
@@ -909,9 +878,6 @@ impl Compiler<'_> {
                 1,
             ),
             "UnixMicro" => (Conv::UnixMicro, &["time"], 1),
-            "SHA1" => (Conv::Sha1, &["value"], 1),
-            "SHA512" => (Conv::Sha512, &["value"], 1),
-            "MD5" => (Conv::Md5, &["value"], 1),
             "ToSnakeCase" => (Conv::ToSnakeCase, &["target"], 1),
             "ToCamelCase" => (Conv::ToCamelCase, &["target"], 1),
             "Values" => (Conv::Values, &["target"], 1),
@@ -933,10 +899,6 @@ impl Compiler<'_> {
             "Sort" => (Conv::Sort, &["target", "order"], 1),
             "SliceToMap" => (Conv::SliceToMap, &["target", "key_path", "value_path"], 1),
             "UUID" => (Conv::Uuid, &[], 0),
-            "Murmur3Hash" => (Conv::Hash(HashKind::Murmur3), &["target"], 1),
-            "Murmur3Hash128" => (Conv::Hash(HashKind::Murmur3x128), &["target"], 1),
-            "XXH3" => (Conv::Hash(HashKind::Xxh3), &["target"], 1),
-            "XXH128" => (Conv::Hash(HashKind::Xxh128), &["target"], 1),
             "ParseCSV" => (
                 Conv::ParseCsv,
                 &["target", "header", "delimiter", "header_delimiter", "mode"],
@@ -1394,10 +1356,6 @@ impl BuiltinConverter {
                 Some(s) => owned(s),
                 None => Value::Nil,
             },
-            Conv::Sha256 => match string_like(&arg(0)?) {
-                Some(s) => owned(sha256_hex(s.as_bytes())),
-                None => Value::Nil,
-            },
             Conv::Hex => match arg(0)? {
                 Value::Nil => Value::Nil,
                 Value::Str(s) => owned(ferrotel_core::hex::encode(s.as_bytes())),
@@ -1504,17 +1462,6 @@ impl BuiltinConverter {
                     _ => return Err("Index: target must be a string or a list".into()),
                 }
             }
-            Conv::Fnv => match string_like(&arg(0)?) {
-                Some(s) => {
-                    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                    for b in s.bytes() {
-                        h ^= u64::from(b);
-                        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-                    }
-                    Value::Int(h as i64)
-                }
-                None => Value::Nil,
-            },
             Conv::Format => {
                 let Value::List(items) = arg(0)? else {
                     return Err("Format: vals is not a list".into());
@@ -1564,14 +1511,6 @@ impl BuiltinConverter {
                 }
             }
             Conv::UnixMicro => Value::Int(time_arg(arg(0)?)?.div_euclid(1_000)),
-            Conv::Sha1 | Conv::Sha512 | Conv::Md5 => match string_like(&arg(0)?) {
-                Some(s) => owned(match self.kind {
-                    Conv::Sha1 => digest_hex::<sha1::Sha1>(s.as_bytes()),
-                    Conv::Sha512 => digest_hex::<sha2::Sha512>(s.as_bytes()),
-                    _ => digest_hex::<md5::Md5>(s.as_bytes()),
-                }),
-                None => Value::Nil,
-            },
             Conv::ToSnakeCase | Conv::ToCamelCase => {
                 let target = arg(0)?;
                 let s = target
@@ -1868,32 +1807,6 @@ impl BuiltinConverter {
                 owned_map(slice_to_map(items, &key_path, &value_path)?)
             }
             Conv::Uuid => owned(uuid_v4()),
-            Conv::Hash(kind) => {
-                let target = arg(0)?;
-                let data = target
-                    .as_str()
-                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?
-                    .as_bytes();
-                // Murmur as pkg/ottl writes it: little-endian; xxh3 big-endian.
-                owned(match kind {
-                    HashKind::Murmur3 => {
-                        ferrotel_core::hex::encode(&murmur3_32(data).to_le_bytes())
-                    }
-                    HashKind::Murmur3x128 => {
-                        let (h1, h2) = murmur3_128(data);
-                        let mut both = [0u8; 16];
-                        both[..8].copy_from_slice(&h1.to_le_bytes());
-                        both[8..].copy_from_slice(&h2.to_le_bytes());
-                        ferrotel_core::hex::encode(&both)
-                    }
-                    HashKind::Xxh3 => {
-                        ferrotel_core::hex::encode(&xxhash_rust::xxh3::xxh3_64(data).to_be_bytes())
-                    }
-                    HashKind::Xxh128 => {
-                        ferrotel_core::hex::encode(&xxhash_rust::xxh3::xxh3_128(data).to_be_bytes())
-                    }
-                })
-            }
             Conv::IsEmpty => Value::Bool(match arg(0)? {
                 Value::Nil => true,
                 Value::Bool(b) => !b,
