@@ -294,7 +294,7 @@ fn validate_errors_match_go() {
         otlp_exporter("retry_on_failure: {randomization_factor: 2}"),
         otlp_exporter("sending_queue: {queue_size: 0}"),
         otlp_exporter("sending_queue: {batch: {min_size: 10, max_size: 5}}"),
-        format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{kafka: {{producer: {{compression: brotli}}}}}}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [kafka]\n"),
+        "receivers: {otlp: {protocols: {grpc: }}}\nexporters: {kafka: {producer: {compression: brotli}}}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [kafka]\n".to_string(),
     ];
     let limiter = |settings: &str| {
         format!(
