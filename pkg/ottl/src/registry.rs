@@ -125,6 +125,11 @@ impl Arguments<'_> {
         self.values.get(i).copied().flatten()
     }
 
+    /// Whether the argument was given.
+    pub fn given(&self, i: usize) -> bool {
+        self.at(i).is_some()
+    }
+
     /// The argument compiled to an expression evaluated per item, when
     /// given.
     pub fn expression(&self, i: usize) -> Result<Option<Expression>, String> {

@@ -1408,3 +1408,39 @@ fn a_registry_takes_functions_of_a_component_and_keeps_the_standard_ones() {
         .to_string();
     assert!(err.contains("undefined function \"clear_body\""), "{err}");
 }
+
+#[test]
+fn time_converters_refuse_locations_and_locales_they_cannot_read() {
+    let compile = |statement: &str| {
+        Program::compile(Signal::Logs, None, &[statement.to_string()], &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        compile(r#"set(log.attributes["t"], Time(log.body, "%Y", "America/New_York"))"#)
+            .contains("Time: locations other than UTC are not supported by ferrotel yet")
+    );
+    assert!(
+        compile(r#"set(log.attributes["t"], Time(log.body, "%Y", "UTC", "de"))"#)
+            .contains("Time: locale is not supported by ferrotel yet")
+    );
+    assert_eq!(
+        compile(r#"set(log.attributes["t"], Time(log.body, "%Y", "UTC"))"#),
+        "",
+        "UTC is read"
+    );
+    let p = Program::compile(
+        Signal::Logs,
+        None,
+        &[r#"set(log.attributes["t"], Unix(1, "x"))"#.to_string()],
+        &[],
+    )
+    .unwrap();
+    let err = p.run(&mut logs(), ErrorMode::Propagate).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Unix: nanoseconds must be an int64"),
+        "{err}"
+    );
+}

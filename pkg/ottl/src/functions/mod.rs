@@ -3,12 +3,12 @@
 //! they do. A name not listed here is a compile error.
 
 mod hashes;
+mod time;
 
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
 use super::go_values::{
-    Cidr, base64_engine, duration_arg, luhn, parse_int, parse_ip, slice_to_map, sort_list,
-    time_arg, truncate_time, uuid_v4,
+    Cidr, base64_engine, luhn, parse_int, parse_ip, slice_to_map, sort_list, uuid_v4,
 };
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
@@ -159,12 +159,6 @@ enum Conv {
     String,
     Bool,
     Len,
-    Now,
-    Time,
-    UnixNano,
-    UnixMilli,
-    UnixSeconds,
-    Unix,
     ParseJson,
     IsString,
     IsInt,
@@ -177,7 +171,6 @@ enum Conv {
     HasSuffix,
     ExtractPatterns,
     Hex,
-    Duration,
     IsRootSpan,
     Keys,
     ParseKeyValue,
@@ -187,13 +180,6 @@ enum Conv {
     ContainsValue,
     Index,
     Format,
-    FormatTime,
-    TruncateTime,
-    /// A calendar part of a time (UTC): Year, Month, ..., Weekday.
-    TimePart(TimePart),
-    /// A duration in a unit: Hours, ..., Nanoseconds.
-    DurationIn(DurationUnit),
-    UnixMicro,
     ToSnakeCase,
     ToCamelCase,
     Values,
@@ -212,28 +198,6 @@ enum Conv {
     Sort,
     SliceToMap,
     Uuid,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TimePart {
-    Year,
-    Month,
-    Day,
-    Hour,
-    Minute,
-    Second,
-    Nanosecond,
-    Weekday,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum DurationUnit {
-    Hours,
-    Minutes,
-    Seconds,
-    Milliseconds,
-    Microseconds,
-    Nanoseconds,
 }
 
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
@@ -322,12 +286,6 @@ const CONVERTERS: &[&str] = &[
     "String",
     "Bool",
     "Len",
-    "Now",
-    "Time",
-    "UnixNano",
-    "UnixMilli",
-    "UnixSeconds",
-    "Unix",
     "ParseJSON",
     "IsString",
     "IsInt",
@@ -340,7 +298,6 @@ const CONVERTERS: &[&str] = &[
     "HasSuffix",
     "ExtractPatterns",
     "Hex",
-    "Duration",
     "Keys",
     "ParseKeyValue",
     "TrimPrefix",
@@ -349,23 +306,6 @@ const CONVERTERS: &[&str] = &[
     "ContainsValue",
     "Index",
     "Format",
-    "FormatTime",
-    "TruncateTime",
-    "Year",
-    "Month",
-    "Day",
-    "Hour",
-    "Minute",
-    "Second",
-    "Nanosecond",
-    "Weekday",
-    "Hours",
-    "Minutes",
-    "Seconds",
-    "Milliseconds",
-    "Microseconds",
-    "Nanoseconds",
-    "UnixMicro",
     "ToSnakeCase",
     "ToCamelCase",
     "Values",
@@ -391,6 +331,7 @@ const CONVERTERS: &[&str] = &[
 /// then the rest, still compiled by the builtin tables below.
 pub(super) fn register(registry: &mut Registry) {
     hashes::register(registry);
+    time::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -818,12 +759,6 @@ impl Compiler<'_> {
             "String" => (Conv::String, &["value"], 1),
             "Bool" => (Conv::Bool, &["value"], 1),
             "Len" => (Conv::Len, &["target"], 1),
-            "Now" => (Conv::Now, &[], 0),
-            "Time" => (Conv::Time, &["time", "format", "location", "locale"], 2),
-            "UnixNano" => (Conv::UnixNano, &["time"], 1),
-            "UnixMilli" => (Conv::UnixMilli, &["time"], 1),
-            "UnixSeconds" => (Conv::UnixSeconds, &["time"], 1),
-            "Unix" => (Conv::Unix, &["seconds", "nanoseconds"], 1),
             "ParseJSON" => (Conv::ParseJson, &["target"], 1),
             "IsString" => (Conv::IsString, &["value"], 1),
             "IsInt" => (Conv::IsInt, &["value"], 1),
@@ -836,7 +771,6 @@ impl Compiler<'_> {
             "HasSuffix" => (Conv::HasSuffix, &["target", "suffix"], 2),
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
             "Hex" => (Conv::Hex, &["value"], 1),
-            "Duration" => (Conv::Duration, &["duration"], 1),
             "Keys" => (Conv::Keys, &["target"], 1),
             "ParseKeyValue" => (
                 Conv::ParseKeyValue,
@@ -849,35 +783,6 @@ impl Compiler<'_> {
             "ContainsValue" => (Conv::ContainsValue, &["target", "item"], 2),
             "Index" => (Conv::Index, &["target", "value"], 2),
             "Format" => (Conv::Format, &["format", "vals"], 2),
-            "FormatTime" => (Conv::FormatTime, &["time", "format"], 2),
-            "TruncateTime" => (Conv::TruncateTime, &["time", "duration"], 2),
-            "Year" => (Conv::TimePart(TimePart::Year), &["time"], 1),
-            "Month" => (Conv::TimePart(TimePart::Month), &["time"], 1),
-            "Day" => (Conv::TimePart(TimePart::Day), &["time"], 1),
-            "Hour" => (Conv::TimePart(TimePart::Hour), &["time"], 1),
-            "Minute" => (Conv::TimePart(TimePart::Minute), &["time"], 1),
-            "Second" => (Conv::TimePart(TimePart::Second), &["time"], 1),
-            "Nanosecond" => (Conv::TimePart(TimePart::Nanosecond), &["time"], 1),
-            "Weekday" => (Conv::TimePart(TimePart::Weekday), &["time"], 1),
-            "Hours" => (Conv::DurationIn(DurationUnit::Hours), &["duration"], 1),
-            "Minutes" => (Conv::DurationIn(DurationUnit::Minutes), &["duration"], 1),
-            "Seconds" => (Conv::DurationIn(DurationUnit::Seconds), &["duration"], 1),
-            "Milliseconds" => (
-                Conv::DurationIn(DurationUnit::Milliseconds),
-                &["duration"],
-                1,
-            ),
-            "Microseconds" => (
-                Conv::DurationIn(DurationUnit::Microseconds),
-                &["duration"],
-                1,
-            ),
-            "Nanoseconds" => (
-                Conv::DurationIn(DurationUnit::Nanoseconds),
-                &["duration"],
-                1,
-            ),
-            "UnixMicro" => (Conv::UnixMicro, &["time"], 1),
             "ToSnakeCase" => (Conv::ToSnakeCase, &["target"], 1),
             "ToCamelCase" => (Conv::ToCamelCase, &["target"], 1),
             "Values" => (Conv::Values, &["target"], 1),
@@ -954,13 +859,6 @@ impl Compiler<'_> {
                         ));
                     }
                     literal = Some(case.to_string());
-                }
-                (Conv::Time | Conv::FormatTime, 1) => {
-                    let f = literal_str(*e, "format")?;
-                    if f.is_empty() {
-                        return Err("format cannot be nil".into());
-                    }
-                    literal = Some(time_format(f)?);
                 }
                 (Conv::Decode, 1) => {
                     if let Some(Expr::Str(encoding)) = e {
@@ -1106,21 +1004,6 @@ impl Compiler<'_> {
                     args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
                 }
                 (Conv::Coalesce, 0) => args.push(self.list_getter(*e, "Coalesce: values")?),
-                (Conv::Time, 2) => {
-                    if let Some(loc) = e
-                        && !matches!(literal_str(Some(loc), "location")?, "UTC" | "Etc/UTC" | "")
-                    {
-                        return Err(
-                            "Time: locations other than UTC are not supported by ferrotel yet"
-                                .into(),
-                        );
-                    }
-                }
-                (Conv::Time, 3) => {
-                    if e.is_some() {
-                        return Err("Time: locale is not supported by ferrotel yet".into());
-                    }
-                }
                 (Conv::Concat, 0) => args.push(self.list_getter(*e, "Concat: vals")?),
                 _ => args.push(self.getter_opt(*e)?),
             }
@@ -1133,41 +1016,6 @@ impl Compiler<'_> {
             format,
         })
     }
-}
-
-/// Translates OTTL's strptime directives to chrono's.
-fn time_format(format: &str) -> Result<String, String> {
-    let mut out = String::new();
-    let mut chars = format.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let d = chars.next().ok_or("Time: format ends with %")?;
-        match d {
-            'Y' | 'y' | 'm' | 'd' | 'H' | 'I' | 'M' | 'S' | 'p' | 'b' | 'B' | 'a' | 'A' | 'j'
-            | 'z' | '%' => {
-                out.push('%');
-                out.push(d);
-            }
-            'h' => out.push_str("%b"),
-            'e' => out.push_str("%e"),
-            'L' => out.push_str("%3f"),
-            'f' => out.push_str("%6f"),
-            's' => out.push_str("%9f"),
-            'c' => out.push_str("%a %b %e %H:%M:%S %Y"),
-            'D' | 'x' => out.push_str("%m/%d/%y"),
-            'F' => out.push_str("%Y-%m-%d"),
-            'T' | 'X' => out.push_str("%H:%M:%S"),
-            other => {
-                return Err(format!(
-                    "Time: format directive %{other} is not supported by ferrotel yet"
-                ));
-            }
-        }
-    }
-    Ok(out)
 }
 
 pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
@@ -1197,12 +1045,6 @@ fn is_type(v: &Value<'_>, kind: Conv) -> bool {
             | (Conv::IsMap, Value::Map(_))
             | (Conv::IsList, Value::List(_))
     )
-}
-
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 fn json_to_any(v: serde_json::Value) -> AnyValue {
@@ -1372,7 +1214,6 @@ impl BuiltinConverter {
                     ));
                 }
             },
-            Conv::Now => Value::Time(now_nanos()),
             Conv::Keys => match arg(0)? {
                 Value::Map(m) => Value::List(Cow::Owned(
                     m.iter()
@@ -1470,47 +1311,6 @@ impl BuiltinConverter {
                 let format = self.format.as_ref().expect("compiled with the converter");
                 owned(format.render(&values))
             }
-            Conv::FormatTime => {
-                let t = time_arg(arg(0)?)?;
-                let format = self.literal.as_deref().unwrap_or_default();
-                owned(
-                    chrono::DateTime::from_timestamp_nanos(t)
-                        .format(format)
-                        .to_string(),
-                )
-            }
-            Conv::TruncateTime => {
-                let (t, d) = (time_arg(arg(0)?)?, duration_arg(arg(1)?)?);
-                Value::Time(truncate_time(t, d))
-            }
-            Conv::TimePart(part) => {
-                use chrono::{Datelike, Timelike};
-                let t = chrono::DateTime::from_timestamp_nanos(time_arg(arg(0)?)?);
-                Value::Int(i64::from(match part {
-                    TimePart::Year => t.year(),
-                    TimePart::Month => t.month() as i32,
-                    TimePart::Day => t.day() as i32,
-                    TimePart::Hour => t.hour() as i32,
-                    TimePart::Minute => t.minute() as i32,
-                    TimePart::Second => t.second() as i32,
-                    TimePart::Nanosecond => t.nanosecond().min(999_999_999) as i32,
-                    TimePart::Weekday => t.weekday().num_days_from_sunday() as i32,
-                }))
-            }
-            Conv::DurationIn(unit) => {
-                let d = duration_arg(arg(0)?)?;
-                // Go splits off whole units before dividing, for precision.
-                let float_in = |unit: i64| (d / unit) as f64 + (d % unit) as f64 / unit as f64;
-                match unit {
-                    DurationUnit::Hours => Value::Float(float_in(3_600_000_000_000)),
-                    DurationUnit::Minutes => Value::Float(float_in(60_000_000_000)),
-                    DurationUnit::Seconds => Value::Float(float_in(1_000_000_000)),
-                    DurationUnit::Milliseconds => Value::Int(d / 1_000_000),
-                    DurationUnit::Microseconds => Value::Int(d / 1_000),
-                    DurationUnit::Nanoseconds => Value::Int(d),
-                }
-            }
-            Conv::UnixMicro => Value::Int(time_arg(arg(0)?)?.div_euclid(1_000)),
             Conv::ToSnakeCase | Conv::ToCamelCase => {
                 let target = arg(0)?;
                 let s = target
@@ -1818,65 +1618,12 @@ impl BuiltinConverter {
                 Value::List(l) => l.is_empty(),
                 Value::Time(_) => false,
             }),
-            Conv::Duration => {
-                let d = arg(0)?;
-                let s = d.as_str().ok_or("Duration: expected a string")?;
-                // Go's ParseDuration takes a sign; config durations do not.
-                let (negative, unsigned) = match s.strip_prefix('-') {
-                    Some(rest) => (true, rest),
-                    None => (false, s.strip_prefix('+').unwrap_or(s)),
-                };
-                let d = ferrotel_core::config::parse_go_duration(unsigned)
-                    .map_err(|e| e.replace(&format!("{unsigned:?}"), &format!("{s:?}")))?;
-                let nanos = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-                Value::Duration(if negative { -nanos } else { nanos })
-            }
             Conv::IsRootSpan => {
                 let span = item
                     .span
                     .as_deref()
                     .ok_or("IsRootSpan: no span in this context")?;
                 Value::Bool(span.parent_span_id.iter().all(|b| *b == 0))
-            }
-            Conv::Time => {
-                let target = arg(0)?;
-                let Some(s) = target.as_str() else {
-                    return Err("Time: target is not a string".into());
-                };
-                let format = self.literal.as_deref().unwrap_or_default();
-                let t = chrono::DateTime::parse_from_str(s, format)
-                    .map(|t| t.timestamp_nanos_opt().unwrap_or(0))
-                    .or_else(|_| {
-                        chrono::NaiveDateTime::parse_from_str(s, format)
-                            .map(|t| t.and_utc().timestamp_nanos_opt().unwrap_or(0))
-                    })
-                    .or_else(|_| {
-                        chrono::NaiveDate::parse_from_str(s, format).map(|d| {
-                            d.and_hms_opt(0, 0, 0)
-                                .map_or(0, |t| t.and_utc().timestamp_nanos_opt().unwrap_or(0))
-                        })
-                    })
-                    .map_err(|e| format!("Time: cannot parse {s:?}: {e}"))?;
-                Value::Time(t)
-            }
-            Conv::UnixNano | Conv::UnixMilli | Conv::UnixSeconds => match arg(0)? {
-                Value::Time(t) => Value::Int(match self.kind {
-                    Conv::UnixNano => t,
-                    Conv::UnixMilli => t.div_euclid(1_000_000),
-                    _ => t.div_euclid(1_000_000_000),
-                }),
-                other => return Err(format!("expected a time, got {}", other.type_name())),
-            },
-            Conv::Unix => {
-                let Value::Int(s) = arg(0)? else {
-                    return Err("Unix: seconds must be an int64".into());
-                };
-                let ns = match self.args.get(1).map(|g| eval(g, item)).transpose()? {
-                    None | Some(Value::Nil) => 0,
-                    Some(Value::Int(n)) => n,
-                    Some(_) => return Err("Unix: nanoseconds must be an int64".into()),
-                };
-                Value::Time(s.saturating_mul(1_000_000_000).saturating_add(ns))
             }
             Conv::ParseJson => {
                 let target = arg(0)?;
