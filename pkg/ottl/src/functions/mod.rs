@@ -2,14 +2,14 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
+mod encoding;
 mod hashes;
+mod ids;
 mod time;
 
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
-use super::go_values::{
-    Cidr, base64_engine, luhn, parse_int, parse_ip, slice_to_map, sort_list, uuid_v4,
-};
+use super::go_values::{Cidr, luhn, parse_int, parse_ip, slice_to_map, sort_list};
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
 use super::value::Value;
@@ -170,7 +170,6 @@ enum Conv {
     HasPrefix,
     HasSuffix,
     ExtractPatterns,
-    Hex,
     IsRootSpan,
     Keys,
     ParseKeyValue,
@@ -187,17 +186,12 @@ enum Conv {
     Log,
     IsEmpty,
     ParseCsv,
-    /// `TraceID` / `SpanID`: the id length in bytes.
-    Id(usize),
-    Base64Encode,
-    Decode,
     Trim,
     ToKeyValueString,
     IsInCidr,
     IsValidLuhn,
     Sort,
     SliceToMap,
-    Uuid,
 }
 
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
@@ -297,7 +291,6 @@ const CONVERTERS: &[&str] = &[
     "HasPrefix",
     "HasSuffix",
     "ExtractPatterns",
-    "Hex",
     "Keys",
     "ParseKeyValue",
     "TrimPrefix",
@@ -312,17 +305,12 @@ const CONVERTERS: &[&str] = &[
     "ParseInt",
     "Log",
     "IsEmpty",
-    "TraceID",
-    "SpanID",
-    "Base64Encode",
-    "Decode",
     "Trim",
     "ToKeyValueString",
     "IsInCIDR",
     "IsValidLuhn",
     "Sort",
     "SliceToMap",
-    "UUID",
     "ParseCSV",
     "IsRootSpan",
 ];
@@ -332,6 +320,8 @@ const CONVERTERS: &[&str] = &[
 pub(super) fn register(registry: &mut Registry) {
     hashes::register(registry);
     time::register(registry);
+    ids::register(registry);
+    encoding::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -770,7 +760,6 @@ impl Compiler<'_> {
             "HasPrefix" => (Conv::HasPrefix, &["target", "prefix"], 2),
             "HasSuffix" => (Conv::HasSuffix, &["target", "suffix"], 2),
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
-            "Hex" => (Conv::Hex, &["value"], 1),
             "Keys" => (Conv::Keys, &["target"], 1),
             "ParseKeyValue" => (
                 Conv::ParseKeyValue,
@@ -789,10 +778,6 @@ impl Compiler<'_> {
             "ParseInt" => (Conv::ParseInt, &["target", "base"], 2),
             "Log" => (Conv::Log, &["value"], 1),
             "IsEmpty" => (Conv::IsEmpty, &["target"], 1),
-            "TraceID" => (Conv::Id(16), &["target"], 1),
-            "SpanID" => (Conv::Id(8), &["target"], 1),
-            "Base64Encode" => (Conv::Base64Encode, &["target", "variant"], 1),
-            "Decode" => (Conv::Decode, &["target", "encoding"], 2),
             "Trim" => (Conv::Trim, &["target", "replacement"], 1),
             "ToKeyValueString" => (
                 Conv::ToKeyValueString,
@@ -803,7 +788,6 @@ impl Compiler<'_> {
             "IsValidLuhn" => (Conv::IsValidLuhn, &["target"], 1),
             "Sort" => (Conv::Sort, &["target", "order"], 1),
             "SliceToMap" => (Conv::SliceToMap, &["target", "key_path", "value_path"], 1),
-            "UUID" => (Conv::Uuid, &[], 0),
             "ParseCSV" => (
                 Conv::ParseCsv,
                 &["target", "header", "delimiter", "header_delimiter", "mode"],
@@ -859,14 +843,6 @@ impl Compiler<'_> {
                         ));
                     }
                     literal = Some(case.to_string());
-                }
-                (Conv::Decode, 1) => {
-                    if let Some(Expr::Str(encoding)) = e {
-                        base64_engine(encoding).ok_or_else(|| {
-                            format!("Decode: the encoding {encoding:?} is not supported by ferrotel (base64, base64-raw, base64-url and base64-raw-url are)")
-                        })?;
-                    }
-                    args.push(self.getter_opt(*e)?);
                 }
                 (Conv::Trim, 1) => {
                     let cutset = match e {
@@ -1198,11 +1174,6 @@ impl BuiltinConverter {
                 Some(s) => owned(s),
                 None => Value::Nil,
             },
-            Conv::Hex => match arg(0)? {
-                Value::Nil => Value::Nil,
-                Value::Str(s) => owned(ferrotel_core::hex::encode(s.as_bytes())),
-                other => owned(string_like(&other).unwrap_or_default()),
-            },
             Conv::Len => match arg(0)? {
                 Value::Str(s) => Value::Int(s.len() as i64),
                 Value::Map(m) => Value::Int(m.len() as i64),
@@ -1424,96 +1395,6 @@ impl BuiltinConverter {
                 }
                 Value::Map(Cow::Owned(map))
             }
-            Conv::Id(len) => {
-                let name = if len == 16 { "TraceID" } else { "SpanID" };
-                let target = arg(0)?;
-                let bytes: &[u8] = match &target {
-                    Value::Bytes(b) => b,
-                    Value::Str(s) => s.as_bytes(),
-                    other => {
-                        return Err(format!(
-                            "{name}: expected a byte slice or a string but got {}",
-                            other.type_name()
-                        ));
-                    }
-                };
-                let id = if bytes.len() == len {
-                    bytes.to_vec()
-                } else if bytes.len() == 2 * len {
-                    ferrotel_core::hex::decode(bytes).ok_or_else(|| {
-                        format!(
-                            "{name}: could not decode ID: invalid hex: encoding/hex: invalid byte"
-                        )
-                    })?
-                } else {
-                    return Err(format!(
-                        "{name}: could not decode ID: invalid length: expected {len} or {} bytes, got {}",
-                        2 * len,
-                        bytes.len()
-                    ));
-                };
-                Value::Bytes(Cow::Owned(id))
-            }
-            Conv::Base64Encode => {
-                use base64::Engine;
-                let target = arg(0)?;
-                let s = target
-                    .as_str()
-                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
-                let variant = match self.args.get(1).map(|g| eval(g, item)).transpose()? {
-                    None | Some(Value::Nil) => Cow::Borrowed("base64"),
-                    Some(Value::Str(v)) => v,
-                    Some(other) => {
-                        return Err(format!(
-                            "failed to get base64 variant: expected string but got {}",
-                            other.type_name()
-                        ));
-                    }
-                };
-                let engine = base64_engine(&variant)
-                    .ok_or_else(|| format!("unsupported base64 variant: {variant}"))?;
-                owned(engine.encode(s.as_bytes()))
-            }
-            Conv::Decode => {
-                use base64::Engine;
-                let (target, encoding) = (arg(0)?, arg(1)?);
-                let encoding = encoding
-                    .as_str()
-                    .ok_or("Decode: encoding is not a string")?;
-                let engine = base64_engine(encoding).ok_or_else(|| {
-                    format!("Decode: the encoding {encoding:?} is not supported by ferrotel")
-                })?;
-                let input: Cow<'_, [u8]> = match &target {
-                    Value::Bytes(b) => Cow::Borrowed(b.as_ref()),
-                    Value::Str(s) => Cow::Borrowed(s.as_bytes()),
-                    Value::Nil => {
-                        return Err("unsupported type provided to Decode function: <nil>".into());
-                    }
-                    other => Cow::Owned(string_like(other).unwrap_or_default().into_bytes()),
-                };
-                // Go's decoder skips line breaks.
-                let input: Cow<'_, [u8]> = if input.contains(&b'\n') || input.contains(&b'\r') {
-                    Cow::Owned(
-                        input
-                            .iter()
-                            .copied()
-                            .filter(|b| !matches!(b, b'\n' | b'\r'))
-                            .collect(),
-                    )
-                } else {
-                    input
-                };
-                let decoded = engine.decode(&input).map_err(|e| {
-                    let at = match e {
-                        base64::DecodeError::InvalidByte(at, _)
-                        | base64::DecodeError::InvalidLastSymbol(at, _) => at,
-                        // Go names the start of the incomplete quantum.
-                        _ => input.len() / 4 * 4,
-                    };
-                    format!("could not decode: illegal base64 data at input byte {at}")
-                })?;
-                owned(String::from_utf8_lossy(&decoded).into_owned())
-            }
             Conv::Trim => {
                 let (target, cutset) = (arg(0)?, arg(1)?);
                 let s = target
@@ -1606,7 +1487,6 @@ impl BuiltinConverter {
                 };
                 owned_map(slice_to_map(items, &key_path, &value_path)?)
             }
-            Conv::Uuid => owned(uuid_v4()),
             Conv::IsEmpty => Value::Bool(match arg(0)? {
                 Value::Nil => true,
                 Value::Bool(b) => !b,
