@@ -6,10 +6,11 @@ mod encoding;
 mod hashes;
 mod ids;
 mod time;
+mod types;
 
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
-use super::go_values::{Cidr, luhn, parse_int, parse_ip, slice_to_map, sort_list};
+use super::go_values::{Cidr, luhn, parse_ip, slice_to_map, sort_list};
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
 use super::value::Value;
@@ -154,18 +155,8 @@ enum Conv {
     ConvertCase,
     ToLowerCase,
     ToUpperCase,
-    Int,
-    Double,
-    String,
-    Bool,
     Len,
     ParseJson,
-    IsString,
-    IsInt,
-    IsDouble,
-    IsBool,
-    IsMap,
-    IsList,
     Substring,
     HasPrefix,
     HasSuffix,
@@ -182,9 +173,6 @@ enum Conv {
     ToSnakeCase,
     ToCamelCase,
     Values,
-    ParseInt,
-    Log,
-    IsEmpty,
     ParseCsv,
     Trim,
     ToKeyValueString,
@@ -275,18 +263,8 @@ const CONVERTERS: &[&str] = &[
     "ConvertCase",
     "ToLowerCase",
     "ToUpperCase",
-    "Int",
-    "Double",
-    "String",
-    "Bool",
     "Len",
     "ParseJSON",
-    "IsString",
-    "IsInt",
-    "IsDouble",
-    "IsBool",
-    "IsMap",
-    "IsList",
     "Substring",
     "HasPrefix",
     "HasSuffix",
@@ -302,9 +280,6 @@ const CONVERTERS: &[&str] = &[
     "ToSnakeCase",
     "ToCamelCase",
     "Values",
-    "ParseInt",
-    "Log",
-    "IsEmpty",
     "Trim",
     "ToKeyValueString",
     "IsInCIDR",
@@ -322,6 +297,7 @@ pub(super) fn register(registry: &mut Registry) {
     time::register(registry);
     ids::register(registry);
     encoding::register(registry);
+    types::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -744,18 +720,8 @@ impl Compiler<'_> {
             "ConvertCase" => (Conv::ConvertCase, &["target", "to_case"], 2),
             "ToLowerCase" => (Conv::ToLowerCase, &["target"], 1),
             "ToUpperCase" => (Conv::ToUpperCase, &["target"], 1),
-            "Int" => (Conv::Int, &["value"], 1),
-            "Double" => (Conv::Double, &["value"], 1),
-            "String" => (Conv::String, &["value"], 1),
-            "Bool" => (Conv::Bool, &["value"], 1),
             "Len" => (Conv::Len, &["target"], 1),
             "ParseJSON" => (Conv::ParseJson, &["target"], 1),
-            "IsString" => (Conv::IsString, &["value"], 1),
-            "IsInt" => (Conv::IsInt, &["value"], 1),
-            "IsDouble" => (Conv::IsDouble, &["value"], 1),
-            "IsBool" => (Conv::IsBool, &["value"], 1),
-            "IsMap" => (Conv::IsMap, &["value"], 1),
-            "IsList" => (Conv::IsList, &["value"], 1),
             "Substring" => (Conv::Substring, &["target", "start", "length"], 3),
             "HasPrefix" => (Conv::HasPrefix, &["target", "prefix"], 2),
             "HasSuffix" => (Conv::HasSuffix, &["target", "suffix"], 2),
@@ -775,9 +741,6 @@ impl Compiler<'_> {
             "ToSnakeCase" => (Conv::ToSnakeCase, &["target"], 1),
             "ToCamelCase" => (Conv::ToCamelCase, &["target"], 1),
             "Values" => (Conv::Values, &["target"], 1),
-            "ParseInt" => (Conv::ParseInt, &["target", "base"], 2),
-            "Log" => (Conv::Log, &["value"], 1),
-            "IsEmpty" => (Conv::IsEmpty, &["target"], 1),
             "Trim" => (Conv::Trim, &["target", "replacement"], 1),
             "ToKeyValueString" => (
                 Conv::ToKeyValueString,
@@ -1011,18 +974,6 @@ pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
     })
 }
 
-fn is_type(v: &Value<'_>, kind: Conv) -> bool {
-    matches!(
-        (kind, v),
-        (Conv::IsString, Value::Str(_))
-            | (Conv::IsInt, Value::Int(_))
-            | (Conv::IsDouble, Value::Float(_))
-            | (Conv::IsBool, Value::Bool(_))
-            | (Conv::IsMap, Value::Map(_))
-            | (Conv::IsList, Value::List(_))
-    )
-}
-
 fn json_to_any(v: serde_json::Value) -> AnyValue {
     use any_value::Value as V;
     let value = match v {
@@ -1149,31 +1100,6 @@ impl BuiltinConverter {
                     _ => s.to_lowercase(),
                 })
             }
-            Conv::Int => match arg(0)? {
-                Value::Int(i) => Value::Int(i),
-                Value::Float(f) => Value::Int(f as i64),
-                Value::Bool(b) => Value::Int(b.into()),
-                Value::Str(s) => Value::Int(s.parse().map_err(|e| format!("Int: {e}"))?),
-                _ => Value::Nil,
-            },
-            Conv::Double => match arg(0)? {
-                Value::Int(i) => Value::Float(i as f64),
-                Value::Float(f) => Value::Float(f),
-                Value::Bool(b) => Value::Float(if b { 1.0 } else { 0.0 }),
-                Value::Str(s) => Value::Float(s.parse().map_err(|e| format!("Double: {e}"))?),
-                _ => Value::Nil,
-            },
-            Conv::Bool => match arg(0)? {
-                Value::Bool(b) => Value::Bool(b),
-                Value::Int(i) => Value::Bool(i != 0),
-                Value::Float(f) => Value::Bool(f != 0.0),
-                Value::Str(s) => Value::Bool(s.parse().map_err(|e| format!("Bool: {e}"))?),
-                _ => Value::Nil,
-            },
-            Conv::String => match string_like(&arg(0)?) {
-                Some(s) => owned(s),
-                None => Value::Nil,
-            },
             Conv::Len => match arg(0)? {
                 Value::Str(s) => Value::Int(s.len() as i64),
                 Value::Map(m) => Value::Int(m.len() as i64),
@@ -1308,47 +1234,6 @@ impl BuiltinConverter {
                     ));
                 }
             },
-            Conv::ParseInt => {
-                let target = arg(0)?;
-                let s = target
-                    .as_str()
-                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
-                if s.is_empty() {
-                    return Err(
-                        "invalid target value for ParseInt function, target cannot be empty".into(),
-                    );
-                }
-                let Value::Int(base) = arg(1)? else {
-                    return Err("ParseInt: base must be an int64".into());
-                };
-                if base < 0 {
-                    return Err(format!(
-                        "invalid base value: {base} for ParseInt function, base cannot be negative"
-                    ));
-                }
-                Value::Int(parse_int(s, base)?)
-            }
-            Conv::Log => {
-                let v = match arg(0)? {
-                    Value::Float(f) => f,
-                    Value::Int(i) => i as f64,
-                    Value::Bool(b) => f64::from(u8::from(b)),
-                    Value::Str(s) => s.parse().map_err(|_| {
-                        format!("strconv.ParseFloat: parsing {s:?}: invalid syntax")
-                    })?,
-                    Value::Nil => return Err("invalid input: <nil>".into()),
-                    other => {
-                        return Err(format!("unsupported type: {}", other.type_name()));
-                    }
-                };
-                if v <= 0.0 {
-                    return Err(format!(
-                        "invalid input: expected number greater than zero but got {}",
-                        super::format::go_float(v.abs(), 'g', None)
-                    ));
-                }
-                Value::Float(v.ln())
-            }
             Conv::ParseCsv => {
                 let (target, header) = (arg(0)?, arg(1)?);
                 let target = target.as_str().ok_or_else(|| {
@@ -1487,17 +1372,6 @@ impl BuiltinConverter {
                 };
                 owned_map(slice_to_map(items, &key_path, &value_path)?)
             }
-            Conv::IsEmpty => Value::Bool(match arg(0)? {
-                Value::Nil => true,
-                Value::Bool(b) => !b,
-                Value::Int(i) | Value::Duration(i) => i == 0,
-                Value::Float(f) => f == 0.0,
-                Value::Str(s) => s.is_empty(),
-                Value::Bytes(b) => b.is_empty(),
-                Value::Map(m) => m.is_empty(),
-                Value::List(l) => l.is_empty(),
-                Value::Time(_) => false,
-            }),
             Conv::IsRootSpan => {
                 let span = item
                     .span
@@ -1518,12 +1392,6 @@ impl BuiltinConverter {
                     serde_json::from_slice(s).map_err(|e| format!("ParseJSON: {e}"))?;
                 Value::of(Some(&json_to_any(parsed))).into_owned()
             }
-            Conv::IsString
-            | Conv::IsInt
-            | Conv::IsDouble
-            | Conv::IsBool
-            | Conv::IsMap
-            | Conv::IsList => Value::Bool(is_type(&arg(0)?, self.kind)),
             Conv::Substring => {
                 let target = arg(0)?;
                 let s = target.as_str().ok_or("Substring: target is not a string")?;
