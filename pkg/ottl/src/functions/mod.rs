@@ -5,6 +5,7 @@
 mod encoding;
 mod hashes;
 mod ids;
+mod strings;
 mod time;
 mod types;
 
@@ -143,38 +144,24 @@ pub(super) struct BuiltinConverter {
     kind: Conv,
     args: Vec<Getter>,
     regex: Option<Regex>,
-    literal: Option<String>,
     format: Option<GoFormat>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Conv {
     IsMatch,
-    Concat,
-    Split,
-    ConvertCase,
-    ToLowerCase,
-    ToUpperCase,
     Len,
     ParseJson,
-    Substring,
-    HasPrefix,
-    HasSuffix,
     ExtractPatterns,
     IsRootSpan,
     Keys,
     ParseKeyValue,
-    TrimPrefix,
-    TrimSuffix,
     Coalesce,
     ContainsValue,
     Index,
     Format,
-    ToSnakeCase,
-    ToCamelCase,
     Values,
     ParseCsv,
-    Trim,
     ToKeyValueString,
     IsInCidr,
     IsValidLuhn,
@@ -258,29 +245,16 @@ const EDITORS: &[&str] = &[
 /// OTTL's own converters (Go's `ottlfuncs` converters).
 const CONVERTERS: &[&str] = &[
     "IsMatch",
-    "Concat",
-    "Split",
-    "ConvertCase",
-    "ToLowerCase",
-    "ToUpperCase",
     "Len",
     "ParseJSON",
-    "Substring",
-    "HasPrefix",
-    "HasSuffix",
     "ExtractPatterns",
     "Keys",
     "ParseKeyValue",
-    "TrimPrefix",
-    "TrimSuffix",
     "Coalesce",
     "ContainsValue",
     "Index",
     "Format",
-    "ToSnakeCase",
-    "ToCamelCase",
     "Values",
-    "Trim",
     "ToKeyValueString",
     "IsInCIDR",
     "IsValidLuhn",
@@ -298,6 +272,7 @@ pub(super) fn register(registry: &mut Registry) {
     ids::register(registry);
     encoding::register(registry);
     types::register(registry);
+    strings::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -715,16 +690,8 @@ impl Compiler<'_> {
     fn builtin_converter(&self, call: &Call) -> Result<BuiltinConverter, String> {
         let (kind, params, required): (Conv, &[&str], usize) = match call.name.as_str() {
             "IsMatch" => (Conv::IsMatch, &["target", "pattern"], 2),
-            "Concat" => (Conv::Concat, &["vals", "delimiter"], 2),
-            "Split" => (Conv::Split, &["target", "delimiter"], 2),
-            "ConvertCase" => (Conv::ConvertCase, &["target", "to_case"], 2),
-            "ToLowerCase" => (Conv::ToLowerCase, &["target"], 1),
-            "ToUpperCase" => (Conv::ToUpperCase, &["target"], 1),
             "Len" => (Conv::Len, &["target"], 1),
             "ParseJSON" => (Conv::ParseJson, &["target"], 1),
-            "Substring" => (Conv::Substring, &["target", "start", "length"], 3),
-            "HasPrefix" => (Conv::HasPrefix, &["target", "prefix"], 2),
-            "HasSuffix" => (Conv::HasSuffix, &["target", "suffix"], 2),
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
             "Keys" => (Conv::Keys, &["target"], 1),
             "ParseKeyValue" => (
@@ -732,16 +699,11 @@ impl Compiler<'_> {
                 &["target", "delimiter", "pair_delimiter"],
                 1,
             ),
-            "TrimPrefix" => (Conv::TrimPrefix, &["value", "prefix"], 2),
-            "TrimSuffix" => (Conv::TrimSuffix, &["value", "suffix"], 2),
             "Coalesce" => (Conv::Coalesce, &["values"], 1),
             "ContainsValue" => (Conv::ContainsValue, &["target", "item"], 2),
             "Index" => (Conv::Index, &["target", "value"], 2),
             "Format" => (Conv::Format, &["format", "vals"], 2),
-            "ToSnakeCase" => (Conv::ToSnakeCase, &["target"], 1),
-            "ToCamelCase" => (Conv::ToCamelCase, &["target"], 1),
             "Values" => (Conv::Values, &["target"], 1),
-            "Trim" => (Conv::Trim, &["target", "replacement"], 1),
             "ToKeyValueString" => (
                 Conv::ToKeyValueString,
                 &["target", "delimiter", "pair_delimiter", "sort_output"],
@@ -774,7 +736,6 @@ impl Compiler<'_> {
         };
         let b = bind(call, params, required)?;
         let mut regex_arg = None;
-        let mut literal = None;
         let mut format = None;
         let mut args = Vec::new();
         for (i, e) in b.iter().enumerate() {
@@ -797,22 +758,6 @@ impl Compiler<'_> {
                         );
                     }
                     regex_arg = Some(r);
-                }
-                (Conv::ConvertCase, 1) => {
-                    let case = literal_str(*e, "toCase")?;
-                    if !matches!(case, "lower" | "upper" | "snake" | "camel") {
-                        return Err(format!(
-                            "invalid case: {case}, allowed cases are: lower, upper, snake, camel"
-                        ));
-                    }
-                    literal = Some(case.to_string());
-                }
-                (Conv::Trim, 1) => {
-                    let cutset = match e {
-                        None => " ",
-                        e => literal_str(*e, "replacement")?,
-                    };
-                    args.push(Getter::Lit(Value::Str(Cow::Owned(cutset.to_string()))));
                 }
                 (Conv::ToKeyValueString, 1 | 2) => {
                     let (name, default) = if i == 1 {
@@ -943,7 +888,6 @@ impl Compiler<'_> {
                     args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
                 }
                 (Conv::Coalesce, 0) => args.push(self.list_getter(*e, "Coalesce: values")?),
-                (Conv::Concat, 0) => args.push(self.list_getter(*e, "Concat: vals")?),
                 _ => args.push(self.getter_opt(*e)?),
             }
         }
@@ -951,7 +895,6 @@ impl Compiler<'_> {
             kind,
             args,
             regex: regex_arg,
-            literal,
             format,
         })
     }
@@ -1001,34 +944,6 @@ fn json_to_any(v: serde_json::Value) -> AnyValue {
     AnyValue { value }
 }
 
-fn snake_case(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn camel_case(s: &str) -> String {
-    s.split(['_', '-', ' '])
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
-
 impl BuiltinConverter {
     /// Calls the converter.
     fn run<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
@@ -1048,57 +963,6 @@ impl BuiltinConverter {
                     }
                 };
                 Value::Bool(matched)
-            }
-            Conv::Concat => {
-                let Value::List(items) = arg(0)? else {
-                    return Err("Concat: vals is not a list".into());
-                };
-                let delimiter = arg(1)?;
-                let delimiter = delimiter
-                    .as_str()
-                    .ok_or("Concat: delimiter is not a string")?;
-                let mut out = String::new();
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(delimiter);
-                    }
-                    out.push_str(
-                        &string_like(&Value::of(Some(v))).unwrap_or_else(|| "<nil>".into()),
-                    );
-                }
-                owned(out)
-            }
-            Conv::Split => {
-                let target = arg(0)?;
-                let Some(s) = string_like(&target) else {
-                    return Ok(Value::Nil);
-                };
-                let d = arg(1)?;
-                let d = d.as_str().ok_or("Split: delimiter is not a string")?;
-                Value::List(Cow::Owned(
-                    s.split(d)
-                        .map(|p| AnyValue {
-                            value: Some(any_value::Value::StringValue(p.to_string())),
-                        })
-                        .collect(),
-                ))
-            }
-            Conv::ConvertCase | Conv::ToLowerCase | Conv::ToUpperCase => {
-                let target = arg(0)?;
-                let Some(s) = target.as_str() else {
-                    return Ok(Value::Nil);
-                };
-                let case = match self.kind {
-                    Conv::ToLowerCase => "lower",
-                    Conv::ToUpperCase => "upper",
-                    _ => self.literal.as_deref().unwrap_or("lower"),
-                };
-                owned(match case {
-                    "upper" => s.to_uppercase(),
-                    "snake" => snake_case(s),
-                    "camel" => camel_case(s),
-                    _ => s.to_lowercase(),
-                })
             }
             Conv::Len => match arg(0)? {
                 Value::Str(s) => Value::Int(s.len() as i64),
@@ -1148,21 +1012,6 @@ impl BuiltinConverter {
                 }
                 Value::Map(Cow::Owned(values))
             }
-            Conv::TrimPrefix | Conv::TrimSuffix => {
-                let (v, affix) = (arg(0)?, arg(1)?);
-                match (v.as_str(), affix.as_str()) {
-                    (Some(s), Some(a)) => owned(
-                        if self.kind == Conv::TrimPrefix {
-                            s.strip_prefix(a)
-                        } else {
-                            s.strip_suffix(a)
-                        }
-                        .unwrap_or(s)
-                        .to_string(),
-                    ),
-                    _ => return Err("expected strings".into()),
-                }
-            }
             Conv::Coalesce => {
                 let Value::List(items) = arg(0)? else {
                     return Err("Coalesce: values is not a list".into());
@@ -1207,19 +1056,6 @@ impl BuiltinConverter {
                 let values: Vec<Value<'_>> = items.iter().map(|v| Value::of(Some(v))).collect();
                 let format = self.format.as_ref().expect("compiled with the converter");
                 owned(format.render(&values))
-            }
-            Conv::ToSnakeCase | Conv::ToCamelCase => {
-                let target = arg(0)?;
-                let s = target
-                    .as_str()
-                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
-                owned(if s.is_empty() {
-                    String::new()
-                } else if self.kind == Conv::ToSnakeCase {
-                    snake_case(s)
-                } else {
-                    camel_case(s)
-                })
             }
             Conv::Values => match arg(0)? {
                 Value::Map(m) => Value::List(Cow::Owned(
@@ -1279,14 +1115,6 @@ impl BuiltinConverter {
                     );
                 }
                 Value::Map(Cow::Owned(map))
-            }
-            Conv::Trim => {
-                let (target, cutset) = (arg(0)?, arg(1)?);
-                let s = target
-                    .as_str()
-                    .ok_or_else(|| format!("expected string but got {}", target.type_name()))?;
-                let cutset = cutset.as_str().unwrap_or(" ");
-                owned(s.trim_matches(|c| cutset.contains(c)).to_string())
             }
             Conv::ToKeyValueString => {
                 let target = arg(0)?;
@@ -1391,35 +1219,6 @@ impl BuiltinConverter {
                 let parsed: serde_json::Value =
                     serde_json::from_slice(s).map_err(|e| format!("ParseJSON: {e}"))?;
                 Value::of(Some(&json_to_any(parsed))).into_owned()
-            }
-            Conv::Substring => {
-                let target = arg(0)?;
-                let s = target.as_str().ok_or("Substring: target is not a string")?;
-                let (Value::Int(start), Value::Int(len)) = (arg(1)?, arg(2)?) else {
-                    return Err("Substring: start and length must be int64".into());
-                };
-                if start < 0 || len < 0 || (start + len) as usize > s.len() {
-                    return Err(format!(
-                        "invalid range for substring function, {start} cannot be greater than the length of target string({})",
-                        s.len()
-                    ));
-                }
-                owned(
-                    s.get(start as usize..(start + len) as usize)
-                        .ok_or("Substring: range splits a character")?
-                        .to_string(),
-                )
-            }
-            Conv::HasPrefix | Conv::HasSuffix => {
-                let (t, p) = (arg(0)?, arg(1)?);
-                match (t.as_str(), p.as_str()) {
-                    (Some(t), Some(p)) => Value::Bool(if self.kind == Conv::HasPrefix {
-                        t.starts_with(p)
-                    } else {
-                        t.ends_with(p)
-                    }),
-                    _ => return Err("expected strings".into()),
-                }
             }
             Conv::ExtractPatterns => {
                 let target = arg(0)?;
