@@ -2,6 +2,7 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
+mod collections;
 mod encoding;
 mod hashes;
 mod ids;
@@ -11,7 +12,7 @@ mod types;
 
 use super::context::{Field, Item, get_in, put, set_in_map};
 use super::format::GoFormat;
-use super::go_values::{Cidr, luhn, parse_ip, slice_to_map, sort_list};
+use super::go_values::{Cidr, luhn, parse_ip};
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
 use super::value::Value;
@@ -150,23 +151,15 @@ pub(super) struct BuiltinConverter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Conv {
     IsMatch,
-    Len,
     ParseJson,
     ExtractPatterns,
     IsRootSpan,
-    Keys,
     ParseKeyValue,
-    Coalesce,
-    ContainsValue,
-    Index,
     Format,
-    Values,
     ParseCsv,
     ToKeyValueString,
     IsInCidr,
     IsValidLuhn,
-    Sort,
-    SliceToMap,
 }
 
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
@@ -245,21 +238,13 @@ const EDITORS: &[&str] = &[
 /// OTTL's own converters (Go's `ottlfuncs` converters).
 const CONVERTERS: &[&str] = &[
     "IsMatch",
-    "Len",
     "ParseJSON",
     "ExtractPatterns",
-    "Keys",
     "ParseKeyValue",
-    "Coalesce",
-    "ContainsValue",
-    "Index",
     "Format",
-    "Values",
     "ToKeyValueString",
     "IsInCIDR",
     "IsValidLuhn",
-    "Sort",
-    "SliceToMap",
     "ParseCSV",
     "IsRootSpan",
 ];
@@ -273,6 +258,7 @@ pub(super) fn register(registry: &mut Registry) {
     encoding::register(registry);
     types::register(registry);
     strings::register(registry);
+    collections::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -690,20 +676,14 @@ impl Compiler<'_> {
     fn builtin_converter(&self, call: &Call) -> Result<BuiltinConverter, String> {
         let (kind, params, required): (Conv, &[&str], usize) = match call.name.as_str() {
             "IsMatch" => (Conv::IsMatch, &["target", "pattern"], 2),
-            "Len" => (Conv::Len, &["target"], 1),
             "ParseJSON" => (Conv::ParseJson, &["target"], 1),
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
-            "Keys" => (Conv::Keys, &["target"], 1),
             "ParseKeyValue" => (
                 Conv::ParseKeyValue,
                 &["target", "delimiter", "pair_delimiter"],
                 1,
             ),
-            "Coalesce" => (Conv::Coalesce, &["values"], 1),
-            "ContainsValue" => (Conv::ContainsValue, &["target", "item"], 2),
-            "Index" => (Conv::Index, &["target", "value"], 2),
             "Format" => (Conv::Format, &["format", "vals"], 2),
-            "Values" => (Conv::Values, &["target"], 1),
             "ToKeyValueString" => (
                 Conv::ToKeyValueString,
                 &["target", "delimiter", "pair_delimiter", "sort_output"],
@@ -711,8 +691,6 @@ impl Compiler<'_> {
             ),
             "IsInCIDR" => (Conv::IsInCidr, &["target", "networks"], 2),
             "IsValidLuhn" => (Conv::IsValidLuhn, &["target"], 1),
-            "Sort" => (Conv::Sort, &["target", "order"], 1),
-            "SliceToMap" => (Conv::SliceToMap, &["target", "key_path", "value_path"], 1),
             "ParseCSV" => (
                 Conv::ParseCsv,
                 &["target", "header", "delimiter", "header_delimiter", "mode"],
@@ -800,38 +778,6 @@ impl Compiler<'_> {
                     }
                     args.push(self.list_getter(*e, "IsInCIDR: networks")?);
                 }
-                (Conv::Sort, 1) => {
-                    let order = match e {
-                        None => "asc",
-                        e => literal_str(*e, "order")?,
-                    };
-                    if !matches!(order, "asc" | "desc") {
-                        return Err(format!(
-                            "invalid arguments: {order}. Order should be either \"asc\" or \"desc\""
-                        ));
-                    }
-                    args.push(Getter::Lit(Value::Str(Cow::Owned(order.to_string()))));
-                }
-                (Conv::SliceToMap, 1 | 2) => {
-                    let path = match e {
-                        None => Value::Nil,
-                        e => {
-                            let path =
-                                string_list(*e, if i == 1 { "key_path" } else { "value_path" })?;
-                            if path.is_empty() {
-                                return Err("must provide at least one path item".into());
-                            }
-                            Value::List(Cow::Owned(
-                                path.into_iter()
-                                    .map(|p| AnyValue {
-                                        value: Some(any_value::Value::StringValue(p)),
-                                    })
-                                    .collect(),
-                            ))
-                        }
-                    };
-                    args.push(Getter::Lit(path));
-                }
                 (Conv::ParseCsv, 2) => {
                     let d = match e {
                         None => ",",
@@ -887,7 +833,6 @@ impl Compiler<'_> {
                     }
                     args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
                 }
-                (Conv::Coalesce, 0) => args.push(self.list_getter(*e, "Coalesce: values")?),
                 _ => args.push(self.getter_opt(*e)?),
             }
         }
@@ -964,27 +909,6 @@ impl BuiltinConverter {
                 };
                 Value::Bool(matched)
             }
-            Conv::Len => match arg(0)? {
-                Value::Str(s) => Value::Int(s.len() as i64),
-                Value::Map(m) => Value::Int(m.len() as i64),
-                Value::List(l) => Value::Int(l.len() as i64),
-                other => {
-                    return Err(format!(
-                        "Len: unsupported target type {}",
-                        other.type_name()
-                    ));
-                }
-            },
-            Conv::Keys => match arg(0)? {
-                Value::Map(m) => Value::List(Cow::Owned(
-                    m.iter()
-                        .map(|kv| AnyValue {
-                            value: Some(any_value::Value::StringValue(kv.key.clone())),
-                        })
-                        .collect(),
-                )),
-                other => return Err(format!("Keys: expected a map, got {}", other.type_name())),
-            },
             Conv::ParseKeyValue => {
                 let target = arg(0)?;
                 let source = target
@@ -1012,43 +936,6 @@ impl BuiltinConverter {
                 }
                 Value::Map(Cow::Owned(values))
             }
-            Conv::Coalesce => {
-                let Value::List(items) = arg(0)? else {
-                    return Err("Coalesce: values is not a list".into());
-                };
-                items
-                    .iter()
-                    .map(|v| Value::of(Some(v)))
-                    .find(|v| *v != Value::Nil)
-                    .map(Value::into_owned)
-                    .unwrap_or(Value::Nil)
-            }
-            Conv::ContainsValue => {
-                let (target, item_value) = (arg(0)?, arg(1)?);
-                let Value::List(items) = target else {
-                    return Err("ContainsValue: target is not a list".into());
-                };
-                Value::Bool(items.iter().any(|v| {
-                    super::value::compare(&Value::of(Some(v)), super::CmpOp::Eq, &item_value)
-                }))
-            }
-            Conv::Index => {
-                let (target, wanted) = (arg(0)?, arg(1)?);
-                match (&target, &wanted) {
-                    (Value::Str(s), Value::Str(w)) => {
-                        Value::Int(s.find(w.as_ref()).map_or(-1, |i| i as i64))
-                    }
-                    (Value::List(items), w) => Value::Int(
-                        items
-                            .iter()
-                            .position(|v| {
-                                super::value::compare(&Value::of(Some(v)), super::CmpOp::Eq, w)
-                            })
-                            .map_or(-1, |i| i as i64),
-                    ),
-                    _ => return Err("Index: target must be a string or a list".into()),
-                }
-            }
             Conv::Format => {
                 let Value::List(items) = arg(0)? else {
                     return Err("Format: vals is not a list".into());
@@ -1057,19 +944,6 @@ impl BuiltinConverter {
                 let format = self.format.as_ref().expect("compiled with the converter");
                 owned(format.render(&values))
             }
-            Conv::Values => match arg(0)? {
-                Value::Map(m) => Value::List(Cow::Owned(
-                    m.iter()
-                        .map(|kv| kv.value.clone().unwrap_or_default())
-                        .collect(),
-                )),
-                other => {
-                    return Err(format!(
-                        "expected pcommon.Map but got {}",
-                        other.type_name()
-                    ));
-                }
-            },
             Conv::ParseCsv => {
                 let (target, header) = (arg(0)?, arg(1)?);
                 let target = target.as_str().ok_or_else(|| {
@@ -1180,26 +1054,6 @@ impl BuiltinConverter {
                 let digits = string_like(&target).ok_or("invalid input: <nil>")?;
                 Value::Bool(luhn(&digits.replace(' ', ""))?)
             }
-            Conv::Sort => {
-                let (target, order) = (arg(0)?, arg(1)?);
-                let Value::List(items) = &target else {
-                    return Err(format!(
-                        "sort with unsupported type: '{}'. Target is not a list",
-                        target.type_name()
-                    ));
-                };
-                Value::List(Cow::Owned(sort_list(items, order.as_str() == Some("desc"))))
-            }
-            Conv::SliceToMap => {
-                let (target, key_path, value_path) = (arg(0)?, arg(1)?, arg(2)?);
-                let Value::List(items) = &target else {
-                    return Err(format!(
-                        "expected pcommon.Slice but got {}",
-                        target.type_name()
-                    ));
-                };
-                owned_map(slice_to_map(items, &key_path, &value_path)?)
-            }
             Conv::IsRootSpan => {
                 let span = item
                     .span
@@ -1249,10 +1103,6 @@ impl BuiltinConverter {
 }
 
 /// A map value that owns its entries.
-fn owned_map(values: Vec<KeyValue>) -> Value<'static> {
-    Value::Map(Cow::Owned(values))
-}
-
 fn truncate(s: &mut String, limit: usize, marker: &str) {
     if s.len() <= limit {
         return;
