@@ -6,6 +6,7 @@ mod collections;
 mod encoding;
 mod hashes;
 mod ids;
+mod parsing;
 mod strings;
 mod time;
 mod types;
@@ -151,13 +152,9 @@ pub(super) struct BuiltinConverter {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Conv {
     IsMatch,
-    ParseJson,
     ExtractPatterns,
     IsRootSpan,
-    ParseKeyValue,
     Format,
-    ParseCsv,
-    ToKeyValueString,
     IsInCidr,
     IsValidLuhn,
 }
@@ -238,14 +235,10 @@ const EDITORS: &[&str] = &[
 /// OTTL's own converters (Go's `ottlfuncs` converters).
 const CONVERTERS: &[&str] = &[
     "IsMatch",
-    "ParseJSON",
     "ExtractPatterns",
-    "ParseKeyValue",
     "Format",
-    "ToKeyValueString",
     "IsInCIDR",
     "IsValidLuhn",
-    "ParseCSV",
     "IsRootSpan",
 ];
 
@@ -259,6 +252,7 @@ pub(super) fn register(registry: &mut Registry) {
     types::register(registry);
     strings::register(registry);
     collections::register(registry);
+    parsing::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
@@ -676,26 +670,10 @@ impl Compiler<'_> {
     fn builtin_converter(&self, call: &Call) -> Result<BuiltinConverter, String> {
         let (kind, params, required): (Conv, &[&str], usize) = match call.name.as_str() {
             "IsMatch" => (Conv::IsMatch, &["target", "pattern"], 2),
-            "ParseJSON" => (Conv::ParseJson, &["target"], 1),
             "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
-            "ParseKeyValue" => (
-                Conv::ParseKeyValue,
-                &["target", "delimiter", "pair_delimiter"],
-                1,
-            ),
             "Format" => (Conv::Format, &["format", "vals"], 2),
-            "ToKeyValueString" => (
-                Conv::ToKeyValueString,
-                &["target", "delimiter", "pair_delimiter", "sort_output"],
-                1,
-            ),
             "IsInCIDR" => (Conv::IsInCidr, &["target", "networks"], 2),
             "IsValidLuhn" => (Conv::IsValidLuhn, &["target"], 1),
-            "ParseCSV" => (
-                Conv::ParseCsv,
-                &["target", "header", "delimiter", "header_delimiter", "mode"],
-                2,
-            ),
             "IsRootSpan" => {
                 if self.context != super::ContextKind::Span {
                     return Err(format!(
@@ -737,37 +715,6 @@ impl Compiler<'_> {
                     }
                     regex_arg = Some(r);
                 }
-                (Conv::ToKeyValueString, 1 | 2) => {
-                    let (name, default) = if i == 1 {
-                        ("delimiter", "=")
-                    } else {
-                        ("pair delimiter", " ")
-                    };
-                    let d = match e {
-                        None => default,
-                        e => literal_str(*e, name)?,
-                    };
-                    if d.is_empty() {
-                        return Err(format!("{name} cannot be set to an empty string"));
-                    }
-                    if i == 2
-                        && let Some(Getter::Lit(Value::Str(delimiter))) = args.last()
-                        && delimiter == d
-                    {
-                        return Err(format!(
-                            "pair delimiter {d:?} cannot be equal to delimiter {delimiter:?}"
-                        ));
-                    }
-                    args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
-                }
-                (Conv::ToKeyValueString, 3) => {
-                    let sort = match e {
-                        None => false,
-                        Some(Expr::Bool(b)) => *b,
-                        _ => return Err("sort_output must be a bool literal".into()),
-                    };
-                    args.push(Getter::Lit(Value::Bool(sort)));
-                }
                 (Conv::IsInCidr, 1) => {
                     if let Some(Expr::List(items)) = e {
                         for item in items {
@@ -778,61 +725,8 @@ impl Compiler<'_> {
                     }
                     args.push(self.list_getter(*e, "IsInCIDR: networks")?);
                 }
-                (Conv::ParseCsv, 2) => {
-                    let d = match e {
-                        None => ",",
-                        e => literal_str(*e, "delimiter")?,
-                    };
-                    if d.chars().count() != 1 {
-                        return Err(
-                            "invalid arguments: delimiter must be a single character".into()
-                        );
-                    }
-                    args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
-                }
-                (Conv::ParseCsv, 3) => {
-                    // Defaults to the delimiter, filled in at run time.
-                    if let Some(d) = e {
-                        let d = literal_str(Some(d), "header_delimiter")?;
-                        if d.chars().count() != 1 {
-                            return Err(
-                                "invalid arguments: header_delimiter must be a single character"
-                                    .into(),
-                            );
-                        }
-                    }
-                    args.push(self.getter_opt(*e)?);
-                }
-                (Conv::ParseCsv, 4) => {
-                    let mode = match e {
-                        None => "strict",
-                        e => literal_str(*e, "mode")?,
-                    };
-                    if !matches!(mode, "strict" | "lazyQuotes" | "ignoreQuotes") {
-                        return Err(format!("unknown mode: {mode}"));
-                    }
-                    args.push(Getter::Lit(Value::Str(Cow::Owned(mode.to_string()))));
-                }
                 (Conv::Format, 0) => format = Some(GoFormat::parse(literal_str(*e, "format")?)?),
                 (Conv::Format, 1) => args.push(self.list_getter(*e, "Format: vals")?),
-                (Conv::ParseKeyValue, 1 | 2) => {
-                    let default = if i == 1 { "=" } else { " " };
-                    let d = match e {
-                        None => default,
-                        e => literal_str(
-                            *e,
-                            if i == 1 {
-                                "delimiter"
-                            } else {
-                                "pair_delimiter"
-                            },
-                        )?,
-                    };
-                    if d.is_empty() {
-                        return Err("delimiter cannot be set to an empty string".into());
-                    }
-                    args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
-                }
                 _ => args.push(self.getter_opt(*e)?),
             }
         }
@@ -862,33 +756,6 @@ pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
     })
 }
 
-fn json_to_any(v: serde_json::Value) -> AnyValue {
-    use any_value::Value as V;
-    let value = match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::Bool(b) => Some(V::BoolValue(b)),
-        // Go decodes JSON numbers as float64.
-        serde_json::Value::Number(n) => Some(V::DoubleValue(n.as_f64().unwrap_or(0.0))),
-        serde_json::Value::String(s) => Some(V::StringValue(s)),
-        serde_json::Value::Array(a) => {
-            Some(V::ArrayValue(ferrotel_core::pdata::common::ArrayValue {
-                values: a.into_iter().map(json_to_any).collect(),
-            }))
-        }
-        serde_json::Value::Object(o) => Some(V::KvlistValue(KeyValueList {
-            values: o
-                .into_iter()
-                .map(|(k, v)| KeyValue {
-                    key: k,
-                    value: Some(json_to_any(v)),
-                    ..KeyValue::default()
-                })
-                .collect(),
-        })),
-    };
-    AnyValue { value }
-}
-
 impl BuiltinConverter {
     /// Calls the converter.
     fn run<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
@@ -909,33 +776,6 @@ impl BuiltinConverter {
                 };
                 Value::Bool(matched)
             }
-            Conv::ParseKeyValue => {
-                let target = arg(0)?;
-                let source = target
-                    .as_str()
-                    .ok_or("ParseKeyValue: target is not a string")?;
-                if source.is_empty() {
-                    return Err("cannot parse from empty target".into());
-                }
-                let (delimiter, pairs) = (arg(1)?, arg(2)?);
-                let delimiter = delimiter.as_str().unwrap_or("=");
-                let pairs = split_quoted(source, pairs.as_str().unwrap_or(" "))
-                    .map_err(|e| format!("splitting source {source:?} into pairs failed: {e}"))?;
-                let mut values: Vec<KeyValue> = Vec::new();
-                for p in pairs {
-                    let (k, v) = p.split_once(delimiter).ok_or_else(|| {
-                        format!("failed to split pairs into key-values: cannot split {p:?} into 2 items, got 1 item(s)")
-                    })?;
-                    super::context::put(
-                        &mut values,
-                        k.trim(),
-                        Some(AnyValue {
-                            value: Some(any_value::Value::StringValue(v.trim().to_string())),
-                        }),
-                    );
-                }
-                Value::Map(Cow::Owned(values))
-            }
             Conv::Format => {
                 let Value::List(items) = arg(0)? else {
                     return Err("Format: vals is not a list".into());
@@ -943,91 +783,6 @@ impl BuiltinConverter {
                 let values: Vec<Value<'_>> = items.iter().map(|v| Value::of(Some(v))).collect();
                 let format = self.format.as_ref().expect("compiled with the converter");
                 owned(format.render(&values))
-            }
-            Conv::ParseCsv => {
-                let (target, header) = (arg(0)?, arg(1)?);
-                let target = target.as_str().ok_or_else(|| {
-                    format!(
-                        "error getting value for target in ParseCSV: expected string but got {}",
-                        target.type_name()
-                    )
-                })?;
-                let header = header.as_str().ok_or_else(|| {
-                    format!(
-                        "error getting value for header in ParseCSV: expected string but got {}",
-                        header.type_name()
-                    )
-                })?;
-                if header.is_empty() {
-                    return Err("headers must not be an empty string".into());
-                }
-                let (delimiter, header_delimiter, mode) = (arg(2)?, arg(3)?, arg(4)?);
-                let delimiter = delimiter.as_str().unwrap_or(",");
-                let comma = delimiter.chars().next().unwrap_or(',');
-                let fields = match mode.as_str() {
-                    Some("ignoreQuotes") => target.split(comma).map(str::to_string).collect(),
-                    mode => super::csv::read_row(target, comma, mode == Some("lazyQuotes"))?,
-                };
-                let headers: Vec<&str> = header
-                    .split(header_delimiter.as_str().unwrap_or(delimiter))
-                    .collect();
-                if headers.len() != fields.len() {
-                    return Err(format!(
-                        "map csv headers: wrong number of fields: expected {}, found {}",
-                        headers.len(),
-                        fields.len()
-                    ));
-                }
-                let mut map: Vec<KeyValue> = Vec::with_capacity(headers.len());
-                for (name, field) in headers.into_iter().zip(fields) {
-                    put(
-                        &mut map,
-                        name,
-                        Some(AnyValue {
-                            value: Some(any_value::Value::StringValue(field)),
-                        }),
-                    );
-                }
-                Value::Map(Cow::Owned(map))
-            }
-            Conv::ToKeyValueString => {
-                let target = arg(0)?;
-                let Value::Map(map) = &target else {
-                    return Err(format!(
-                        "expected pcommon.Map but got {}",
-                        target.type_name()
-                    ));
-                };
-                let (delimiter, pairs, sort) = (arg(1)?, arg(2)?, arg(3)?);
-                let delimiter = delimiter.as_str().unwrap_or("=");
-                let pairs = pairs.as_str().unwrap_or(" ");
-                let mut entries: Vec<&KeyValue> = map.iter().collect();
-                if sort == Value::Bool(true) {
-                    entries.sort_by(|a, b| a.key.cmp(&b.key));
-                }
-                let quote = |s: &str| {
-                    let s = s.replace('"', "\\\"");
-                    if s.contains(pairs) || s.contains(delimiter) {
-                        format!("\"{s}\"")
-                    } else {
-                        s
-                    }
-                };
-                let mut out = String::new();
-                for (i, kv) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(pairs);
-                    }
-                    let mut value = String::new();
-                    ferrotel_core::pdata::go::as_string(
-                        kv.value.as_ref().and_then(|v| v.value.as_ref()),
-                        &mut value,
-                    );
-                    out.push_str(&quote(&kv.key));
-                    out.push_str(delimiter);
-                    out.push_str(&quote(&value));
-                }
-                owned(out)
             }
             Conv::IsInCidr => {
                 let target = arg(0)?;
@@ -1060,19 +815,6 @@ impl BuiltinConverter {
                     .as_deref()
                     .ok_or("IsRootSpan: no span in this context")?;
                 Value::Bool(span.parent_span_id.iter().all(|b| *b == 0))
-            }
-            Conv::ParseJson => {
-                let target = arg(0)?;
-                let s = match &target {
-                    Value::Str(s) => s.as_bytes(),
-                    Value::Bytes(b) => b.as_ref(),
-                    other => {
-                        return Err(format!("ParseJSON: unsupported type {}", other.type_name()));
-                    }
-                };
-                let parsed: serde_json::Value =
-                    serde_json::from_slice(s).map_err(|e| format!("ParseJSON: {e}"))?;
-                Value::of(Some(&json_to_any(parsed))).into_owned()
             }
             Conv::ExtractPatterns => {
                 let target = arg(0)?;
@@ -1427,50 +1169,4 @@ impl Flattened {
             super::context::put(&mut self.result, &key, Some(v));
         }
     }
-}
-
-/// Splits on `delimiter` outside single or double quotes, dropping the
-/// quotes and empty pieces (Go's `parseutils.SplitString`).
-fn split_quoted(input: &str, delimiter: &str) -> Result<Vec<String>, String> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::new();
-    let mut current: Vec<u8> = Vec::new();
-    let mut quote: u8 = 0;
-    let mut escaped = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        if quote == 0 && input[i..].starts_with(delimiter) {
-            if !current.is_empty() {
-                out.push(String::from_utf8_lossy(&current).into_owned());
-                current.clear();
-            }
-            i += delimiter.len();
-            continue;
-        }
-        let c = bytes[i];
-        if !escaped {
-            if quote == 0 && (c == b'"' || c == b'\'') {
-                quote = c;
-                i += 1;
-                continue;
-            }
-            if c == quote {
-                quote = 0;
-                i += 1;
-                continue;
-            }
-            escaped = c == b'\\';
-        } else {
-            escaped = false;
-        }
-        current.push(c);
-        i += 1;
-    }
-    if quote != 0 {
-        return Err("never reached the end of a quoted value".into());
-    }
-    if !current.is_empty() {
-        out.push(String::from_utf8_lossy(&current).into_owned());
-    }
-    Ok(out)
 }
