@@ -2,11 +2,13 @@
 //! pkg/ottl/ottlfuncs), their argument checking at compile time, and what
 //! they do. A name not listed here is a compile error.
 
+mod checks;
 mod collections;
 mod encoding;
 mod hashes;
 mod ids;
 mod parsing;
+mod patterns;
 mod strings;
 mod time;
 mod types;
@@ -141,24 +143,6 @@ pub(super) enum Strategy {
     Upsert,
 }
 
-/// A compiled call of one of OTTL's own converters.
-pub(super) struct BuiltinConverter {
-    kind: Conv,
-    args: Vec<Getter>,
-    regex: Option<Regex>,
-    format: Option<GoFormat>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Conv {
-    IsMatch,
-    ExtractPatterns,
-    IsRootSpan,
-    Format,
-    IsInCidr,
-    IsValidLuhn,
-}
-
 /// A glob of `filepath.Match` syntax: `*`, `?`, `[...]`, `\` escapes.
 pub(super) struct Glob(Regex);
 
@@ -232,18 +216,8 @@ const EDITORS: &[&str] = &[
     "delete_index",
 ];
 
-/// OTTL's own converters (Go's `ottlfuncs` converters).
-const CONVERTERS: &[&str] = &[
-    "IsMatch",
-    "ExtractPatterns",
-    "Format",
-    "IsInCIDR",
-    "IsValidLuhn",
-    "IsRootSpan",
-];
-
-/// Registers OTTL's own functions: the groups moved to files of their own,
-/// then the rest, still compiled by the builtin tables below.
+/// Registers OTTL's own functions: each group of converters registers
+/// itself; the editors are still compiled by the table below.
 pub(super) fn register(registry: &mut Registry) {
     hashes::register(registry);
     time::register(registry);
@@ -252,27 +226,18 @@ pub(super) fn register(registry: &mut Registry) {
     types::register(registry);
     strings::register(registry);
     collections::register(registry);
+    checks::register(registry);
+    patterns::register(registry);
     parsing::register(registry);
     for name in EDITORS {
         registry.editor(name, |call| {
             Ok(Box::new(call.compiler.builtin_editor(call.call)?))
         });
     }
-    for name in CONVERTERS {
-        registry.converter(name, |call| {
-            Ok(Box::new(call.compiler.builtin_converter(call.call)?))
-        });
-    }
 }
 
 impl registry::Editor for BuiltinEditor {
     fn apply(&self, item: &mut Item<'_>) -> Result<(), String> {
-        self.run(item)
-    }
-}
-
-impl registry::Converter for BuiltinConverter {
-    fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
         self.run(item)
     }
 }
@@ -664,79 +629,6 @@ impl Compiler<'_> {
             other => return Err(format!("undefined function {other:?}")),
         })
     }
-
-    /// Compiles a converter invocation.
-    /// Compiles a call of one of OTTL's own converters.
-    fn builtin_converter(&self, call: &Call) -> Result<BuiltinConverter, String> {
-        let (kind, params, required): (Conv, &[&str], usize) = match call.name.as_str() {
-            "IsMatch" => (Conv::IsMatch, &["target", "pattern"], 2),
-            "ExtractPatterns" => (Conv::ExtractPatterns, &["target", "pattern"], 2),
-            "Format" => (Conv::Format, &["format", "vals"], 2),
-            "IsInCIDR" => (Conv::IsInCidr, &["target", "networks"], 2),
-            "IsValidLuhn" => (Conv::IsValidLuhn, &["target"], 1),
-            "IsRootSpan" => {
-                if self.context != super::ContextKind::Span {
-                    return Err(format!(
-                        "IsRootSpan() is only available in the span context, not {}",
-                        self.context.name()
-                    ));
-                }
-                (Conv::IsRootSpan, &[], 0)
-            }
-            other if other.starts_with(|c: char| c.is_ascii_lowercase()) => {
-                return Err(format!(
-                    "editor names, such as {other:?}, are not allowed as converters"
-                ));
-            }
-            other => return Err(format!("undefined function {other:?}")),
-        };
-        let b = bind(call, params, required)?;
-        let mut regex_arg = None;
-        let mut format = None;
-        let mut args = Vec::new();
-        for (i, e) in b.iter().enumerate() {
-            match (kind, i) {
-                (Conv::IsMatch, 1) => {
-                    // A literal pattern compiles once; a computed one per call.
-                    if let Some(Expr::Str(p)) = e {
-                        regex_arg = Some(Regex::new(p).map_err(|err| {
-                            format!("the pattern supplied to IsMatch is not a valid regexp pattern: {err}")
-                        })?);
-                    }
-                    args.push(self.getter_opt(*e)?);
-                }
-                (Conv::ExtractPatterns, 1) => {
-                    let r = regex(*e, "ExtractPatterns")?;
-                    if r.capture_names().flatten().next().is_none() {
-                        return Err(
-                            "at least 1 named capture group must be supplied in the given regex"
-                                .into(),
-                        );
-                    }
-                    regex_arg = Some(r);
-                }
-                (Conv::IsInCidr, 1) => {
-                    if let Some(Expr::List(items)) = e {
-                        for item in items {
-                            if let Expr::Str(network) = item {
-                                Cidr::parse(network)?;
-                            }
-                        }
-                    }
-                    args.push(self.list_getter(*e, "IsInCIDR: networks")?);
-                }
-                (Conv::Format, 0) => format = Some(GoFormat::parse(literal_str(*e, "format")?)?),
-                (Conv::Format, 1) => args.push(self.list_getter(*e, "Format: vals")?),
-                _ => args.push(self.getter_opt(*e)?),
-            }
-        }
-        Ok(BuiltinConverter {
-            kind,
-            args,
-            regex: regex_arg,
-            format,
-        })
-    }
 }
 
 pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
@@ -756,95 +648,8 @@ pub(super) fn string_like(v: &Value<'_>) -> Option<String> {
     })
 }
 
-impl BuiltinConverter {
-    /// Calls the converter.
-    fn run<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
-        let arg = |i: usize| eval(&self.args[i], item);
-        let owned = |s: String| Value::Str(Cow::Owned(s));
-        Ok(match self.kind {
-            Conv::IsMatch => {
-                let Some(target) = string_like(&arg(0)?) else {
-                    return Ok(Value::Bool(false));
-                };
-                let matched = match &self.regex {
-                    Some(r) => r.is_match(&target),
-                    None => {
-                        let p = arg(1)?;
-                        let p = p.as_str().ok_or("IsMatch: pattern is not a string")?;
-                        Regex::new(p).map_err(|e| e.to_string())?.is_match(&target)
-                    }
-                };
-                Value::Bool(matched)
-            }
-            Conv::Format => {
-                let Value::List(items) = arg(0)? else {
-                    return Err("Format: vals is not a list".into());
-                };
-                let values: Vec<Value<'_>> = items.iter().map(|v| Value::of(Some(v))).collect();
-                let format = self.format.as_ref().expect("compiled with the converter");
-                owned(format.render(&values))
-            }
-            Conv::IsInCidr => {
-                let target = arg(0)?;
-                let Value::List(networks) = arg(1)? else {
-                    return Err("IsInCIDR: networks is not a list".into());
-                };
-                let Some(ip) = target.as_str().and_then(parse_ip) else {
-                    return Ok(Value::Bool(false));
-                };
-                let mut inside = false;
-                for network in networks.iter() {
-                    let Value::Str(network) = Value::of(Some(network)) else {
-                        return Err("IsInCIDR: a network is not a string".into());
-                    };
-                    if Cidr::parse(&network)?.contains(ip) {
-                        inside = true;
-                        break;
-                    }
-                }
-                Value::Bool(inside)
-            }
-            Conv::IsValidLuhn => {
-                let target = arg(0)?;
-                let digits = string_like(&target).ok_or("invalid input: <nil>")?;
-                Value::Bool(luhn(&digits.replace(' ', ""))?)
-            }
-            Conv::IsRootSpan => {
-                let span = item
-                    .span
-                    .as_deref()
-                    .ok_or("IsRootSpan: no span in this context")?;
-                Value::Bool(span.parent_span_id.iter().all(|b| *b == 0))
-            }
-            Conv::ExtractPatterns => {
-                let target = arg(0)?;
-                let s = target
-                    .as_str()
-                    .ok_or("ExtractPatterns: target is not a string")?;
-                let r = self.regex.as_ref().expect("compiled with the converter");
-                let mut values = Vec::new();
-                if let Some(caps) = r.captures(s) {
-                    for name in r.capture_names().flatten() {
-                        if let Some(m) = caps.name(name) {
-                            values.push(KeyValue {
-                                key: name.to_string(),
-                                value: Some(AnyValue {
-                                    value: Some(any_value::Value::StringValue(
-                                        m.as_str().to_string(),
-                                    )),
-                                }),
-                                ..KeyValue::default()
-                            });
-                        }
-                    }
-                }
-                Value::Map(Cow::Owned(values))
-            }
-        })
-    }
-}
-
-/// A map value that owns its entries.
+/// Cuts `s` to at most `limit` bytes on a character boundary, and marks
+/// the cut.
 fn truncate(s: &mut String, limit: usize, marker: &str) {
     if s.len() <= limit {
         return;
