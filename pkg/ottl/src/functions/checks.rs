@@ -31,10 +31,8 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, kind, params, required) in converters {
         registry.converter(name, move |call| {
             let compiler = call.compiler;
-            let bound = bind(call.call, params, required)?;
-            let mut args = Vec::new();
-            for (i, e) in bound.iter().enumerate() {
-                match (kind, i) {
+            let args = compile_args(call, params, required, |i, e, _| {
+                Ok(match (kind, i) {
                     (Kind::IsInCidr, 1) => {
                         if let Some(Expr::List(items)) = e {
                             for item in items {
@@ -43,11 +41,11 @@ pub(super) fn register(registry: &mut Registry) {
                                 }
                             }
                         }
-                        args.push(compiler.list_getter(*e, "IsInCIDR: networks")?);
+                        ArgUse::Own(compiler.list_getter(e, "IsInCIDR: networks")?)
                     }
-                    _ => args.push(compiler.getter_opt(*e)?),
-                }
-            }
+                    _ => ArgUse::Default,
+                })
+            })?;
             Ok(Box::new(GroupCall { kind, args }))
         });
     }

@@ -2,7 +2,7 @@
 //! `ContainsValue`, `Index`, `Coalesce`, `Sort` (Go's common-type rules)
 //! and `SliceToMap`, with pkg/ottl's arguments and errors.
 
-use super::{bind, literal_str, string_list};
+use super::{ArgUse, compile_args, literal_str, string_list};
 use crate::context::Item;
 use crate::go_values::{slice_to_map, sort_list};
 use crate::lexer::CmpOp;
@@ -45,31 +45,29 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, kind, params, required) in converters {
         registry.converter(name, move |call| {
             let compiler = call.compiler;
-            let bound = bind(call.call, params, required)?;
-            let mut args = Vec::new();
-            for (i, e) in bound.iter().enumerate() {
-                match (kind, i) {
+            let args = compile_args(call, params, required, |i, e, _| {
+                Ok(match (kind, i) {
                     (Kind::Coalesce, 0) => {
-                        args.push(compiler.list_getter(*e, "Coalesce: values")?)
+                        ArgUse::Own(compiler.list_getter(e, "Coalesce: values")?)
                     }
                     (Kind::Sort, 1) => {
                         let order = match e {
                             None => "asc",
-                            e => literal_str(*e, "order")?,
+                            e => literal_str(e, "order")?,
                         };
                         if !matches!(order, "asc" | "desc") {
                             return Err(format!(
                                 "invalid arguments: {order}. Order should be either \"asc\" or \"desc\""
                             ));
                         }
-                        args.push(Getter::Lit(Value::Str(Cow::Owned(order.to_string()))));
+                        ArgUse::Own(Getter::Lit(Value::Str(Cow::Owned(order.to_string()))))
                     }
                     (Kind::SliceToMap, 1 | 2) => {
                         let path = match e {
                             None => Value::Nil,
                             e => {
                                 let what = if i == 1 { "key_path" } else { "value_path" };
-                                let path = string_list(*e, what)?;
+                                let path = string_list(e, what)?;
                                 if path.is_empty() {
                                     return Err("must provide at least one path item".into());
                                 }
@@ -82,11 +80,11 @@ pub(super) fn register(registry: &mut Registry) {
                                 ))
                             }
                         };
-                        args.push(Getter::Lit(path));
+                        ArgUse::Own(Getter::Lit(path))
                     }
-                    _ => args.push(compiler.getter_opt(*e)?),
-                }
-            }
+                    _ => ArgUse::Default,
+                })
+            })?;
             Ok(Box::new(CollectionCall { kind, args }))
         });
     }

@@ -118,6 +118,37 @@ pub(super) fn bind<'c>(
     Ok(out)
 }
 
+/// What a group makes of one bound argument.
+pub(super) enum ArgUse {
+    /// This getter, compiled the group's way (a list literal, a literal
+    /// checked once).
+    Own(Getter),
+    /// Nothing per item: the group took what it needs when compiling.
+    Skip,
+    /// An expression evaluated per item.
+    Default,
+}
+
+/// Binds a call's arguments to `params` and compiles each, asking
+/// `special` first (with the arguments compiled so far); what it leaves
+/// becomes an expression evaluated per item.
+pub(super) fn compile_args(
+    call: &Invocation<'_>,
+    params: &[&str],
+    required: usize,
+    mut special: impl FnMut(usize, Option<&Expr>, &[Getter]) -> Result<ArgUse, String>,
+) -> Result<Vec<Getter>, String> {
+    let mut args = Vec::new();
+    for (i, e) in bind(call.call, params, required)?.into_iter().enumerate() {
+        match special(i, e, &args)? {
+            ArgUse::Own(getter) => args.push(getter),
+            ArgUse::Skip => {}
+            ArgUse::Default => args.push(call.compiler.getter_opt(e)?),
+        }
+    }
+    Ok(args)
+}
+
 fn literal_str<'e>(e: Option<&'e Expr>, what: &str) -> Result<&'e str, String> {
     match e {
         Some(Expr::Str(s)) => Ok(s),

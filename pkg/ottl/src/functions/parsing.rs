@@ -39,16 +39,14 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, kind, params, required) in converters {
         registry.converter(name, move |call| {
             let compiler = call.compiler;
-            let bound = bind(call.call, params, required)?;
-            let mut args = Vec::new();
-            for (i, e) in bound.iter().enumerate() {
-                match (kind, i) {
+            let args = compile_args(call, params, required, |i, e, args| {
+                Ok(match (kind, i) {
                     (Kind::ParseKeyValue, 1 | 2) => {
                         let default = if i == 1 { "=" } else { " " };
                         let d = match e {
                             None => default,
                             e => literal_str(
-                                *e,
+                                e,
                                 if i == 1 {
                                     "delimiter"
                                 } else {
@@ -59,7 +57,7 @@ pub(super) fn register(registry: &mut Registry) {
                         if d.is_empty() {
                             return Err("delimiter cannot be set to an empty string".into());
                         }
-                        args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
+                        ArgUse::Own(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))))
                     }
                     (Kind::ToKeyValueString, 1 | 2) => {
                         let (name, default) = if i == 1 {
@@ -69,7 +67,7 @@ pub(super) fn register(registry: &mut Registry) {
                         };
                         let d = match e {
                             None => default,
-                            e => literal_str(*e, name)?,
+                            e => literal_str(e, name)?,
                         };
                         if d.is_empty() {
                             return Err(format!("{name} cannot be set to an empty string"));
@@ -82,7 +80,7 @@ pub(super) fn register(registry: &mut Registry) {
                                 "pair delimiter {d:?} cannot be equal to delimiter {delimiter:?}"
                             ));
                         }
-                        args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
+                        ArgUse::Own(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))))
                     }
                     (Kind::ToKeyValueString, 3) => {
                         let sort = match e {
@@ -90,19 +88,19 @@ pub(super) fn register(registry: &mut Registry) {
                             Some(Expr::Bool(b)) => *b,
                             _ => return Err("sort_output must be a bool literal".into()),
                         };
-                        args.push(Getter::Lit(Value::Bool(sort)));
+                        ArgUse::Own(Getter::Lit(Value::Bool(sort)))
                     }
                     (Kind::ParseCsv, 2) => {
                         let d = match e {
                             None => ",",
-                            e => literal_str(*e, "delimiter")?,
+                            e => literal_str(e, "delimiter")?,
                         };
                         if d.chars().count() != 1 {
                             return Err(
                                 "invalid arguments: delimiter must be a single character".into()
                             );
                         }
-                        args.push(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))));
+                        ArgUse::Own(Getter::Lit(Value::Str(Cow::Owned(d.to_string()))))
                     }
                     (Kind::ParseCsv, 3) => {
                         // Defaults to the delimiter, filled in at run time.
@@ -115,21 +113,21 @@ pub(super) fn register(registry: &mut Registry) {
                             );
                             }
                         }
-                        args.push(compiler.getter_opt(*e)?);
+                        ArgUse::Own(compiler.getter_opt(e)?)
                     }
                     (Kind::ParseCsv, 4) => {
                         let mode = match e {
                             None => "strict",
-                            e => literal_str(*e, "mode")?,
+                            e => literal_str(e, "mode")?,
                         };
                         if !matches!(mode, "strict" | "lazyQuotes" | "ignoreQuotes") {
                             return Err(format!("unknown mode: {mode}"));
                         }
-                        args.push(Getter::Lit(Value::Str(Cow::Owned(mode.to_string()))));
+                        ArgUse::Own(Getter::Lit(Value::Str(Cow::Owned(mode.to_string()))))
                     }
-                    _ => args.push(compiler.getter_opt(*e)?),
-                }
-            }
+                    _ => ArgUse::Default,
+                })
+            })?;
             Ok(Box::new(GroupCall { kind, args }))
         });
     }

@@ -27,12 +27,10 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, kind, params, required) in converters {
         registry.converter(name, move |call| {
             let compiler = call.compiler;
-            let bound = bind(call.call, params, required)?;
             let mut regex_arg = None;
             let mut format = None;
-            let mut args = Vec::new();
-            for (i, e) in bound.iter().enumerate() {
-                match (kind, i) {
+            let args = compile_args(call, params, required, |i, e, _| {
+                Ok(match (kind, i) {
                 (Kind::IsMatch, 1) => {
                     // A literal pattern compiles once; a computed one per call.
                     if let Some(Expr::Str(p)) = e {
@@ -40,10 +38,10 @@ pub(super) fn register(registry: &mut Registry) {
                             format!("the pattern supplied to IsMatch is not a valid regexp pattern: {err}")
                         })?);
                     }
-                    args.push(compiler.getter_opt(*e)?);
+                    ArgUse::Own(compiler.getter_opt(e)?)
                 }
                 (Kind::ExtractPatterns, 1) => {
-                    let r = regex(*e, "ExtractPatterns")?;
+                    let r = regex(e, "ExtractPatterns")?;
                     if r.capture_names().flatten().next().is_none() {
                         return Err(
                             "at least 1 named capture group must be supplied in the given regex"
@@ -51,12 +49,16 @@ pub(super) fn register(registry: &mut Registry) {
                         );
                     }
                     regex_arg = Some(r);
+                    ArgUse::Skip
                 }
-                (Kind::Format, 0) => format = Some(GoFormat::parse(literal_str(*e, "format")?)?),
-                (Kind::Format, 1) => args.push(compiler.list_getter(*e, "Format: vals")?),
-                    _ => args.push(compiler.getter_opt(*e)?),
+                (Kind::Format, 0) => {
+                    format = Some(GoFormat::parse(literal_str(e, "format")?)?);
+                    ArgUse::Skip
                 }
-            }
+                (Kind::Format, 1) => ArgUse::Own(compiler.list_getter(e, "Format: vals")?),
+                    _ => ArgUse::Default,
+                })
+            })?;
             Ok(Box::new(GroupCall { kind, args, regex: regex_arg, format }))
         });
     }

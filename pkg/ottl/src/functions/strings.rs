@@ -3,7 +3,7 @@
 //! `ToCamelCase`), `Substring`, `HasPrefix`, `HasSuffix`, `TrimPrefix`,
 //! `TrimSuffix` and `Trim`, with pkg/ottl's arguments and errors.
 
-use super::{bind, literal_str, string_like};
+use super::{ArgUse, compile_args, literal_str, string_like};
 use crate::context::Item;
 use crate::registry::{Converter, Registry};
 use crate::value::Value;
@@ -53,31 +53,30 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, kind, params, required) in converters {
         registry.converter(name, move |call| {
             let compiler = call.compiler;
-            let bound = bind(call.call, params, required)?;
-            let mut args = Vec::new();
             let mut case = None;
-            for (i, e) in bound.iter().enumerate() {
-                match (kind, i) {
-                    (Kind::Concat, 0) => args.push(compiler.list_getter(*e, "Concat: vals")?),
+            let args = compile_args(call, params, required, |i, e, _| {
+                Ok(match (kind, i) {
+                    (Kind::Concat, 0) => ArgUse::Own(compiler.list_getter(e, "Concat: vals")?),
                     (Kind::ConvertCase, 1) => {
-                        let c = literal_str(*e, "toCase")?;
+                        let c = literal_str(e, "toCase")?;
                         if !matches!(c, "lower" | "upper" | "snake" | "camel") {
                             return Err(format!(
                                 "invalid case: {c}, allowed cases are: lower, upper, snake, camel"
                             ));
                         }
                         case = Some(c.to_string());
+                        ArgUse::Skip
                     }
                     (Kind::Trim, 1) => {
                         let cutset = match e {
                             None => " ",
-                            e => literal_str(*e, "replacement")?,
+                            e => literal_str(e, "replacement")?,
                         };
-                        args.push(Getter::Lit(Value::Str(Cow::Owned(cutset.to_string()))));
+                        ArgUse::Own(Getter::Lit(Value::Str(Cow::Owned(cutset.to_string()))))
                     }
-                    _ => args.push(compiler.getter_opt(*e)?),
-                }
-            }
+                    _ => ArgUse::Default,
+                })
+            })?;
             Ok(Box::new(StringCall { kind, args, case }))
         });
     }
