@@ -46,17 +46,17 @@ pub(super) fn register(registry: &mut Registry) {
                     _ => ArgUse::Default,
                 })
             })?;
-            Ok(Box::new(GroupCall { kind, args }))
+            Ok(Box::new(CheckCall { kind, args }))
         });
     }
 }
 
-struct GroupCall {
+struct CheckCall {
     kind: Kind,
     args: Vec<Getter>,
 }
 
-impl Converter for GroupCall {
+impl Converter for CheckCall {
     fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
         let arg = |i: usize| eval(&self.args[i], item);
         Ok(match self.kind {

@@ -128,17 +128,17 @@ pub(super) fn register(registry: &mut Registry) {
                     _ => ArgUse::Default,
                 })
             })?;
-            Ok(Box::new(GroupCall { kind, args }))
+            Ok(Box::new(ParseCall { kind, args }))
         });
     }
 }
 
-struct GroupCall {
+struct ParseCall {
     kind: Kind,
     args: Vec<Getter>,
 }
 
-impl Converter for GroupCall {
+impl Converter for ParseCall {
     fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
         let arg = |i: usize| eval(&self.args[i], item);
         let owned = |s: String| Value::Str(Cow::Owned(s));

@@ -59,19 +59,19 @@ pub(super) fn register(registry: &mut Registry) {
                     _ => ArgUse::Default,
                 })
             })?;
-            Ok(Box::new(GroupCall { kind, args, regex: regex_arg, format }))
+            Ok(Box::new(PatternCall { kind, args, regex: regex_arg, format }))
         });
     }
 }
 
-struct GroupCall {
+struct PatternCall {
     kind: Kind,
     args: Vec<Getter>,
     regex: Option<Regex>,
     format: Option<GoFormat>,
 }
 
-impl Converter for GroupCall {
+impl Converter for PatternCall {
     fn call<'s>(&'s self, item: &'s Item<'_>) -> Result<Value<'s>, String> {
         let arg = |i: usize| eval(&self.args[i], item);
         let owned = |s: String| Value::Str(Cow::Owned(s));
