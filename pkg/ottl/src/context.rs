@@ -889,7 +889,7 @@ impl<'a> Item<'a> {
 
 /// Sets `key` in an attribute list: the last entry of that key, or a new
 /// one at the end.
-pub(super) fn put(map: &mut Vec<KeyValue>, key: &str, value: Option<AnyValue>) {
+pub fn put(map: &mut Vec<KeyValue>, key: &str, value: Option<AnyValue>) {
     match map.iter_mut().rev().find(|kv| kv.key == key) {
         Some(kv) => kv.value = value,
         None => map.push(KeyValue {

@@ -30,7 +30,7 @@ pub mod go {
 mod value;
 mod walk;
 
-pub use context::{ContextKind, Item, Point};
+pub use context::{ContextKind, Item, Point, put as put_attribute};
 pub use lexer::CmpOp;
 pub use registry::{
     Arguments, Converter, ConverterFactory, Editor, EditorFactory, Expression, Invocation, Registry,

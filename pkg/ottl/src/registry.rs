@@ -110,6 +110,7 @@ impl<'c> Invocation<'c> {
         Ok(Arguments {
             compiler: self.compiler,
             values: crate::functions::bind(self.call, params, required)?,
+            params: params.iter().map(|p| p.to_string()).collect(),
         })
     }
 }
@@ -118,6 +119,8 @@ impl<'c> Invocation<'c> {
 pub struct Arguments<'c> {
     compiler: &'c Compiler<'c>,
     values: Vec<Option<&'c Expr>>,
+    /// The parameter names, for errors.
+    params: Vec<String>,
 }
 
 impl Arguments<'_> {
@@ -136,6 +139,17 @@ impl Arguments<'_> {
         self.at(i)
             .map(|e| self.compiler.getter(e).map(Expression))
             .transpose()
+    }
+
+    /// A required argument compiled to an expression; `bind` has made sure
+    /// it is there, and Go's error names it otherwise.
+    pub fn required(&self, i: usize) -> Result<Expression, String> {
+        self.expression(i)?.ok_or_else(|| {
+            format!(
+                "missing required parameter {:?}",
+                self.params.get(i).map_or("", String::as_str)
+            )
+        })
     }
 
     /// A string literal, when given; `what` names it in the error.

@@ -284,12 +284,12 @@ pub(super) fn summary_quantiles_to_gauge(m: &Metric, key: &str, suffix: &str) ->
     for p in &summary.data_points {
         for q in &p.quantile_values {
             let mut attributes = p.attributes.clone();
-            put(
+            ferrotel_ottl::put_attribute(
                 &mut attributes,
                 key,
-                AnyValue {
+                Some(AnyValue {
                     value: Some(any_value::Value::DoubleValue(q.quantile)),
-                },
+                }),
             );
             points.push(NumberDataPoint {
                 attributes,
@@ -309,16 +309,4 @@ pub(super) fn summary_quantiles_to_gauge(m: &Metric, key: &str, suffix: &str) ->
         })),
         ..Metric::default()
     })
-}
-
-/// Sets `key` in `attributes`, replacing its last value or adding it.
-fn put(attributes: &mut Vec<KeyValue>, key: &str, value: AnyValue) {
-    match attributes.iter_mut().rev().find(|kv| kv.key == key) {
-        Some(kv) => kv.value = Some(value),
-        None => attributes.push(KeyValue {
-            key: key.to_string(),
-            value: Some(value),
-            ..KeyValue::default()
-        }),
-    }
 }

@@ -14,16 +14,12 @@ use std::borrow::Cow;
 pub(super) fn register(registry: &mut Registry) {
     registry.converter("Hex", |call| {
         let args = call.bind(&["value"], 1)?;
-        let value = args
-            .expression(0)?
-            .ok_or("missing required parameter \"value\"")?;
+        let value = args.required(0)?;
         Ok(Box::new(Hex(value)))
     });
     registry.converter("Base64Encode", |call| {
         let args = call.bind(&["target", "variant"], 1)?;
-        let target = args
-            .expression(0)?
-            .ok_or("missing required parameter \"target\"")?;
+        let target = args.required(0)?;
         Ok(Box::new(Base64Encode {
             target,
             variant: args.expression(1)?,
@@ -31,12 +27,8 @@ pub(super) fn register(registry: &mut Registry) {
     });
     registry.converter("Decode", |call| {
         let args = call.bind(&["target", "encoding"], 2)?;
-        let target = args
-            .expression(0)?
-            .ok_or("missing required parameter \"target\"")?;
-        let encoding = args
-            .expression(1)?
-            .ok_or("missing required parameter \"encoding\"")?;
+        let target = args.required(0)?;
+        let encoding = args.required(1)?;
         // A literal encoding is checked once, when the config loads.
         if let Some(Value::Str(name)) = encoding.literal() {
             base64_engine(name).ok_or_else(|| {

@@ -40,9 +40,7 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, hash, param) in converters {
         registry.converter(name, move |call| {
             let args = call.bind(&[param], 1)?;
-            let value = args
-                .expression(0)?
-                .ok_or_else(|| format!("missing required parameter {param:?}"))?;
+            let value = args.required(0)?;
             Ok(Box::new(HashOf { hash, value }))
         });
     }

@@ -12,9 +12,7 @@ pub(super) fn register(registry: &mut Registry) {
     for (name, len) in [("TraceID", 16), ("SpanID", 8)] {
         registry.converter(name, move |call| {
             let args = call.bind(&["target"], 1)?;
-            let target = args
-                .expression(0)?
-                .ok_or("missing required parameter \"target\"")?;
+            let target = args.required(0)?;
             Ok(Box::new(Id { name, len, target }))
         });
     }

@@ -7,7 +7,7 @@
 
 use crate::context::Item;
 use crate::go_values::{duration_arg, time_arg, truncate_time};
-use crate::registry::{Arguments, Converter, Expression, Invocation, Registry};
+use crate::registry::{Converter, Expression, Invocation, Registry};
 use crate::value::Value;
 use std::borrow::Cow;
 
@@ -109,7 +109,7 @@ fn compile(
     // Arguments are checked in order, as the builtin tables check them.
     let first = match kind {
         Kind::Now => None,
-        _ => operand(&args, 0)?,
+        _ => args.expression(0)?,
     };
     let format = match kind {
         Kind::Time | Kind::FormatTime => {
@@ -135,7 +135,7 @@ fn compile(
     }
     let operands = match kind {
         Kind::Now => Vec::new(),
-        Kind::Unix | Kind::TruncateTime => vec![first, operand(&args, 1)?],
+        Kind::Unix | Kind::TruncateTime => vec![first, args.expression(1)?],
         _ => vec![first],
     };
     Ok(Box::new(TimeCall {
@@ -143,11 +143,6 @@ fn compile(
         operands,
         format,
     }))
-}
-
-/// An argument evaluated per item; an absent optional one is nil.
-fn operand(args: &Arguments<'_>, i: usize) -> Result<Option<Expression>, String> {
-    args.expression(i)
 }
 
 struct TimeCall {

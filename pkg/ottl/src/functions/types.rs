@@ -49,10 +49,7 @@ pub(super) fn register(registry: &mut Registry) {
         registry.converter(name, move |call| {
             let args = call.bind(params, params.len())?;
             let operands = (0..params.len())
-                .map(|i| {
-                    args.expression(i)?
-                        .ok_or_else(|| format!("missing required parameter {:?}", params[i]))
-                })
+                .map(|i| args.required(i))
                 .collect::<Result<_, String>>()?;
             Ok(Box::new(TypeCall { kind, operands }))
         });
