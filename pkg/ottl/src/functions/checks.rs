@@ -2,9 +2,14 @@
 //! `Contains`, IPv4-mapped addresses as IPv4; literal networks checked
 //! when the config loads), `IsValidLuhn` and `IsRootSpan`.
 
-use super::*;
+use super::{ArgUse, compile_args, string_like};
 use crate::ContextKind;
-use crate::registry::Converter;
+use crate::context::Item;
+use crate::go_values::{Cidr, luhn, parse_ip};
+use crate::parser::Expr;
+use crate::registry::{Converter, Registry};
+use crate::value::Value;
+use crate::{Getter, eval};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -17,16 +17,11 @@ mod strings;
 mod time;
 mod types;
 
-use super::context::{Field, Item, get_in, put, set_in_map};
-use super::format::GoFormat;
-use super::go_values::{Cidr, luhn, parse_ip};
 use super::parser::{Arg, Call, Expr};
 use super::registry::{self, Invocation, Registry};
 use super::value::Value;
-use super::{Compiler, Getter, KeyGetter, eval, eval_keys};
-use ferrotel_core::pdata::common::{AnyValue, KeyValue, KeyValueList, any_value};
+use super::{Compiler, Getter};
 use regex::Regex;
-use std::borrow::Cow;
 
 /// Registers OTTL's own functions, each group from its own file.
 pub(super) fn register(registry: &mut Registry) {

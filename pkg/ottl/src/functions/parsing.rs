@@ -2,8 +2,14 @@
 //! pairs), `ToKeyValueString` and `ParseCSV` (Go's `encoding/csv` with
 //! pkg/ottl's modes), with pkg/ottl's arguments and errors.
 
-use super::*;
-use crate::registry::Converter;
+use super::{ArgUse, compile_args, literal_str};
+use crate::context::{Item, put};
+use crate::parser::Expr;
+use crate::registry::{Converter, Registry};
+use crate::value::Value;
+use crate::{Getter, eval};
+use ferrotel_core::pdata::common::{AnyValue, KeyValue, KeyValueList, any_value};
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {

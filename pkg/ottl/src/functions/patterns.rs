@@ -2,8 +2,16 @@
 //! pattern is compiled once, when the config loads) and `Format` (Go's
 //! `fmt.Sprintf` verbs, parsed once).
 
-use super::*;
-use crate::registry::Converter;
+use super::{ArgUse, compile_args, literal_str, regex, string_like};
+use crate::context::Item;
+use crate::format::GoFormat;
+use crate::parser::Expr;
+use crate::registry::{Converter, Registry};
+use crate::value::Value;
+use crate::{Getter, eval};
+use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value};
+use regex::Regex;
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
