@@ -4,7 +4,7 @@
 //! (deprecated aliases, unset variables) are seen; the configured level is
 //! applied once the config loads, and again on every reload.
 
-use crate::config::LogsConfig;
+use crate::config::{LogLevel, LogsConfig};
 use std::sync::OnceLock;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -31,11 +31,13 @@ pub(crate) fn init_logging() {
 
 /// Applies `service::telemetry::logs::level`.
 pub(crate) fn apply_log_level(config: &LogsConfig) {
-    let level = match config.level.to_ascii_lowercase().as_str() {
-        "debug" => LevelFilter::DEBUG,
-        "warn" => LevelFilter::WARN,
-        "error" | "dpanic" | "panic" | "fatal" => LevelFilter::ERROR,
-        _ => LevelFilter::INFO,
+    let level = match config.level {
+        LogLevel::Debug => LevelFilter::DEBUG,
+        LogLevel::Info => LevelFilter::INFO,
+        LogLevel::Warn => LevelFilter::WARN,
+        LogLevel::Error | LogLevel::DPanic | LogLevel::Panic | LogLevel::Fatal => {
+            LevelFilter::ERROR
+        }
     };
     if let Some(handle) = LEVEL.get() {
         let _ = handle.modify(|f| *f = level);

@@ -44,6 +44,9 @@ pub enum ServiceError {
     /// The self-metrics endpoint could not listen.
     #[error("failed to start telemetry: {0}")]
     Telemetry(std::io::Error),
+    /// `service::telemetry::logs` names a logger ferrotel cannot make.
+    #[error("failed to create logger: {0}")]
+    Logger(String),
     /// Signals could not be installed.
     #[error("failed to install signal handlers: {0}")]
     Signals(std::io::Error),
@@ -64,6 +67,11 @@ pub struct RunSettings {
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let config = config::load(&settings.factories, &settings.uris, &settings.sets)?;
+    config
+        .telemetry
+        .logs
+        .check_encoding()
+        .map_err(ServiceError::Logger)?;
     logging::apply_log_level(&config.telemetry.logs);
     let telemetry = Telemetry::new(
         settings.build.command,
@@ -98,6 +106,10 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
                         continue;
                     }
                 };
+                if let Err(e) = next.telemetry.logs.check_encoding() {
+                    tracing::error!(error = %e, "reload failed: cannot create the logger; keeping the running pipelines");
+                    continue;
+                }
                 let graph = match Graph::build(&settings.factories, &next, &telemetry) {
                     Ok(g) => g,
                     Err(e) => {

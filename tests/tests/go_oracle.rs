@@ -338,6 +338,69 @@ fn validate_errors_match_go() {
     }
 }
 
+/// The error lines of a failed run, without ferrotel's `(in file)` and
+/// the log lines.
+fn error_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("20") && !l.starts_with("(in "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn telemetry_settings_decode_as_go_does() {
+    // Go decodes `logs` and `metrics` with their own Unmarshal (errors one
+    // level deeper, the root named by its Go type), reads levels in any
+    // case, keeps the default for `null`, and checks the log encoding only
+    // when it builds the logger.
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        "logs: {foo: 1}",
+        "logs: {level: foo}",
+        "logs: {level: Debug}",
+        "logs: {level: WARNING}",
+        "logs: {level: }",
+        "logs: {encoding: foo}",
+        "logs: {encoding: json}",
+        "metrics: {level: foo}",
+        "metrics: {level: Basic}",
+        "metrics: {level: }",
+        "metrics: {foo: 1}",
+    ];
+    for (i, setting) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("telemetry{i}.yaml"));
+        std::fs::write(
+            &path,
+            format!("receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{debug: }}\nservice:\n  pipelines:\n    traces: {{receivers: [otlp], exporters: [debug]}}\n  telemetry: {{{setting}}}\n"),
+        )
+        .unwrap();
+        let (go_ok, go_err) = validate(&oracle_bin(), &path);
+        let (our_ok, our_err) = validate(&ferrotel_bin(), &path);
+        assert_eq!(
+            our_ok, go_ok,
+            "{setting}: Go: {go_err}\nferrotel: {our_err}"
+        );
+        assert_eq!(error_lines(&our_err), error_lines(&go_err), "{setting}");
+    }
+    // Accepted by `validate`, refused when the collector starts.
+    let path = dir.path().join("telemetry5.yaml");
+    let start = |bin: &Path| {
+        let out = Command::new(bin)
+            .arg(format!("--config={}", path.display()))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        error_lines(&String::from_utf8_lossy(&out.stderr))
+    };
+    let go = start(&oracle_bin());
+    assert_eq!(
+        go,
+        ["Error: failed to create logger: no encoder registered for name \"foo\""]
+    );
+    assert_eq!(start(&ferrotel_bin()), go);
+}
+
 #[test]
 fn documented_configs_validate_the_same_way() {
     let dir = ferrotel_e2e::workspace_root().join("tests/testdata/go-configs");

@@ -28,25 +28,33 @@ pub enum DecodeError {
     Invalid(Invalid),
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl DecodeError {
+    /// The error in Go's words, with keys at the root of the decoded value
+    /// reported under `root`: Go names the root by its Go type
+    /// (`'migration.LogsConfigV030' has invalid keys: foo`), ferrotel's
+    /// components by `''`.
+    pub fn describe(&self, root: &str) -> String {
+        const HEAD: &str = "decoding failed due to the following error(s):\n\n";
         match self {
             DecodeError::InvalidKeys(groups) => {
-                f.write_str("decoding failed due to the following error(s):\n\n")?;
                 let lines: Vec<String> = groups
                     .iter()
                     .map(|(parent, keys)| {
+                        let parent = if parent.is_empty() { root } else { parent };
                         format!("'{parent}' has invalid keys: {}", keys.join(", "))
                     })
                     .collect();
-                f.write_str(&lines.join("\n"))
+                format!("{HEAD}{}", lines.join("\n"))
             }
-            DecodeError::Type { path, message } => write!(
-                f,
-                "decoding failed due to the following error(s):\n\n'{path}' {message}"
-            ),
-            DecodeError::Invalid(invalid) => write!(f, "{invalid}"),
+            DecodeError::Type { path, message } => format!("{HEAD}'{path}' {message}"),
+            DecodeError::Invalid(invalid) => invalid.to_string(),
         }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(""))
     }
 }
 

@@ -10,7 +10,8 @@ mod resolve;
 mod telemetry;
 
 pub use resolve::{ResolveError, Source, expand, merge, resolve};
-pub use telemetry::{LogsConfig, MetricsConfig, TelemetryConfig};
+use telemetry::RawTelemetry;
+pub use telemetry::{LogLevel, LogsConfig, MetricsConfig, TelemetryConfig};
 
 use ferrotel_core::component::{ComponentId, Factories, Kind, PipelineId};
 use ferrotel_core::config::{DecodeError, decode_component, decode_strict};
@@ -192,7 +193,7 @@ struct RawConfig {
 struct RawService {
     extensions: Vec<String>,
     pipelines: Option<Mapping>,
-    telemetry: TelemetryConfig,
+    telemetry: RawTelemetry,
 }
 
 /// Resolves, decodes and validates a config from `--config` URIs and
@@ -314,6 +315,18 @@ pub fn from_value(
     let extensions = section(Kind::Extension, &raw.extensions)?;
     let connectors = section(Kind::Connector, &raw.connectors)?;
 
+    let telemetry = raw.service.telemetry.decode().map_err(|e| {
+        let section = match e.section {
+            "logs" => "service.telemetry.logs",
+            _ => "service.telemetry.metrics",
+        };
+        ConfigError::Unmarshal {
+            section: Some(section),
+            message: e.message,
+            source: origin(&["service", "telemetry", e.section]),
+        }
+    })?;
+
     let mut raw_pipelines = Vec::new();
     for (key, value) in raw.service.pipelines.iter().flatten() {
         let key = key.as_str().unwrap_or_default();
@@ -337,7 +350,7 @@ pub fn from_value(
         extensions,
         service_extensions: Vec::new(),
         pipelines: Vec::new(),
-        telemetry: raw.service.telemetry,
+        telemetry,
         merged,
     };
     if let Some(e) = pending_invalid {
@@ -387,12 +400,6 @@ fn validate(
                 ));
             }
         }
-    }
-    if let Err(message) = config.telemetry.validate() {
-        return Err(invalid(
-            format!("service::telemetry: {message}"),
-            &["service", "telemetry"],
-        ));
     }
     for name in service_extensions {
         let id = ComponentId::parse(name)

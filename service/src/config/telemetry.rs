@@ -1,35 +1,113 @@
-//! `service::telemetry`: the collector's own logs and metrics.
+//! `service::telemetry`: the collector's own logs and metrics. Go decodes
+//! `logs` and `metrics` with their own `Unmarshal`, so their errors nest
+//! one level deeper and name the root by its Go type; [`RawTelemetry`]
+//! decodes them the same way.
 
-use ferrotel_core::config::MetricsLevel;
-use serde::Deserialize;
-use serde_yaml_ng::Value;
+use ferrotel_core::config::{DecodeError, MetricsLevel, decode_component};
+use serde::{Deserialize, Deserializer};
+use serde_yaml_ng::{Mapping, Value};
 
 /// `service::telemetry`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct TelemetryConfig {
     /// `logs`.
     pub logs: LogsConfig,
     /// `metrics`.
     pub metrics: MetricsConfig,
     /// `resource`: extra attributes; accepted, reported as labels.
-    pub resource: serde_yaml_ng::Mapping,
+    pub resource: Mapping,
     /// `traces`: accepted for compatibility; ferrotel does not trace itself.
     pub traces: Value,
 }
 
-impl TelemetryConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
-        match self.logs.level.to_ascii_lowercase().as_str() {
-            "debug" | "info" | "warn" | "error" | "dpanic" | "panic" | "fatal" => {}
-            other => return Err(format!("logs: unrecognized level: {other:?}")),
-        }
-        match self.logs.encoding.as_str() {
-            "console" | "json" => Ok(()),
-            other => Err(format!(
-                "logs: unknown encoding {other:?} (valid values: [console json])"
-            )),
-        }
+/// `service::telemetry` as written, before its sections are decoded.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RawTelemetry {
+    logs: Value,
+    metrics: Value,
+    resource: Mapping,
+    traces: Value,
+}
+
+/// A section of `service::telemetry` that did not decode.
+pub(super) struct TelemetryDecodeError {
+    /// `logs` or `metrics`.
+    pub(super) section: &'static str,
+    /// The error, in Go's words, below the section.
+    pub(super) message: String,
+}
+
+impl RawTelemetry {
+    /// Decodes `logs` and `metrics` as Go's `LogsConfigV030` and
+    /// `MetricsConfigV030`.
+    pub(super) fn decode(self) -> Result<TelemetryConfig, TelemetryDecodeError> {
+        let nested = |section: &'static str, go_type: &'static str| {
+            move |e: DecodeError| TelemetryDecodeError {
+                section,
+                message: e.describe(go_type),
+            }
+        };
+        Ok(TelemetryConfig {
+            logs: decode_component(&self.logs)
+                .map_err(nested("logs", "migration.LogsConfigV030"))?,
+            metrics: decode_component(&self.metrics)
+                .map_err(nested("metrics", "migration.MetricsConfigV030"))?,
+            resource: self.resource,
+            traces: self.traces,
+        })
+    }
+}
+
+/// `service::telemetry::logs::level`: zap's levels, decoded as zap's
+/// `UnmarshalText` does (as written, else lowercased; empty is `info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogLevel {
+    /// `debug`.
+    Debug,
+    /// `info`, the default.
+    #[default]
+    Info,
+    /// `warn` or `warning`.
+    Warn,
+    /// `error`.
+    Error,
+    /// `dpanic`: logged as an error.
+    DPanic,
+    /// `panic`: logged as an error.
+    Panic,
+    /// `fatal`: logged as an error.
+    Fatal,
+}
+
+impl LogLevel {
+    /// The level zap takes `name` for.
+    pub fn parse(name: &str) -> Result<LogLevel, String> {
+        let exact = |name: &str| {
+            Some(match name {
+                "debug" => LogLevel::Debug,
+                "info" | "" => LogLevel::Info,
+                "warn" | "warning" => LogLevel::Warn,
+                "error" => LogLevel::Error,
+                "dpanic" => LogLevel::DPanic,
+                "panic" => LogLevel::Panic,
+                "fatal" => LogLevel::Fatal,
+                _ => return None,
+            })
+        };
+        exact(name)
+            .or_else(|| exact(&name.to_lowercase()))
+            .ok_or_else(|| format!("unrecognized level: {name:?}"))
+    }
+}
+
+impl<'de> Deserialize<'de> for LogLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LogLevel, D::Error> {
+        // `null` keeps the default, as Go does for a nil value.
+        let name: Option<String> = Option::deserialize(d)?;
+        name.map_or(Ok(LogLevel::default()), |n| {
+            LogLevel::parse(&n).map_err(serde::de::Error::custom)
+        })
     }
 }
 
@@ -38,9 +116,10 @@ impl TelemetryConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct LogsConfig {
-    /// `debug`, `info` (default), `warn`, `error`.
-    pub level: String,
-    /// `console` (default) or `json`.
+    /// `debug`, `info` (default), `warn`, `error`, ...
+    pub level: LogLevel,
+    /// `console` (default) or `json`; checked when the logger is made, as
+    /// Go does.
     pub encoding: String,
     /// Accepted, unused.
     pub development: bool,
@@ -63,7 +142,7 @@ pub struct LogsConfig {
 impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
-            level: "info".into(),
+            level: LogLevel::Info,
             encoding: "console".into(),
             development: false,
             disable_caller: false,
@@ -73,6 +152,17 @@ impl Default for LogsConfig {
             initial_fields: Value::Null,
             sampling: Value::Null,
             processors: Value::Null,
+        }
+    }
+}
+
+impl LogsConfig {
+    /// Go checks `encoding` only when it builds the logger, at start (so
+    /// `validate` accepts any), with zap's error.
+    pub fn check_encoding(&self) -> Result<(), String> {
+        match self.encoding.as_str() {
+            "console" | "json" => Ok(()),
+            other => Err(format!("no encoder registered for name {other:?}")),
         }
     }
 }
