@@ -286,7 +286,7 @@ impl Config {
 
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
-        self.client().validate("kafka exporter")?;
+        self.client().validate()?;
         for (name, s, raw_ok) in [
             ("logs", &self.logs, true),
             ("metrics", &self.metrics, false),

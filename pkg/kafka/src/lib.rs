@@ -6,6 +6,7 @@
 //! its own config struct (so unknown keys are still reported) and hands
 //! them over as a [`Client`].
 
+use ferrotel_core::config::{Invalid, Validate};
 use rdkafka::ClientConfig;
 use serde::Deserialize;
 use std::time::Duration;
@@ -73,10 +74,52 @@ pub struct Client<'a> {
     pub tls: Option<&'a Tls>,
 }
 
+impl Validate for Auth {
+    fn validate(&self) -> Result<(), Invalid> {
+        for (key, set) in [
+            ("kerberos", self.kerberos.is_some()),
+            ("plain_text", self.plain_text.is_some()),
+        ] {
+            if set {
+                return Err(Invalid::at(key, "not supported by ferrotel yet"));
+            }
+        }
+        match &self.sasl {
+            Some(sasl) => sasl.validate_at("sasl"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Validate for Sasl {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.aws_msk.is_some() {
+            return Err(Invalid::at("aws_msk", "not supported by ferrotel yet"));
+        }
+        match self.mechanism.as_str() {
+            "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => {}
+            "" => return Err(Invalid::at("mechanism", "must be specified")),
+            other => {
+                return Err(Invalid::at(
+                    "mechanism",
+                    format!("{other:?} is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 are)"),
+                ));
+            }
+        }
+        if self.username.is_empty() {
+            return Err(Invalid::at("username", "is required"));
+        }
+        if self.password.is_empty() {
+            return Err(Invalid::at("password", "is required"));
+        }
+        Ok(())
+    }
+}
+
 impl Client<'_> {
     /// Checks what serde cannot, in the Go collector's words where it has
-    /// them; `component` names who refuses what ferrotel lacks.
-    pub fn validate(&self, component: &str) -> Result<(), String> {
+    /// them.
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.brokers.is_empty() {
             return Err("brokers must be specified".into());
         }
@@ -86,44 +129,9 @@ impl Client<'_> {
                 .split('.')
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         {
-            return Err(format!(
-                "invalid protocol version: {:?}",
-                self.protocol_version
-            ));
+            return Err(format!("invalid protocol version: {:?}", self.protocol_version).into());
         }
-        for (key, set) in [
-            ("auth::kerberos", self.auth.kerberos.is_some()),
-            ("auth::plain_text", self.auth.plain_text.is_some()),
-        ] {
-            if set {
-                return Err(format!(
-                    "{key} is not supported by ferrotel's {component} yet"
-                ));
-            }
-        }
-        if let Some(sasl) = &self.auth.sasl {
-            if sasl.aws_msk.is_some() {
-                return Err(format!(
-                    "auth::sasl::aws_msk is not supported by ferrotel's {component} yet"
-                ));
-            }
-            match sasl.mechanism.as_str() {
-                "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512" => {}
-                "" => return Err("auth::sasl::mechanism must be specified".into()),
-                other => {
-                    return Err(format!(
-                        "auth::sasl::mechanism: {other:?} is not supported (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 are)"
-                    ));
-                }
-            }
-            if sasl.username.is_empty() {
-                return Err("auth::sasl::username is required".into());
-            }
-            if sasl.password.is_empty() {
-                return Err("auth::sasl::password is required".into());
-            }
-        }
-        Ok(())
+        self.auth.validate_at("auth")
     }
 
     /// The librdkafka settings for the connection: servers, client id,
@@ -220,13 +228,13 @@ mod tests {
         let no_brokers: Vec<String> = Vec::new();
         let plain = Auth::default();
         assert_eq!(
-            client(&no_brokers, &plain, None).validate("kafka receiver"),
+            client(&no_brokers, &plain, None).validate(),
             Err("brokers must be specified".into())
         );
         let mut c = client(&brokers, &plain, None);
         c.protocol_version = "2.x";
         assert_eq!(
-            c.validate("kafka receiver"),
+            c.validate(),
             Err("invalid protocol version: \"2.x\"".into())
         );
         let oauth = Auth {
@@ -237,8 +245,9 @@ mod tests {
             ..Auth::default()
         };
         let err = client(&brokers, &oauth, None)
-            .validate("kafka receiver")
-            .unwrap_err();
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("auth::sasl::mechanism: \"OAUTHBEARER\""),
             "{err}"
@@ -248,8 +257,11 @@ mod tests {
             ..Auth::default()
         };
         assert_eq!(
-            client(&brokers, &kerberos, None).validate("kafka receiver"),
-            Err("auth::kerberos is not supported by ferrotel's kafka receiver yet".into())
+            client(&brokers, &kerberos, None).validate(),
+            Err(Invalid::at(
+                "auth::kerberos",
+                "not supported by ferrotel yet"
+            ))
         );
     }
 }

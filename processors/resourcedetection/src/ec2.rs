@@ -10,7 +10,7 @@
 
 use crate::{Toggle, string_kv};
 use bytes::Bytes;
-use ferrotel_core::config::GoDuration;
+use ferrotel_core::config::{GoDuration, Invalid, Validate};
 use ferrotel_core::pdata::common::KeyValue;
 use ferrotel_core::retry::{Backoff, RetrySettings};
 use http_body_util::{BodyExt, Empty};
@@ -69,23 +69,27 @@ pub(crate) const ATTRIBUTES: [&str; 9] = [
     "host.name",
 ];
 
-impl Ec2Config {
-    pub(crate) fn validate(&self) -> Result<(), String> {
+impl Validate for Ec2Config {
+    fn validate(&self) -> Result<(), Invalid> {
         for key in self.resource_attributes.keys() {
             if !ATTRIBUTES.contains(&key.as_str()) {
-                return Err(format!(
-                    "ec2::resource_attributes::{key}: unknown attribute"
+                return Err(Invalid::at(
+                    format!("resource_attributes::{key}"),
+                    "unknown attribute",
                 ));
             }
         }
         for tag in &self.tags {
-            regex::Regex::new(tag).map_err(|e| format!("ec2::tags: {e}"))?;
+            regex::Regex::new(tag).map_err(|e| Invalid::at("tags", e.to_string()))?;
         }
         if !self.tags.is_empty() && !self.tags_from_imds {
-            return Err("ec2::tags: reading tags through the EC2 DescribeTags API is not supported by ferrotel yet; set tags_from_imds: true to read them from the instance metadata".into());
+            return Err(Invalid::at(
+                "tags",
+                "reading tags through the EC2 DescribeTags API is not supported by ferrotel yet; set tags_from_imds: true to read them from the instance metadata",
+            ));
         }
         if self.max_attempts == 0 {
-            return Err("ec2::max_attempts must be at least 1".into());
+            return Err(Invalid::at("max_attempts", "must be at least 1"));
         }
         Ok(())
     }

@@ -164,7 +164,7 @@ impl ComponentConfig for Config {
                 .into());
             }
         }
-        self.ec2.validate()?;
+        self.ec2.validate_at("ec2")?;
         self.retry.validate_at("retry")?;
         for s in &self.system.hostname_sources {
             if !matches!(s.as_str(), "dns" | "os" | "cname" | "lookup") {

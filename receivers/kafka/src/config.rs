@@ -344,7 +344,7 @@ impl Config {
 
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
-        self.client().validate("kafka receiver")?;
+        self.client().validate()?;
         if !matches!(self.initial_offset.as_str(), "latest" | "earliest") {
             return Err(format!(
                 "initial_offset should be one of 'latest' or 'earliest'. configured value {}",
