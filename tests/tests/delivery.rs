@@ -141,7 +141,7 @@ exporters:
     sending_queue: {{storage: file_storage, queue_size: 100000{queue_batch}}}
 service:
   extensions: [file_storage]
-  telemetry: {{metrics: {{address: '127.0.0.1:{metrics}'}}}}
+  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics}}}}}}}}}]}}}}
   pipelines:
     logs: {{receivers: [otlp], processors: {processors}, exporters: [otlp_http]}}
 ",
@@ -564,7 +564,7 @@ exporters:
     retry_on_failure: {{initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0}}
     sending_queue: {{queue_size: 100000, num_consumers: 2}}
 service:
-  telemetry: {{metrics: {{address: '127.0.0.1:{metrics}'}}}}
+  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics}}}}}}}}}]}}}}
   pipelines:
     logs: {{receivers: [otlp], processors: [memory_limiter], exporters: [otlp_http]}}
 ",

@@ -339,11 +339,16 @@ fn validate_errors_match_go() {
 }
 
 /// The error lines of a failed run, without ferrotel's `(in file)` and
-/// the log lines.
+/// `hint:` lines and the log lines.
 fn error_lines(stderr: &str) -> Vec<String> {
     stderr
         .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with("20") && !l.starts_with("(in "))
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with("20")
+                && !l.starts_with("(in ")
+                && !l.starts_with("hint: ")
+        })
         .map(str::to_string)
         .collect()
 }
@@ -367,6 +372,8 @@ fn telemetry_settings_decode_as_go_does() {
         "metrics: {level: Basic}",
         "metrics: {level: }",
         "metrics: {foo: 1}",
+        "metrics: {address: ':8888'}",
+        "metrics: {readers: [{pull: {exporter: {prometheus: {host: localhost, port: 8888}}}}]}",
     ];
     for (i, setting) in cases.iter().enumerate() {
         let path = dir.path().join(format!("telemetry{i}.yaml"));
@@ -382,6 +389,9 @@ fn telemetry_settings_decode_as_go_does() {
             "{setting}: Go: {go_err}\nferrotel: {our_err}"
         );
         assert_eq!(error_lines(&our_err), error_lines(&go_err), "{setting}");
+        if setting.contains("address") {
+            assert!(our_err.contains("\nhint: `address` is gone; serve the self-metrics with `readers: [{pull: {exporter: {prometheus:"), "{our_err}");
+        }
     }
     // Accepted by `validate`, refused when the collector starts.
     let path = dir.path().join("telemetry5.yaml");

@@ -233,7 +233,7 @@ fn offsets_are_committed_only_after_delivery() {
         )
         .replace(
             "telemetry: {metrics: {level: none}}",
-            &format!("telemetry: {{metrics: {{address: '127.0.0.1:{metrics_port}'}}}}"),
+            &format!("telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics_port}}}}}}}}}]}}}}"),
         ) + "  pipelines: {logs: {receivers: [kafka], exporters: [otlp_http]}}\n"),
     );
     assert!(
@@ -349,7 +349,7 @@ exporters:
   file/text: {{path: '{{dir}}/text.bin', format: proto}}
   file/traces: {{path: '{{dir}}/traces.bin', format: proto}}
 service:
-  telemetry: {{metrics: {{address: '127.0.0.1:{metrics_port}'}}}}
+  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics_port}}}}}}}}}]}}}}
   pipelines:
     logs: {{receivers: [kafka], exporters: [file/raw]}}
     logs/text: {{receivers: [kafka/text], exporters: [file/text]}}

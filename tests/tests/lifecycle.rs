@@ -88,7 +88,7 @@ fn sigterm_drains_buffered_batches_before_exit() {
     // A batch timeout far longer than the test: only shutdown can flush it.
     let cfg = config(port, "out.pb", "1m").replace(
         "metrics: {level: none}",
-        &format!("metrics: {{address: '127.0.0.1:{metrics}'}}"),
+        &format!("metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics}}}}}}}}}]}}"),
     );
     let mut c = Collector::start(&cfg);
     let client = std::thread::spawn(move || send_log(&addr, 7));

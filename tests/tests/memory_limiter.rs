@@ -23,7 +23,7 @@ processors:
 exporters:
   file: {{path: '{{dir}}/logs.pb', format: proto}}
 service:
-  telemetry: {{metrics: {{address: '127.0.0.1:{metrics}'}}}}
+  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics}}}}}}}}}]}}}}
   pipelines:
     logs: {{receivers: [otlp], processors: [memory_limiter], exporters: [file]}}
 "

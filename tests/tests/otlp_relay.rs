@@ -53,7 +53,7 @@ processors:
 exporters:
   {id}: {exporter}
 service:
-  telemetry: {{metrics: {{address: '127.0.0.1:{metrics}'}}}}
+  telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: '127.0.0.1', port: {metrics}}}}}}}}}]}}}}
   pipelines:
     traces: {{receivers: [otlp], processors: [batch], exporters: [{id}]}}
     metrics: {{receivers: [otlp], processors: [batch], exporters: [{id}]}}

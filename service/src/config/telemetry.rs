@@ -52,11 +52,25 @@ impl RawTelemetry {
             logs: decode_component(&self.logs)
                 .map_err(nested("logs", "migration.LogsConfigV030"))?,
             metrics: decode_component(&self.metrics)
-                .map_err(nested("metrics", "migration.MetricsConfigV030"))?,
+                .map_err(nested("metrics", "migration.MetricsConfigV030"))
+                .map_err(hint_at_readers)?,
             resource: self.resource,
             traces: self.traces,
         })
     }
+}
+
+/// Go refuses `metrics::address` (its replacement is a reader); say how
+/// to write it, on a line of its own after Go's.
+fn hint_at_readers(mut e: TelemetryDecodeError) -> TelemetryDecodeError {
+    if e.message.ends_with("has invalid keys: address")
+        || e.message.contains("has invalid keys: address,")
+    {
+        e.message.push_str(
+            "\nhint: `address` is gone; serve the self-metrics with `readers: [{pull: {exporter: {prometheus: {host: localhost, port: 8888}}}}]`",
+        );
+    }
+    e
 }
 
 /// `service::telemetry::logs::level`: zap's levels, decoded as zap's
@@ -173,9 +187,6 @@ impl LogsConfig {
 pub struct MetricsConfig {
     /// `none`, `basic`, `normal` (default), `detailed`.
     pub level: MetricsLevel,
-    /// Deprecated in Go and ignored there; ferrotel honours it as the
-    /// Prometheus endpoint when `readers` gives none.
-    pub address: Option<String>,
     /// OpenTelemetry SDK readers; a `pull.exporter.prometheus` reader sets
     /// the endpoint, others are accepted and ignored.
     pub readers: Vec<Value>,
@@ -183,7 +194,7 @@ pub struct MetricsConfig {
 
 impl MetricsConfig {
     /// Where to serve `/metrics`: the first Prometheus pull reader, else
-    /// `address`, else `localhost:8888`.
+    /// `localhost:8888`.
     pub fn prometheus_endpoint(&self) -> String {
         for reader in &self.readers {
             let prom = &reader["pull"]["exporter"]["prometheus"];
@@ -193,8 +204,6 @@ impl MetricsConfig {
                 return format!("{host}:{port}");
             }
         }
-        self.address
-            .clone()
-            .unwrap_or_else(|| "localhost:8888".into())
+        "localhost:8888".into()
     }
 }
