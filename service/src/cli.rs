@@ -227,7 +227,7 @@ fn print_config(
     format: Format,
 ) -> Result<(), String> {
     let config = config::load(factories, uris, sets).map_err(|e| e.to_string())?;
-    let mut merged = config.merged;
+    let mut merged = ferrotel_core::config::without_expansions(config.merged);
     if let Mode::Redacted = mode {
         redact(&mut merged);
     }

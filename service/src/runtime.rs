@@ -38,8 +38,9 @@ pub enum ServiceError {
     /// The config did not load.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A component failed to be created or started.
-    #[error("cannot start pipelines: {0}")]
+    /// A component failed to be created or started; the error says which
+    /// step, in Go's words.
+    #[error(transparent)]
     Graph(#[from] GraphError),
     /// The self-metrics endpoint could not listen.
     #[error("failed to start telemetry: {0}")]

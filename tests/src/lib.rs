@@ -97,6 +97,41 @@ pub fn oracle_bin() -> PathBuf {
     p
 }
 
+/// Runs `bin validate --config=path` with `env` set (a value of `None`
+/// unsets the variable): (success, stderr).
+pub fn validate_with_env(bin: &Path, path: &Path, env: &[(&str, Option<&str>)]) -> (bool, String) {
+    let mut command = Command::new(bin);
+    command
+        .arg("validate")
+        .arg(format!("--config={}", path.display()));
+    for (name, value) in env {
+        match value {
+            Some(v) => command.env(name, v),
+            None => command.env_remove(name),
+        };
+    }
+    let out = command.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The error lines of a failed run, without ferrotel's `(in file)` and
+/// `hint:` lines and the log lines, to compare with Go's.
+pub fn error_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with("20")
+                && !l.starts_with("(in ")
+                && !l.starts_with("hint: ")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// A running collector process, killed on drop.
 pub struct Collector {
     child: Child,

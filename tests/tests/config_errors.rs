@@ -50,7 +50,7 @@ fn unknown_key_in_a_component() {
     );
     insta::assert_snapshot!(failing(
         &yaml,
-        "'exporters' error reading configuration for \"debug\": decoding failed due to the following error(s):\n\n'' has invalid keys: verBosity"
+        "'exporters' error reading configuration for \"debug\": decoding failed due to the following error(s):\n\n'debugexporter.Config' has invalid keys: verBosity"
     ));
 }
 

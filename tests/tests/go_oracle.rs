@@ -6,7 +6,8 @@
 
 use ferrotel_core::pdata::{Signal, encode_json};
 use ferrotel_e2e::{
-    Collector, ferrotel_bin, free_port, http, oracle_bin, read_json_file, sample, wait_until,
+    Collector, error_lines, ferrotel_bin, free_port, http, oracle_bin, read_json_file, sample,
+    validate_with_env, wait_until,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -246,15 +247,7 @@ fn http_errors_match_go() {
 
 /// Runs `bin validate --config=path`: (success, stderr).
 fn validate(bin: &Path, path: &Path) -> (bool, String) {
-    let out = Command::new(bin)
-        .arg("validate")
-        .arg(format!("--config={}", path.display()))
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    validate_with_env(bin, path, &[])
 }
 
 /// The first line and the most specific (last) line of a `validate` error.
@@ -324,40 +317,15 @@ fn validate_errors_match_go() {
         let (go_first, go_last) = summary(&go_err);
         let (our_first, our_last) = summary(&our_err);
         assert_eq!(our_first, go_first, "case {i}: first line");
-        // Go names the root struct of a component by its Go type
-        // (`'debugexporter.Config' has invalid keys`); ferrotel writes ''.
-        let go_last = match go_last.split_once("' has invalid keys") {
-            Some((root, rest))
-                if root.starts_with('\'') && root.contains('.') && !root.contains("service") =>
-            {
-                format!("'' has invalid keys{rest}")
-            }
-            _ => go_last,
-        };
         assert_eq!(our_last, go_last, "case {i}: most specific line");
     }
-}
-
-/// The error lines of a failed run, without ferrotel's `(in file)` and
-/// `hint:` lines and the log lines.
-fn error_lines(stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter(|l| {
-            !l.is_empty()
-                && !l.starts_with("20")
-                && !l.starts_with("(in ")
-                && !l.starts_with("hint: ")
-        })
-        .map(str::to_string)
-        .collect()
 }
 
 #[test]
 fn telemetry_settings_decode_as_go_does() {
     // Go decodes `logs` and `metrics` with their own Unmarshal (errors one
     // level deeper, the root named by its Go type), reads levels in any
-    // case, keeps the default for `null`, and checks the log encoding only
+    // case, reads `null` as Go's zero level, and checks the log encoding only
     // when it builds the logger.
     let dir = tempfile::tempdir().unwrap();
     let cases = [

@@ -59,7 +59,8 @@ fn sighup_with_a_broken_config_keeps_serving_and_a_good_one_applies() {
     c.signal("HUP");
     c.wait_for_log("reload failed", Duration::from_secs(10));
     assert!(
-        c.log().contains("'' has invalid keys: bogus"),
+        c.log()
+            .contains("'fileexporter.Config' has invalid keys: bogus"),
         "{}",
         c.log()
     );

@@ -81,6 +81,9 @@ pub struct Metadata {
     pub module: &'static str,
     /// The Go module of the same component, by which ocb manifests name it.
     pub go_module: Option<&'static str>,
+    /// The Go type of its config (`otlpreceiver.Config`), by which Go's
+    /// decode errors name the root of the section; `None` names it `''`.
+    pub go_config_type: Option<&'static str>,
     /// Older names still accepted, with a deprecation warning (`otlp`).
     pub deprecated_aliases: &'static [&'static str],
     /// The signals supported and how stable each is. Extensions and
@@ -107,6 +110,8 @@ struct File {
     deprecated_aliases: Vec<String>,
     #[serde(default)]
     go_module: Option<String>,
+    #[serde(default)]
+    go_config_type: Option<String>,
     status: Status,
     #[serde(default)]
     tests: Tests,
@@ -190,6 +195,7 @@ impl Metadata {
             class,
             module,
             go_module: file.go_module.map(leak_str),
+            go_config_type: file.go_config_type.map(leak_str),
             deprecated_aliases: leak(file.deprecated_aliases.into_iter().map(leak_str).collect()),
             signals: leak(signals),
             connections: leak(connections),

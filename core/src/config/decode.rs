@@ -41,6 +41,9 @@ impl DecodeError {
                     .iter()
                     .map(|(parent, keys)| {
                         let parent = if parent.is_empty() { root } else { parent };
+                        // mapstructure lists them sorted.
+                        let mut keys = keys.clone();
+                        keys.sort();
                         format!("'{parent}' has invalid keys: {}", keys.join(", "))
                     })
                     .collect();
@@ -148,13 +151,24 @@ pub fn decode_component<T: DeserializeOwned + Default>(raw: &Value) -> Result<T,
 
 /// Decodes a value, refusing unknown keys.
 pub fn decode_strict<T: DeserializeOwned>(raw: &Value) -> Result<T, DecodeError> {
+    decode_with(super::GoValue::new(raw))
+}
+
+/// [`decode_strict`] for a tree whose [`Value`] parts are decoded again
+/// later (the collector config, whose sections go to components): they
+/// keep the marks of `${...}` expansions for that second decoding.
+pub fn decode_tree<T: DeserializeOwned>(raw: &Value) -> Result<T, DecodeError> {
+    decode_with(super::GoValue::keeping_marks(raw))
+}
+
+fn decode_with<T: DeserializeOwned>(raw: super::GoValue<'_>) -> Result<T, DecodeError> {
     let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let result = {
         let mut record = |path: serde_ignored::Path<'_>| {
             let (parent, key) = split_path(&path);
             unknown.entry(parent).or_default().push(key);
         };
-        let ignored = serde_ignored::Deserializer::new(raw.clone(), &mut record);
+        let ignored = serde_ignored::Deserializer::new(raw, &mut record);
         serde_path_to_error::deserialize::<_, T>(ignored)
     };
     match result {

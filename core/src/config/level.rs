@@ -34,9 +34,10 @@ impl MetricsLevel {
 
 impl<'de> Deserialize<'de> for MetricsLevel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<MetricsLevel, D::Error> {
-        // `null` keeps the default, as Go does for a nil value.
+        // `null` is Go's zero level, `basic`: mapstructure sets a key
+        // given no value to its type's zero value.
         let name: Option<String> = Option::deserialize(d)?;
-        name.map_or(Ok(MetricsLevel::default()), |n| {
+        name.map_or(Ok(MetricsLevel::Basic), |n| {
             MetricsLevel::parse(&n).map_err(serde::de::Error::custom)
         })
     }
@@ -51,7 +52,7 @@ mod tests {
         let decode = |yaml: &str| serde_yaml_ng::from_str::<MetricsLevel>(yaml);
         assert_eq!(decode("Detailed").unwrap(), MetricsLevel::Detailed);
         assert_eq!(decode("none").unwrap(), MetricsLevel::None);
-        assert_eq!(decode("null").unwrap(), MetricsLevel::Normal);
+        assert_eq!(decode("null").unwrap(), MetricsLevel::Basic);
         let err = decode("Loud").unwrap_err().to_string();
         assert!(err.starts_with("unknown metrics level \"loud\""), "{err}");
     }

@@ -109,6 +109,10 @@ impl<'de> Deserialize<'de> for GoDuration {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<GoDuration, E> {
                 parse_go_duration(v).map(GoDuration).map_err(E::custom)
             }
+            // A key with no value is a zero duration, as Go decodes it.
+            fn visit_unit<E: de::Error>(self) -> Result<GoDuration, E> {
+                Ok(GoDuration(Duration::ZERO))
+            }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<GoDuration, E> {
                 Ok(GoDuration(Duration::from_nanos(v)))
             }
@@ -163,6 +167,10 @@ impl<'de> Deserialize<'de> for ByteSize {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
                 parse_byte_size(v).map(ByteSize).map_err(E::custom)
+            }
+            // A key with no value is zero bytes, as Go decodes it.
+            fn visit_unit<E: de::Error>(self) -> Result<ByteSize, E> {
+                Ok(ByteSize(0))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
                 Ok(ByteSize(v))

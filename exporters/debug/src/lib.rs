@@ -13,7 +13,7 @@ use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata,
     SharedStage,
 };
-use ferrotel_core::config::Invalid;
+use ferrotel_core::config::{Invalid, MetricsLevel};
 use ferrotel_core::consumer::{Batch, ConsumeError, Consumer};
 use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
@@ -22,25 +22,15 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// How much the exporter writes.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Verbosity {
-    /// A summary line per batch (the default).
-    #[default]
-    Basic,
-    /// A line per item.
-    Normal,
-    /// Everything.
-    Detailed,
-}
-
 /// `debug` exporter settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// `basic`, `normal` or `detailed`.
-    pub verbosity: Verbosity,
+    /// `basic` (a summary line per batch, the default), `normal` (a line
+    /// per item) or `detailed` (everything). Go's type for it is the
+    /// self-metrics level, read in any case; `none` decodes and `validate`
+    /// refuses it.
+    pub verbosity: MetricsLevel,
     /// Messages logged each second before sampling starts. Default 2.
     pub sampling_initial: u32,
     /// After that, log every Nth message. Default 1.
@@ -54,7 +44,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            verbosity: Verbosity::Basic,
+            verbosity: MetricsLevel::Basic,
             sampling_initial: 2,
             sampling_thereafter: 1,
             use_internal_logger: true,
@@ -65,6 +55,9 @@ impl Default for Config {
 
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
+        if self.verbosity == MetricsLevel::None {
+            return Err("verbosity level \"None\" is not supported".into());
+        }
         if self.output_paths.iter().any(|p| p != "stdout") {
             return Err("output_paths: only \"stdout\" is supported".into());
         }
@@ -138,9 +131,9 @@ impl Consumer for DebugExporter {
         let data = batch.data();
         let summary = format::summary(data);
         let body = match self.config.verbosity {
-            Verbosity::Basic => String::new(),
-            Verbosity::Normal => format::normal(data),
-            Verbosity::Detailed => format::detailed(data),
+            MetricsLevel::None | MetricsLevel::Basic => String::new(),
+            MetricsLevel::Normal => format::normal(data),
+            MetricsLevel::Detailed => format::detailed(data),
         };
         if self.config.use_internal_logger {
             let kind = match data.signal() {

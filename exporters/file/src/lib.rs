@@ -23,24 +23,23 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// Encoding of the file.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// OTLP/JSON, one request per line (the default).
-    #[default]
     Json,
     /// Length-prefixed OTLP protobuf.
     Proto,
 }
 
 /// `file` exporter settings.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// The file to write. Required.
     pub path: String,
-    /// `json` or `proto`.
-    pub format: Format,
+    /// `json` (the default) or `proto`: a string, as Go's, that `validate`
+    /// checks.
+    pub format: String,
     /// Keep existing content (true) or truncate at start (false, default).
     pub append: bool,
     /// Accepted; every batch is flushed as it is written.
@@ -53,10 +52,37 @@ pub struct Config {
     pub group_by: Option<serde_yaml_ng::Value>,
 }
 
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            path: String::new(),
+            format: "json".into(),
+            append: false,
+            flush_interval: None,
+            rotation: None,
+            compression: None,
+            group_by: None,
+        }
+    }
+}
+
+impl Config {
+    /// The file format; `validate` has checked the name.
+    pub fn format(&self) -> Format {
+        match self.format.as_str() {
+            "proto" => Format::Proto,
+            _ => Format::Json,
+        }
+    }
+}
+
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
         if self.path.is_empty() {
             return Err("path must be non-empty".into());
+        }
+        if !matches!(self.format.as_str(), "json" | "proto") {
+            return Err("format type is not supported".into());
         }
         for (key, set) in [
             ("rotation", self.rotation.is_some()),
@@ -108,7 +134,7 @@ struct FileExporter {
 #[async_trait]
 impl Consumer for FileExporter {
     async fn consume(&self, batch: Batch) -> Result<(), ConsumeError> {
-        let bytes = match self.config.format {
+        let bytes = match self.config.format() {
             Format::Json => {
                 let mut line = encode_json(batch.data()).into_bytes();
                 line.push(b'\n');

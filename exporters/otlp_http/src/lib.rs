@@ -30,14 +30,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Body encoding.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Encoding {
     /// Protobuf (the default).
     #[default]
     Proto,
     /// OTLP/JSON.
     Json,
+}
+
+impl<'de> Deserialize<'de> for Encoding {
+    /// As Go's `EncodingType.UnmarshalText`: exact names, Go's error, and
+    /// a key given no value read as the empty name, which it refuses.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Encoding, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "proto" => Ok(Encoding::Proto),
+            "json" => Ok(Encoding::Json),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid encoding type: {name}"
+            ))),
+        }
+    }
 }
 
 /// `otlp_http` exporter settings.

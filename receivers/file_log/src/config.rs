@@ -3,7 +3,7 @@
 
 use ferrotel_core::component::{ComponentConfig, ComponentId};
 
-use ferrotel_core::config::{ByteSize, GoDuration, Invalid};
+use ferrotel_core::config::{ByteSize, GoDuration};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -19,8 +19,9 @@ pub struct Config {
     pub exclude_older_than: Option<GoDuration>,
     /// `beginning` or `end` (default): where to start in files found at
     /// start-up that have no checkpoint. Files that appear later are read
-    /// from their beginning.
-    pub start_at: StartAt,
+    /// from their beginning. A string as in Go, checked when the receiver
+    /// is made.
+    pub start_at: String,
     /// Entries that span lines.
     pub multiline: Option<MultilineConfig>,
     /// How long a partial entry at the end of a file waits for more data
@@ -67,8 +68,9 @@ pub struct Config {
     pub attributes: BTreeMap<String, serde_yaml_ng::Value>,
     /// Resource attributes added to every entry.
     pub resource: BTreeMap<String, serde_yaml_ng::Value>,
-    /// The operator chain (stanza configuration).
-    pub operators: Vec<serde_yaml_ng::Value>,
+    /// The operator chain (stanza configuration), built when the receiver
+    /// is made; only each operator's `type` is checked when decoding.
+    pub operators: Vec<OperatorConfig>,
     /// The storage extension that keeps the read positions.
     pub storage: Option<String>,
     /// Header parsing; not supported.
@@ -87,7 +89,7 @@ impl Default for Config {
             include: Vec::new(),
             exclude: Vec::new(),
             exclude_older_than: None,
-            start_at: StartAt::End,
+            start_at: "end".into(),
             multiline: None,
             force_flush_period: GoDuration::millis(500),
             encoding: "utf-8".into(),
@@ -118,16 +120,6 @@ impl Default for Config {
             compression: String::new(),
         }
     }
-}
-
-/// `start_at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StartAt {
-    /// Read files found at start-up from their first byte.
-    Beginning,
-    /// Read only what is written after start-up.
-    End,
 }
 
 /// `multiline`: exactly one of the two patterns.
@@ -212,12 +204,13 @@ pub enum Compression {
 }
 
 impl Config {
-    /// The encoding; `validate` has checked the name.
+    /// The encoding; [`Config::check`] has checked the name.
     pub fn encoding(&self) -> Encoding {
         Encoding::parse(&self.encoding).unwrap_or(Encoding::Utf8)
     }
 
-    /// The compression; `validate` has checked the name.
+    /// The compression. Go takes any name: `gzip` and `auto` decompress,
+    /// anything else reads the files as they are.
     pub fn compression(&self) -> Compression {
         match self.compression.as_str() {
             "gzip" => Compression::Gzip,
@@ -227,67 +220,73 @@ impl Config {
     }
 }
 
-impl ComponentConfig for Config {
-    fn validate(&self) -> Result<(), Invalid> {
+/// One entry of `operators`, kept as written. Decoding checks its `type`
+/// as pkg/stanza's registry does (`'operators[0]' unsupported type 'nope'`);
+/// the rest is read when the chain is built.
+#[derive(Debug, Clone)]
+pub struct OperatorConfig(pub serde_yaml_ng::Value);
+
+impl<'de> Deserialize<'de> for OperatorConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<OperatorConfig, D::Error> {
+        let value = serde_yaml_ng::Value::deserialize(d)?;
+        let kind = value.get("type").map(crate::encode::scalar_text);
+        match kind {
+            None | Some(None) => Err(serde::de::Error::custom("missing required field 'type'")),
+            Some(Some(t)) if t.is_empty() => {
+                Err(serde::de::Error::custom("missing required field 'type'"))
+            }
+            Some(Some(t)) if !crate::operator::TYPES.contains(&t.as_str()) => {
+                Err(serde::de::Error::custom(format!("unsupported type '{t}'")))
+            }
+            Some(Some(_)) => Ok(OperatorConfig(value)),
+        }
+    }
+}
+
+/// Go's filelog has no `Validate`: pkg/stanza checks its settings when it
+/// builds the receiver, so `validate` passes and the collector's pipeline
+/// build fails (`failed to create "filelog" receiver for data type "logs":
+/// 'include' must be specified`). ferrotel checks at the same moment, with
+/// the same words, through [`Config::check`] called by the factory.
+impl ComponentConfig for Config {}
+
+impl Config {
+    /// Builds the operator chain.
+    pub(crate) fn chain(&self) -> Result<crate::operator::Chain, String> {
+        let raw: Vec<serde_yaml_ng::Value> = self.operators.iter().map(|o| o.0.clone()).collect();
+        crate::operator::Chain::build(&raw).map_err(|e| e.to_string())
+    }
+
+    /// The checks pkg/stanza makes when it builds the receiver, in its
+    /// order and words where Go has the setting.
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.include.is_empty() {
             return Err("'include' must be specified".into());
         }
         for (key, patterns) in [("include", &self.include), ("exclude", &self.exclude)] {
             for p in patterns {
-                crate::finder::Pattern::new(p)
-                    .map_err(|e| Invalid::at(key, format!("parse glob: {e}")))?;
+                crate::finder::Pattern::new(p).map_err(|e| format!("{key}: parse glob: {e}"))?;
             }
-        }
-        if self.max_log_size.0 == 0 {
-            return Err("`max_log_size` must be positive".into());
-        }
-        if self.max_concurrent_files <= 1 {
-            return Err("`max_concurrent_files` must be greater than 1".into());
         }
         if self.fingerprint_size.0 < MIN_FINGERPRINT_SIZE {
             return Err(format!(
-                "`fingerprint_size` must be at least {MIN_FINGERPRINT_SIZE} bytes"
-            )
-            .into());
+                "'fingerprint_size' must be at least {MIN_FINGERPRINT_SIZE} bytes"
+            ));
         }
-        if self.delete_after_read && self.start_at == StartAt::End {
-            return Err("`delete_after_read` cannot be used with `start_at: end`".into());
+        if self.max_log_size.0 == 0 {
+            return Err("'max_log_size' must be positive".into());
+        }
+        if self.max_concurrent_files < 1 {
+            return Err("'max_concurrent_files' must be positive".into());
         }
         if self.max_batches < 0 {
-            return Err("`max_batches` must not be negative".into());
+            return Err("'max_batches' must not be negative".into());
         }
         if Encoding::parse(&self.encoding).is_none() {
-            return Err(Invalid::at(
-                "encoding",
-                format!("unsupported encoding '{}'", self.encoding),
-            ));
+            return Err(format!("unsupported encoding '{}'", self.encoding));
         }
-        if !matches!(self.compression.as_str(), "" | "gzip" | "auto") {
-            return Err(Invalid::at(
-                "compression",
-                format!(
-                    "unsupported compression '{}': use gzip or leave it empty",
-                    self.compression
-                ),
-            ));
-        }
-        if let Some(m) = &self.multiline {
-            let (start, end) = (&m.line_start_pattern, &m.line_end_pattern);
-            if start.is_empty() == end.is_empty() {
-                return Err(Invalid::at(
-                    "multiline",
-                    "exactly one of line_start_pattern or line_end_pattern must be set",
-                ));
-            }
-            let pattern = if start.is_empty() { end } else { start };
-            regex::bytes::Regex::new(pattern)
-                .map_err(|e| Invalid::at("multiline", format!("compile regex: {e}")))?;
-            if matches!(self.encoding(), Encoding::Utf16Le | Encoding::Utf16Be) {
-                return Err(Invalid::at(
-                    "multiline",
-                    "multiline patterns need an ASCII-compatible encoding (not utf-16)",
-                ));
-            }
+        if self.delete_after_read && self.start_at == "end" {
+            return Err("'delete_after_read' cannot be used with 'start_at: end'".into());
         }
         let unsupported = [
             ("header", self.header.is_some()),
@@ -300,10 +299,37 @@ impl ComponentConfig for Config {
             ),
         ];
         if let Some((key, _)) = unsupported.iter().find(|(_, set)| *set) {
-            return Err(Invalid::at(
-                *key,
-                "not supported by ferrotel's file_log receiver yet",
+            return Err(format!(
+                "{key}: not supported by ferrotel's file_log receiver yet"
             ));
+        }
+        if let Some(m) = &self.multiline {
+            let (start, end) = (&m.line_start_pattern, &m.line_end_pattern);
+            if self.encoding() == Encoding::Nop && !end.is_empty() {
+                return Err("line_end_pattern should not be set when using nop encoding".into());
+            }
+            if self.encoding() == Encoding::Nop && !start.is_empty() {
+                return Err("line_start_pattern should not be set when using nop encoding".into());
+            }
+            if !start.is_empty() && !end.is_empty() {
+                return Err("only one of line_start_pattern or line_end_pattern can be set".into());
+            }
+            if let Some((which, pattern)) = [("end", end), ("start", start)]
+                .into_iter()
+                .find(|(_, p)| !p.is_empty())
+            {
+                regex::bytes::Regex::new(pattern)
+                    .map_err(|e| format!("compile line {which} regex: {e}"))?;
+                if matches!(self.encoding(), Encoding::Utf16Le | Encoding::Utf16Be) {
+                    return Err(
+                        "multiline: patterns need an ASCII-compatible encoding (not utf-16)".into(),
+                    );
+                }
+            }
+        }
+        match self.start_at.as_str() {
+            "beginning" | "end" => {}
+            other => return Err(format!("invalid start_at location '{other}'")),
         }
         for (key, map) in [
             ("attributes", &self.attributes),
@@ -311,17 +337,14 @@ impl ComponentConfig for Config {
         ] {
             for (k, v) in map {
                 if crate::encode::scalar_text(v).is_none() {
-                    return Err(Invalid::at(
-                        format!("{key}::{k}"),
-                        "must be a string, number or boolean",
-                    ));
+                    return Err(format!("{key}::{k}: must be a string, number or boolean"));
                 }
             }
         }
         if let Some(id) = &self.storage {
-            ComponentId::parse(id).map_err(|e| Invalid::at("storage", e.to_string()))?;
+            ComponentId::parse(id).map_err(|e| format!("storage: {e}"))?;
         }
-        crate::operator::Chain::build(&self.operators).map_err(|e| e.under_key("operators"))?;
+        self.chain()?;
         Ok(())
     }
 }

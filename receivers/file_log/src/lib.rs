@@ -24,7 +24,7 @@ mod split;
 mod tail;
 mod watch;
 
-pub use config::{Config, MultilineConfig, RetryConfig, StartAt};
+pub use config::{Config, MultilineConfig, RetryConfig};
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -61,6 +61,7 @@ impl ReceiverFactory for FileLogFactory {
         let next = next
             .logs
             .ok_or("the file_log receiver only produces logs")?;
+        config.check()?;
         Ok(Box::new(FileLogReceiver {
             id: set.id,
             telemetry: set.telemetry,
@@ -105,7 +106,7 @@ impl FileLogReceiver {
             force_flush_period: c.force_flush_period.0,
             fingerprint_size: c.fingerprint_size.0 as usize,
             max_open_files: c.max_concurrent_files,
-            start_at_beginning: c.start_at == StartAt::Beginning,
+            start_at_beginning: c.start_at == "beginning",
             delete_after_read: c.delete_after_read,
             exclude_older_than: c.exclude_older_than.map(|d| d.0),
             include_file_name: c.include_file_name,
@@ -116,8 +117,7 @@ impl FileLogReceiver {
             attributes: to_map(&c.attributes),
             resource: to_map(&c.resource),
             retry: c.retry_on_failure.clone(),
-            chain: operator::Chain::build(&c.operators)
-                .map_err(|e| e.under_key("operators").to_string())?,
+            chain: c.chain()?,
         })
     }
 }

@@ -78,7 +78,7 @@ pub(crate) struct Splitter {
 }
 
 impl Splitter {
-    /// From a validated config.
+    /// From a config [`Config::check`] has passed.
     pub(crate) fn new(config: &Config) -> Splitter {
         let mode = match &config.multiline {
             Some(m) if !m.line_start_pattern.is_empty() => {
@@ -88,8 +88,11 @@ impl Splitter {
                     re: Regex::new(&anchored).expect("validated"),
                 }))
             }
-            Some(m) => Mode::LineEnd(Regex::new(&m.line_end_pattern).expect("validated")),
-            None => Mode::Line,
+            Some(m) if !m.line_end_pattern.is_empty() => {
+                Mode::LineEnd(Regex::new(&m.line_end_pattern).expect("validated"))
+            }
+            // `multiline` with neither pattern splits at newlines, as Go's.
+            _ => Mode::Line,
         };
         Splitter {
             mode,

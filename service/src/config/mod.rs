@@ -14,7 +14,7 @@ use telemetry::RawTelemetry;
 pub use telemetry::{LogLevel, LogsConfig, MetricsConfig, TelemetryConfig};
 
 use ferrotel_core::component::{ComponentId, Factories, Kind, PipelineId};
-use ferrotel_core::config::{DecodeError, decode_component, decode_strict};
+use ferrotel_core::config::{DecodeError, decode_component, decode_tree};
 use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
 use serde_yaml_ng::{Mapping, Value};
@@ -213,7 +213,7 @@ pub fn from_value(
     merged: Value,
     sources: &[Source],
 ) -> Result<Config, ConfigError> {
-    let raw: RawConfig = decode_strict(&merged).map_err(|e| {
+    let raw: RawConfig = decode_tree(&merged).map_err(|e| {
         // Name the file that holds the first offending key.
         let path: Vec<String> = match &e {
             DecodeError::InvalidKeys(groups) => groups
@@ -293,9 +293,17 @@ pub fn from_value(
                         });
                     }
                     Err(e) => {
+                        let metadata = match kind {
+                            Kind::Receiver => factories.receivers[factory].metadata(),
+                            Kind::Processor => factories.processors[factory].metadata(),
+                            Kind::Exporter => factories.exporters[factory].metadata(),
+                            Kind::Extension => factories.extensions[factory].metadata(),
+                            Kind::Connector => factories.connectors[factory].metadata(),
+                        };
                         return Err(unmarshal(format!(
-                            "error reading configuration for {:?}: {e}",
-                            id.to_string()
+                            "error reading configuration for {:?}: {}",
+                            id.to_string(),
+                            e.describe(metadata.go_config_type.unwrap_or_default())
                         )));
                     }
                     Ok(()) => {}

@@ -166,7 +166,8 @@ fn expand_string(s: &str) -> Result<Value, ResolveError> {
         && !inner.contains("${")
     {
         let text = lookup(inner)?;
-        return Ok(serde_yaml_ng::from_str::<Value>(&text).unwrap_or(Value::String(text)));
+        let parsed = serde_yaml_ng::from_str::<Value>(&text).unwrap_or(Value::String(text.clone()));
+        return Ok(ferrotel_core::config::expanded(text, parsed));
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -232,6 +233,7 @@ fn lookup(reference: &str) -> Result<String, ResolveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     fn yaml(s: &str) -> Value {
         serde_yaml_ng::from_str(s).unwrap()
@@ -252,7 +254,10 @@ e: ${env:FERROTEL_TEST_UNSET_3}
 "#,
         ))
         .unwrap();
-        assert_eq!(v["a"], Value::Number(42.into()));
+        // A number for a number field, its text for a string field.
+        let a = ferrotel_core::config::GoValue::new(&v["a"]);
+        assert_eq!(u32::deserialize(a).unwrap(), 42);
+        assert_eq!(String::deserialize(a).unwrap(), "42");
         assert_eq!(v["b"], Value::String("x-y-z".into()));
         assert_eq!(v["c"], Value::String("$HOME and $PATH".into()));
         assert_eq!(v["d"], Value::String(home));

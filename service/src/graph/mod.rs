@@ -34,14 +34,57 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A component that failed to be created or started.
+/// A component that failed to be created or started, in the Go
+/// collector's words: `failed to build pipelines: failed to create "otlp"
+/// receiver for data type "logs": ...`, `cannot start pipelines: failed to
+/// start "otlp" receiver: ...`.
 #[derive(Debug, thiserror::Error)]
-#[error("failed to {action} {kind} {id:?}: {source}")]
-pub struct GraphError {
-    action: &'static str,
-    kind: Kind,
-    id: String,
-    source: ComponentError,
+#[error("{0}")]
+pub struct GraphError(String);
+
+impl GraphError {
+    /// A component whose factory refused its config. Go names a processor
+    /// by its pipeline and the others by the signal they were made for.
+    fn create(
+        kind: Kind,
+        id: &ComponentId,
+        place: Place<'_>,
+        source: ComponentError,
+    ) -> GraphError {
+        let place = match place {
+            Place::Pipeline(pid) => format!(", in pipeline {:?}", pid.to_string()),
+            Place::Signal(signal) => format!(" for data type {:?}", signal.as_str()),
+            Place::Nowhere => String::new(),
+            Place::Connection(from, to) => {
+                format!(" from {} to {}", from.as_str(), to.as_str())
+            }
+        };
+        let id = id.to_string();
+        match kind {
+            Kind::Extension => GraphError(format!("failed to create extension {id:?}: {source}")),
+            _ => GraphError(format!(
+                "failed to build pipelines: failed to create {id:?} {kind}{place}: {source}"
+            )),
+        }
+    }
+
+    /// A component that failed to start.
+    fn start(kind: Kind, id: &ComponentId, source: ComponentError) -> GraphError {
+        let what = format!("failed to start {:?} {kind}: {source}", id.to_string());
+        match kind {
+            Kind::Extension => GraphError(format!("failed to start extensions: {what}")),
+            _ => GraphError(format!("cannot start pipelines: {what}")),
+        }
+    }
+}
+
+/// Where a component was being made when it failed.
+enum Place<'a> {
+    Pipeline(&'a PipelineId),
+    Signal(Signal),
+    /// Extensions belong to no pipeline.
+    Nowhere,
+    Connection(Signal, Signal),
 }
 
 /// A processor or connector node, named as logs and errors name it.
@@ -58,6 +101,13 @@ impl Node {
         match self {
             Node::Processor(..) => Kind::Processor,
             Node::Connector(..) => Kind::Connector,
+        }
+    }
+
+    /// The component the node runs, as Go names it in start errors.
+    fn component(&self) -> &ComponentId {
+        match self {
+            Node::Processor(_, id) | Node::Connector(id, ..) => id,
         }
     }
 }
@@ -117,16 +167,8 @@ impl Graph {
         config: &Config,
         telemetry: &Telemetry,
     ) -> Result<Graph, GraphError> {
-        let failed = |kind, id: String| {
-            move |source| GraphError {
-                action: "create",
-                kind,
-                id,
-                source,
-            }
-        };
         let mut exporters: Vec<(ComponentId, SharedStage)> = Vec::new();
-        for (_, pipeline) in &config.pipelines {
+        for (pid, pipeline) in &config.pipelines {
             for link in &pipeline.exporters {
                 let Link::Component(id) = link else { continue };
                 if exporters.iter().any(|(e, _)| e == id) {
@@ -135,7 +177,9 @@ impl Graph {
                 let entry = entry(config, Kind::Exporter, id);
                 let stage = factories.exporters[entry.factory]
                     .create(settings(id, telemetry), &entry.raw)
-                    .map_err(failed(Kind::Exporter, id.to_string()))?;
+                    .map_err(|e| {
+                        GraphError::create(Kind::Exporter, id, Place::Signal(pid.signal), e)
+                    })?;
                 exporters.push((id.clone(), stage));
             }
         }
@@ -207,7 +251,10 @@ impl Graph {
                                         to,
                                         routes,
                                     )
-                                    .map_err(failed(Kind::Connector, node.to_string()))?;
+                                    .map_err(|e| {
+                                        let place = Place::Connection(pid.signal, to);
+                                        GraphError::create(Kind::Connector, id, place, e)
+                                    })?;
                                 outputs.push(stage.clone());
                                 nodes.push((node, stage));
                             }
@@ -226,7 +273,9 @@ impl Graph {
                             pid.signal,
                             items.outgoing(next),
                         )
-                        .map_err(failed(Kind::Processor, node.to_string()))?;
+                        .map_err(|e| {
+                            GraphError::create(Kind::Processor, id, Place::Pipeline(pid), e)
+                        })?;
                     let stage = items.incoming(stage);
                     next = stage.clone();
                     nodes.push((node, stage));
@@ -243,15 +292,9 @@ impl Graph {
             .iter()
             .find(|(pid, _)| !heads.contains_key(pid))
         {
-            return Err(GraphError {
-                action: "build",
-                kind: Kind::Connector,
-                id: pid.to_string(),
-                source: format!(
-                    "cycle detected: pipeline {pid} exports to connectors that lead back to it"
-                )
-                .into(),
-            });
+            return Err(GraphError(format!(
+                "failed to build pipelines: cycle detected: pipeline {pid} exports to connectors that lead back to it"
+            )));
         }
 
         let mut fed: BTreeMap<(&ComponentId, Signal), Vec<SharedConsumer>> = BTreeMap::new();
@@ -276,9 +319,17 @@ impl Graph {
             {
                 continue;
             }
+            // Go makes a receiver once per signal and names the first that
+            // fails; ferrotel makes it once, named for its first signal.
+            let first = Signal::ALL
+                .into_iter()
+                .find(|&s| consumers.get(s).is_some())
+                .unwrap_or(Signal::Traces);
             let receiver = factories.receivers[entry.factory]
                 .create(settings(&entry.id, telemetry), &entry.raw, consumers)
-                .map_err(failed(Kind::Receiver, entry.id.to_string()))?;
+                .map_err(|e| {
+                    GraphError::create(Kind::Receiver, &entry.id, Place::Signal(first), e)
+                })?;
             receivers.push((entry.id.clone(), receiver));
         }
 
@@ -287,7 +338,7 @@ impl Graph {
             let entry = entry(config, Kind::Extension, id);
             let ext = factories.extensions[entry.factory]
                 .create(settings(id, telemetry), &entry.raw)
-                .map_err(failed(Kind::Extension, id.to_string()))?;
+                .map_err(|e| GraphError::create(Kind::Extension, id, Place::Nowhere, e))?;
             extensions.push((id.clone(), ext));
         }
         let graph = Graph {
@@ -301,26 +352,37 @@ impl Graph {
     }
 
     /// Every component in start order, with its kind and name.
-    fn start_order(&self) -> Vec<(Kind, String, &dyn Component)> {
+    /// Each component with its kind, its name in logs (a processor's with
+    /// its pipeline) and its component id.
+    fn start_order(&self) -> Vec<(Kind, String, &ComponentId, &dyn Component)> {
         let extensions = self.extensions.iter().map(|(id, c)| {
             (
                 Kind::Extension,
                 id.to_string(),
+                id,
                 c.as_ref() as &dyn Component,
             )
         });
-        let exporters = self
-            .exporters
-            .iter()
-            .map(|(id, c)| (Kind::Exporter, id.to_string(), c.as_ref() as &dyn Component));
-        let nodes = self
-            .nodes
-            .iter()
-            .map(|(n, c)| (n.kind(), n.to_string(), c.as_ref() as &dyn Component));
+        let exporters = self.exporters.iter().map(|(id, c)| {
+            (
+                Kind::Exporter,
+                id.to_string(),
+                id,
+                c.as_ref() as &dyn Component,
+            )
+        });
+        let nodes = self.nodes.iter().map(|(n, c)| {
+            (
+                n.kind(),
+                n.to_string(),
+                n.component(),
+                c.as_ref() as &dyn Component,
+            )
+        });
         let receivers = self
             .receivers
             .iter()
-            .map(|(id, c)| (Kind::Receiver, id.to_string(), c.as_ref()));
+            .map(|(id, c)| (Kind::Receiver, id.to_string(), id, c.as_ref()));
         extensions
             .chain(exporters)
             .chain(nodes)
@@ -337,17 +399,12 @@ impl Graph {
             extensions: self.extensions.clone(),
         };
         let mut started: Vec<&dyn Component> = Vec::new();
-        for (kind, id, component) in self.start_order() {
+        for (kind, _, id, component) in self.start_order() {
             if let Err(source) = component.start(host).await {
                 for c in started.into_iter().rev() {
                     let _ = c.shutdown().await;
                 }
-                return Err(GraphError {
-                    action: "start",
-                    kind,
-                    id,
-                    source,
-                });
+                return Err(GraphError::start(kind, id, source));
             }
             started.push(component);
         }
@@ -360,7 +417,7 @@ impl Graph {
     /// is left of `timeout`.
     pub async fn shutdown(self, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
-        for (_, id, component) in self.start_order().into_iter().rev() {
+        for (_, id, _, component) in self.start_order().into_iter().rev() {
             match tokio::time::timeout_at(deadline, component.shutdown()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {

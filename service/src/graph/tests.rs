@@ -504,7 +504,7 @@ service:
     let err = graph.start(&Host::default()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "failed to start processor \"logs/tag\": refused to start"
+        "cannot start pipelines: failed to start \"tag\" processor: refused to start"
     );
     assert_eq!(
         *world.events.lock().unwrap(),

@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct ContainerConfig {
     #[serde(default)]
     format: Option<String>,

@@ -16,7 +16,6 @@ mod time;
 use crate::entry::{Entry, Field, Value};
 use container::{Container, ContainerConfig};
 use expr::Expr;
-use ferrotel_core::config::Invalid;
 use regex::Regex;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -33,12 +32,33 @@ pub(crate) struct OperatorError {
     message: String,
 }
 
-impl OperatorError {
-    /// As a config error under `key`.
-    pub(crate) fn under_key(&self, key: &str) -> Invalid {
-        Invalid::at(format!("{key}::{}", self.path), self.message.clone())
+impl std::fmt::Display for OperatorError {
+    /// `operators[2]: ...`; errors about the chain as a whole name no
+    /// operator, as pkg/stanza's do.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "operators[{}]: {}", self.path, self.message)
+        }
     }
 }
+
+/// The operator types ferrotel has. Others are refused when the config is
+/// decoded, as pkg/stanza refuses a type it has not registered.
+pub(crate) const TYPES: &[&str] = &[
+    "json_parser",
+    "regex_parser",
+    "container",
+    "move",
+    "copy",
+    "add",
+    "remove",
+    "flatten",
+    "recombine",
+    "router",
+    "noop",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OnError {
@@ -148,7 +168,6 @@ struct Recombine {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RecombineConfig {
     #[serde(default = "default_body")]
     combine_field: String,
@@ -295,27 +314,23 @@ impl Recombine {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FromTo {
     from: String,
     to: String,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FieldOnly {
     field: String,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct AddConfig {
     field: String,
     value: serde_yaml_ng::Value,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RouteConfig {
     expr: String,
     output: OneOrMany,
@@ -324,7 +339,6 @@ struct RouteConfig {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RouterConfig {
     routes: Vec<RouteConfig>,
     #[serde(default)]
@@ -348,7 +362,6 @@ impl OneOrMany {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RegexConfig {
     regex: String,
     #[serde(default)]
@@ -356,11 +369,11 @@ struct RegexConfig {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Empty {}
 
 fn decode<T: DeserializeOwned>(m: serde_yaml_ng::Mapping) -> Result<T, String> {
-    serde_yaml_ng::from_value(serde_yaml_ng::Value::Mapping(m)).map_err(|e| e.to_string())
+    ferrotel_core::config::from_go_value(&serde_yaml_ng::Value::Mapping(m))
+        .map_err(|e| e.to_string())
 }
 
 fn take_str(m: &mut serde_yaml_ng::Mapping, key: &str) -> Result<Option<String>, String> {
@@ -382,6 +395,8 @@ struct PendingRoute {
 /// A parsed operator entry before outputs are resolved.
 struct Pending {
     id: String,
+    /// The operator's `type`, which is also its id when none is given.
+    kind: String,
     op: Op,
     when: Option<Expr>,
     on_error: OnError,
@@ -395,14 +410,14 @@ fn build_parser(m: &mut serde_yaml_ng::Mapping, default_to: &str) -> Result<Pars
     let to = take_str(m, "parse_to")?.unwrap_or_else(|| default_to.into());
     let timestamp = match m.remove("timestamp") {
         Some(v) if !v.is_null() => Some(TimeParser::build(
-            &serde_yaml_ng::from_value::<TimestampConfig>(v)
+            &ferrotel_core::config::from_go_value::<TimestampConfig>(&v)
                 .map_err(|e| format!("timestamp: {e}"))?,
         )?),
         _ => None,
     };
     let severity = match m.remove("severity") {
         Some(v) if !v.is_null() => Some(SeverityParser::build(
-            &serde_yaml_ng::from_value::<SeverityConfig>(v)
+            &ferrotel_core::config::from_go_value::<SeverityConfig>(&v)
                 .map_err(|e| format!("severity: {e}"))?,
         )?),
         _ => None,
@@ -534,6 +549,7 @@ fn build_one(raw: &serde_yaml_ng::Value) -> Result<Pending, String> {
     };
     Ok(Pending {
         id,
+        kind,
         op,
         when,
         on_error,
@@ -541,6 +557,39 @@ fn build_one(raw: &serde_yaml_ng::Value) -> Result<Pending, String> {
         routes,
         default,
     })
+}
+
+/// Gives repeated default ids distinct names, as `pkg/stanza` does before
+/// it builds a pipeline: the first `move` without an `id` keeps `move`, the
+/// next become `move1`, `move2`, ... skipping ids already taken. An operator
+/// whose `id` is its type counts as a default one, given or not. The scan
+/// for a taken id restarts at the second operator after a clash, as Go's
+/// loop does; matching it keeps the names Go's users see in its logs.
+fn deduplicate_ids(pending: &mut [Pending]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for i in 0..pending.len() {
+        if pending[i].id != pending[i].kind {
+            continue;
+        }
+        let kind = pending[i].kind.clone();
+        let count = seen.entry(kind.clone()).or_insert(0);
+        if *count == 0 {
+            *count = 1;
+            continue;
+        }
+        let mut id = format!("{kind}{count}");
+        let mut j = 0;
+        while j < pending.len() {
+            if pending[j].id == id {
+                j = 0;
+                *count += 1;
+                id = format!("{kind}{count}");
+            }
+            j += 1;
+        }
+        *count += 1;
+        pending[i].id = id;
+    }
 }
 
 impl Chain {
@@ -554,24 +603,29 @@ impl Chain {
         for (i, r) in raw.iter().enumerate() {
             pending.push(build_one(r).map_err(|e| err(i, e))?);
         }
+        deduplicate_ids(&mut pending);
         let mut index = HashMap::new();
         for (i, p) in pending.iter().enumerate() {
             if index.insert(p.id.clone(), i).is_some() {
-                return Err(err(
-                    i,
-                    format!(
-                        "duplicate operator id '{}': give each operator of one type its own `id`",
-                        p.id
-                    ),
-                ));
+                return Err(OperatorError {
+                    path: String::new(),
+                    message: format!("operator with id '{}' already exists in pipeline", p.id),
+                });
             }
         }
-        let resolve = |i: usize, ids: &OneOrMany| {
-            ids.ids()
+        let ids: Vec<String> = pending.iter().map(|p| p.id.clone()).collect();
+        // pkg/stanza's words, with the operator in its JSON detail.
+        let resolve = |i: usize, outputs: &OneOrMany| {
+            outputs
+                .ids()
                 .iter()
                 .map(|id| {
-                    index.get(id).copied().ok_or_else(|| {
-                        err(i, format!("output '{id}' is not the id of any operator"))
+                    index.get(id).copied().ok_or_else(|| OperatorError {
+                        path: String::new(),
+                        message: format!(
+                            "operator '{id}' does not exist: {{\"operator_id\":{}}}",
+                            serde_json::Value::String(ids[i].clone())
+                        ),
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()

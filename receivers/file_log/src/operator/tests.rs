@@ -7,10 +7,7 @@ fn chain(yaml: &str) -> Chain {
 
 fn build_error(yaml: &str) -> String {
     let raw: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(yaml).unwrap();
-    Chain::build(&raw)
-        .unwrap_err()
-        .under_key("operators")
-        .to_string()
+    Chain::build(&raw).unwrap_err().to_string()
 }
 
 fn line(body: &str, path: &str) -> Entry {
@@ -253,27 +250,42 @@ fn field_operators_and_router() {
 fn config_errors_name_the_operator() {
     assert_eq!(
         build_error("- type: nope"),
-        "operators::0: unsupported type 'nope'"
+        "operators[0]: unsupported type 'nope'"
     );
     assert!(
         build_error("- {type: regex_parser, regex: '(?P<a>'}")
-            .starts_with("operators::0: compiling regex:")
+            .starts_with("operators[0]: compiling regex:")
     );
     assert!(
         build_error("- {type: regex_parser, regex: 'abc'}").contains("no named capture groups")
     );
     assert!(
-        build_error("- {type: json_parser}\n- {type: json_parser}")
-            .contains("duplicate operator id 'json_parser'")
+        build_error("- {type: json_parser, id: a}\n- {type: noop, id: a}")
+            == "operator with id 'a' already exists in pipeline"
     );
-    assert!(
-        build_error("- {type: move, from: body, to: attributes.x, bogus: 1}")
-            .contains("unknown field `bogus`")
-    );
+    // pkg/stanza ignores keys an operator does not read.
+    chain("- {type: move, from: body, to: attributes.x, bogus: 1}");
     assert!(
         build_error("- {type: add, field: body, value: 1, output: nowhere}")
-            .contains("output 'nowhere'")
+            == "operator 'nowhere' does not exist: {\"operator_id\":\"add\"}"
     );
-    assert!(build_error("- {type: noop, if: 'len(body) > 1'}").starts_with("operators::0:"));
+    assert!(build_error("- {type: noop, if: 'len(body) > 1'}").starts_with("operators[0]:"));
     assert!(build_error("- {type: json_parser, timestamp: {layout: '%Q'}}").contains("%Q"));
+}
+
+#[test]
+fn repeated_default_ids_get_numbered_names_as_stanza_gives_them() {
+    let c = chain(
+        "- {type: move, from: body.a, to: body.b}
+- {type: move, from: body.c, to: body.d}
+- {type: noop, id: move2}
+- {type: move, id: move, from: body.e, to: body.f}
+- {type: noop}
+- {type: noop}",
+    );
+    let ids: Vec<&str> = c.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["move", "move1", "move2", "move3", "noop", "noop1"]);
+    // Each still leads to the next one.
+    let next: Vec<Vec<usize>> = c.nodes.iter().map(|n| n.next.clone()).collect();
+    assert_eq!(next, [vec![1], vec![2], vec![3], vec![4], vec![5], vec![]]);
 }

@@ -6,7 +6,6 @@ use serde::Deserialize;
 
 /// `timestamp:` as configured.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct TimestampConfig {
     #[serde(default = "default_time_field")]
     parse_from: String,
@@ -232,7 +231,6 @@ impl TimeParser {
 
 /// `severity:` as configured.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct SeverityConfig {
     #[serde(default = "default_severity_field")]
     parse_from: String,

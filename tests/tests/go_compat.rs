@@ -1,0 +1,209 @@
+//! Configs the Go collector v0.165 takes, through the Go oracle and
+//! ferrotel side by side: each case must get the same outcome, accepted or
+//! refused with the same error lines. They are the incompatibilities real
+//! configs hit first: keys given no value or an unset `${env:X}`, stanza
+//! operators without ids, settings Go's filelog checks only when it builds
+//! the receiver, closed sets of values decoded with Go's words.
+
+use ferrotel_e2e::{error_lines, ferrotel_bin, oracle_bin, validate_with_env};
+
+/// A config with a filelog receiver carrying `settings` (indented under
+/// it) and a debug exporter.
+fn filelog(settings: &str) -> String {
+    format!(
+        "receivers:\n  filelog:\n    include: [/tmp/ferrotel-compat.log]\n{settings}\nexporters: {{debug: }}\nservice: {{pipelines: {{logs: {{receivers: [filelog], exporters: [debug]}}}}}}\n"
+    )
+}
+
+/// A config with an OTLP receiver and `exporter` (its YAML under
+/// `exporters:`) as the one exporter of a logs pipeline.
+fn exporter(name: &str, exporter: &str) -> String {
+    format!(
+        "receivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters:\n{exporter}\nservice: {{pipelines: {{logs: {{receivers: [otlp], exporters: [{name}]}}}}}}\n"
+    )
+}
+
+/// Runs every case through both collectors and reports each difference.
+fn assert_same_outcomes(cases: &[(&str, String)]) {
+    let dir = tempfile::tempdir().unwrap();
+    // `123` reads as a number, so a string field must get the text.
+    let env = [
+        ("FERROTEL_COMPAT_NUMBER", Some("123")),
+        ("FERROTEL_COMPAT_UNSET", None),
+    ];
+    let mut differences = Vec::new();
+    for (name, yaml) in cases {
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let (go_ok, go_err) = validate_with_env(&oracle_bin(), &path, &env);
+        let (our_ok, our_err) = validate_with_env(&ferrotel_bin(), &path, &env);
+        let (go, ours) = (error_lines(&go_err), error_lines(&our_err));
+        if go_ok != our_ok || go != ours {
+            differences.push(format!(
+                "{name}:\n  Go ({}): {go:?}\n  ferrotel ({}): {ours:?}",
+                if go_ok { "accepted" } else { "refused" },
+                if our_ok { "accepted" } else { "refused" },
+            ));
+        }
+    }
+    println!("{} cases compared", cases.len());
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+#[test]
+fn keys_without_values_and_unset_variables_decode_as_go_does() {
+    let otlp = |settings: &str| {
+        exporter(
+            "otlp",
+            &format!("  otlp:\n    endpoint: localhost:4317\n{settings}"),
+        )
+    };
+    let otlp_http = |settings: &str| {
+        exporter(
+            "otlp_http",
+            &format!("  otlp_http:\n    endpoint: http://localhost:4318\n{settings}"),
+        )
+    };
+    let cases = [
+        // Sections given no value keep their defaults; scalars take zero.
+        (
+            "sections_and_scalars_without_values",
+            otlp("    tls:\n    retry_on_failure:\n    sending_queue:\n    headers:\n    compression:\n    timeout:"),
+        ),
+        (
+            "receiver_endpoint_without_value",
+            "receivers: {otlp: {protocols: {grpc: {endpoint: }}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+        ),
+        (
+            "unset_variables",
+            otlp("    timeout: ${env:FERROTEL_COMPAT_UNSET}\n    headers:\n      a: ${env:FERROTEL_COMPAT_UNSET}\n    retry_on_failure:\n      enabled: ${env:FERROTEL_COMPAT_UNSET}\n      multiplier:"),
+        ),
+        (
+            "number_text_into_a_string_and_a_number",
+            otlp("    headers:\n      x: ${env:FERROTEL_COMPAT_NUMBER}\n    sending_queue:\n      queue_size: ${env:FERROTEL_COMPAT_NUMBER}"),
+        ),
+        // A zero that the setting refuses, refused in Go's words.
+        ("queue_size_without_value", otlp_http("    sending_queue:\n      queue_size:")),
+        ("queue_size_unset", otlp_http("    sending_queue:\n      queue_size: ${env:FERROTEL_COMPAT_UNSET}")),
+        (
+            "check_interval_without_value",
+            "receivers: {otlp: {protocols: {grpc: }}}\nprocessors:\n  memory_limiter:\n    check_interval:\n    limit_mib: 100\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], processors: [memory_limiter], exporters: [debug]}}}\n".to_string(),
+        ),
+        ("filelog_start_at_without_value", filelog("    start_at:")),
+        ("filelog_encoding_without_value", filelog("    encoding:")),
+        (
+            "filelog_include_without_value",
+            "receivers:\n  filelog:\n    include:\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [filelog], exporters: [debug]}}}\n".to_string(),
+        ),
+    ];
+    assert_same_outcomes(&cases);
+}
+
+#[test]
+fn closed_sets_of_values_decode_with_go_s_words() {
+    let debug =
+        |verbosity: &str| exporter("debug", &format!("  debug:\n    verbosity: {verbosity}"));
+    let cases = [
+        ("debug_verbosity_without_value", debug("")),
+        ("debug_verbosity_none", debug("NONE")),
+        ("debug_verbosity_unknown", debug("Loud")),
+        ("debug_verbosity_any_case", debug("Detailed")),
+        (
+            "otlp_http_encoding_without_value",
+            exporter(
+                "otlp_http",
+                "  otlp_http:\n    endpoint: http://x:4318\n    encoding:",
+            ),
+        ),
+        (
+            "otlp_http_encoding_upper_case",
+            exporter(
+                "otlp_http",
+                "  otlp_http:\n    endpoint: http://x:4318\n    encoding: JSON",
+            ),
+        ),
+        (
+            "file_format_without_value",
+            exporter(
+                "file",
+                "  file:\n    path: /tmp/ferrotel-compat.json\n    format:",
+            ),
+        ),
+        (
+            "file_format_unknown",
+            exporter(
+                "file",
+                "  file:\n    path: /tmp/ferrotel-compat.json\n    format: csv",
+            ),
+        ),
+        (
+            "invalid_keys_sorted",
+            exporter("debug", "  debug:\n    zeta: 1\n    alpha: 2"),
+        ),
+    ];
+    assert_same_outcomes(&cases);
+}
+
+#[test]
+fn filelog_checks_its_settings_when_it_is_built_as_stanza_does() {
+    let cases = [
+        ("start_at_unknown", filelog("    start_at: middle")),
+        ("encoding_unknown", filelog("    encoding: latin9")),
+        ("compression_any_name", filelog("    compression: zstd")),
+        (
+            "max_concurrent_files_one",
+            filelog("    max_concurrent_files: 1"),
+        ),
+        (
+            "max_concurrent_files_zero",
+            filelog("    max_concurrent_files: 0"),
+        ),
+        (
+            "fingerprint_size_small",
+            filelog("    fingerprint_size: 10"),
+        ),
+        (
+            "delete_after_read_at_end",
+            filelog("    delete_after_read: true"),
+        ),
+        ("multiline_without_patterns", filelog("    multiline: {}")),
+        (
+            "multiline_both_patterns",
+            filelog("    multiline: {line_start_pattern: a, line_end_pattern: b}"),
+        ),
+    ];
+    assert_same_outcomes(&cases);
+}
+
+#[test]
+fn stanza_operators_get_distinct_default_ids_and_go_s_errors() {
+    let operators = |list: &str| filelog(&format!("    operators:\n{list}"));
+    let cases = [
+        (
+            "repeated_default_ids",
+            operators(
+                "      - {type: move, from: body.a, to: body.b}\n      - {type: move, from: body.c, to: body.d}\n      - {type: move, from: body.e, to: body.f}",
+            ),
+        ),
+        (
+            "default_id_taken_by_a_given_one",
+            operators(
+                "      - {type: move, from: body.a, to: body.b}\n      - {type: noop, id: move1}\n      - {type: move, from: body.c, to: body.d}",
+            ),
+        ),
+        (
+            "repeated_given_ids",
+            operators("      - {type: noop, id: a}\n      - {type: noop, id: a}"),
+        ),
+        ("unknown_type", operators("      - {type: nope}")),
+        (
+            "keys_no_operator_reads",
+            operators("      - {type: move, from: body, to: attributes.x, bogus: 1}"),
+        ),
+        (
+            "output_to_nowhere",
+            operators("      - {type: noop, output: nowhere}"),
+        ),
+    ];
+    assert_same_outcomes(&cases);
+}
