@@ -105,31 +105,69 @@ fn versions(min: &str, max: &str) -> Result<Vec<&'static SupportedProtocolVersio
         .collect())
 }
 
-fn certs(file: &str, pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let parsed: Result<Vec<_>, _> = if !pem.is_empty() {
-        CertificateDer::pem_slice_iter(pem.as_bytes()).collect()
+/// `os.ReadFile`'s error in Go's words: `open /x: no such file or directory`.
+fn read(path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        // Rust writes `No such file or directory (os error 2)`; Go's errno
+        // text is the same sentence, lower-case and without the number.
+        let text = e.to_string();
+        let text = text.split(" (os error").next().unwrap_or_default();
+        let mut chars = text.chars();
+        let text: String = match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => String::new(),
+        };
+        format!("open {path}: {text}")
+    })
+}
+
+/// The PEM text of a setting given as a file or inline.
+fn pem_text(file: &str, pem: &str) -> Result<Vec<u8>, String> {
+    if file.is_empty() {
+        Ok(pem.as_bytes().to_vec())
     } else {
-        CertificateDer::pem_file_iter(file)
-            .map_err(|e| format!("failed to load {what} {file}: {e}"))?
-            .collect()
+        read(file)
+    }
+}
+
+/// A certificate chain and its key, failing as Go's `configtls` does
+/// (`failed to load TLS cert and key: open /x: no such file or directory`).
+fn key_pair(
+    cert_file: &str,
+    cert_pem: &str,
+    key_file: &str,
+    key_pem: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let failed = |e: String| format!("failed to load TLS cert and key: {e}");
+    let cert_text = pem_text(cert_file, cert_pem).map_err(failed)?;
+    let key_text = pem_text(key_file, key_pem).map_err(failed)?;
+    let unreadable = |what: &str| {
+        failed(format!(
+            "failed to load TLS cert and key PEMs: tls: failed to find any PEM data in {what} input"
+        ))
     };
-    let certs = parsed.map_err(|e| format!("failed to parse {what} {file}: {e}"))?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&cert_text)
+        .collect::<Result<_, _>>()
+        .map_err(|_| unreadable("certificate"))?;
     if certs.is_empty() {
-        return Err(format!("no certificates found in {what} {file}"));
+        return Err(unreadable("certificate"));
     }
-    Ok(certs)
+    let key = PrivateKeyDer::from_pem_slice(&key_text).map_err(|_| unreadable("key"))?;
+    Ok((certs, key))
 }
 
-fn key(file: &str, pem: &str) -> Result<PrivateKeyDer<'static>, String> {
-    if !pem.is_empty() {
-        PrivateKeyDer::from_pem_slice(pem.as_bytes())
-            .map_err(|e| format!("failed to parse key_pem: {e}"))
-    } else {
-        PrivateKeyDer::from_pem_file(file)
-            .map_err(|e| format!("failed to load key_file {file}: {e}"))
-    }
+/// Adds every certificate of `text` to `store`; false when there is none.
+fn add_certs(store: &mut RootCertStore, text: &[u8]) -> bool {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(text)
+        .filter_map(Result::ok)
+        .collect();
+    let (added, _) = store.add_parsable_certificates(certs);
+    added > 0
 }
 
+/// The roots a client trusts: `ca_file` or `ca_pem`, with the system's
+/// when asked or when neither is given, failing in Go's words
+/// (`failed to load CA CertPool File: failed to load cert /x: open ...`).
 fn roots(file: &str, pem: &str, system: bool) -> Result<RootCertStore, String> {
     let mut store = RootCertStore::empty();
     if system || (file.is_empty() && pem.is_empty()) {
@@ -137,12 +175,31 @@ fn roots(file: &str, pem: &str, system: bool) -> Result<RootCertStore, String> {
             let _ = store.add(cert);
         }
     }
-    if !file.is_empty() || !pem.is_empty() {
-        for cert in certs(file, pem, "ca_file")? {
-            store
-                .add(cert)
-                .map_err(|e| format!("invalid CA certificate in {file}: {e}"))?;
+    if !file.is_empty() && !pem.is_empty() {
+        return Err(
+            "failed to load CA CertPool: provide either a CA file or the PEM-encoded string, but not both"
+                .into(),
+        );
+    }
+    if !file.is_empty() {
+        let text = read(file).map_err(|e| {
+            format!("failed to load CA CertPool File: failed to load cert {file}: {e}")
+        })?;
+        if !add_certs(&mut store, &text) {
+            return Err("failed to load CA CertPool File: failed to parse cert".into());
         }
+    } else if !pem.is_empty() && !add_certs(&mut store, pem.as_bytes()) {
+        return Err("failed to load CA CertPool PEM: failed to parse cert".into());
+    }
+    Ok(store)
+}
+
+/// The CA bundle a server checks client certificates against.
+fn client_roots(file: &str) -> Result<RootCertStore, String> {
+    let text = read(file).map_err(|e| format!("failed to load CA {file}: {e}"))?;
+    let mut store = RootCertStore::empty();
+    if !add_certs(&mut store, &text) {
+        return Err(format!("failed to parse CA {file}"));
     }
     Ok(store)
 }
@@ -171,10 +228,17 @@ impl TlsServerSettings {
         let builder = ServerConfig::builder_with_provider(provider())
             .with_protocol_versions(&versions(&self.min_version, &self.max_version)?)
             .map_err(|e| e.to_string())?;
+        let (certs, key) = key_pair(
+            &self.cert_file,
+            &self.cert_pem,
+            &self.key_file,
+            &self.key_pem,
+        )
+        .map_err(|e| format!("failed to load TLS config: {e}"))?;
         let builder = if self.client_ca_file.is_empty() {
             builder.with_no_client_auth()
         } else {
-            let roots = Arc::new(roots(&self.client_ca_file, "", false)?);
+            let roots = Arc::new(client_roots(&self.client_ca_file)?);
             let verifier =
                 rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider())
                     .build()
@@ -182,10 +246,7 @@ impl TlsServerSettings {
             builder.with_client_cert_verifier(verifier)
         };
         let mut config = builder
-            .with_single_cert(
-                certs(&self.cert_file, &self.cert_pem, "cert_file")?,
-                key(&self.key_file, &self.key_pem)?,
-            )
+            .with_single_cert(certs, key)
             .map_err(|e| format!("tls: certificate and key do not fit: {e}"))?;
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(Arc::new(config))
@@ -220,20 +281,26 @@ impl TlsClientSettings {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
         } else {
-            builder.with_root_certificates(roots(
+            let roots = roots(
                 &self.ca_file,
                 &self.ca_pem,
                 self.include_system_ca_certs_pool,
-            )?)
+            )
+            .map_err(|e| format!("failed to load TLS config: {e}"))?;
+            builder.with_root_certificates(roots)
         };
         let mut config = if self.cert_file.is_empty() && self.cert_pem.is_empty() {
             builder.with_no_client_auth()
         } else {
+            let (certs, key) = key_pair(
+                &self.cert_file,
+                &self.cert_pem,
+                &self.key_file,
+                &self.key_pem,
+            )
+            .map_err(|e| format!("failed to load TLS config: {e}"))?;
             builder
-                .with_client_auth_cert(
-                    certs(&self.cert_file, &self.cert_pem, "cert_file")?,
-                    key(&self.key_file, &self.key_pem)?,
-                )
+                .with_client_auth_cert(certs, key)
                 .map_err(|e| format!("tls: client certificate and key do not fit: {e}"))?
         };
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();

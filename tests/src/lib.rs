@@ -117,6 +117,34 @@ pub fn validate_with_env(bin: &Path, path: &Path, env: &[(&str, Option<&str>)]) 
     )
 }
 
+/// Runs `bin --config=path` until it exits, killed after `timeout`:
+/// (exited with success, stderr). For configs that must fail at start.
+pub fn run_until_exit(bin: &Path, path: &Path, timeout: Duration) -> (bool, String) {
+    let mut child = Command::new(bin)
+        .arg(format!("--config={}", path.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    (status.is_some_and(|s| s.success()), stderr)
+}
+
 /// The error lines of a failed run, without ferrotel's `(in file)` and
 /// `hint:` lines and the log lines, to compare with Go's.
 pub fn error_lines(stderr: &str) -> Vec<String> {

@@ -3,9 +3,11 @@
 //! refused with the same error lines. They are the incompatibilities real
 //! configs hit first: keys given no value or an unset `${env:X}`, stanza
 //! operators without ids, settings Go's filelog checks only when it builds
-//! the receiver, closed sets of values decoded with Go's words.
+//! the receiver, closed sets of values decoded with Go's words, TLS files
+//! read when the collector starts rather than by `validate`.
 
-use ferrotel_e2e::{error_lines, ferrotel_bin, oracle_bin, validate_with_env};
+use ferrotel_e2e::{error_lines, ferrotel_bin, oracle_bin, run_until_exit, validate_with_env};
+use std::time::Duration;
 
 /// A config with a filelog receiver carrying `settings` (indented under
 /// it) and a debug exporter.
@@ -206,4 +208,55 @@ fn stanza_operators_get_distinct_default_ids_and_go_s_errors() {
         ),
     ];
     assert_same_outcomes(&cases);
+}
+
+#[test]
+fn tls_files_are_read_at_start_not_by_validate() {
+    // A port nobody listens on keeps the receiver from clashing with others.
+    let receiver = "receivers: {otlp: {protocols: {grpc: {endpoint: \"localhost:1\"}}}}";
+    let pipeline = |exporter: &str| {
+        format!(
+            "service: {{pipelines: {{logs: {{receivers: [otlp], exporters: [{exporter}]}}}}}}\n"
+        )
+    };
+    let cases = [
+        (
+            "otlp_grpc_ca_file",
+            format!("{receiver}\nexporters:\n  otlp:\n    endpoint: localhost:4317\n    tls: {{ca_file: /nonexistent/ca.pem}}\n{}", pipeline("otlp")),
+        ),
+        (
+            "otlp_http_ca_file",
+            format!("{receiver}\nexporters:\n  otlp_http:\n    endpoint: https://localhost:4318\n    tls: {{ca_file: /nonexistent/ca.pem}}\n{}", pipeline("otlp_http")),
+        ),
+        (
+            "otlp_http_client_certificate",
+            format!("{receiver}\nexporters:\n  otlp_http:\n    endpoint: https://localhost:4318\n    tls: {{cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}}\n{}", pipeline("otlp_http")),
+        ),
+        (
+            "kafka_ca_file",
+            format!("{receiver}\nexporters:\n  kafka:\n    brokers: [localhost:1]\n    tls: {{ca_file: /nonexistent/ca.pem}}\n{}", pipeline("kafka")),
+        ),
+        (
+            "otlp_receiver_certificate",
+            "receivers: {otlp: {protocols: {http: {endpoint: \"localhost:1\", tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}}}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+        ),
+    ];
+    // `validate` takes every one, as Go's does.
+    assert_same_outcomes(&cases);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, yaml) in &cases {
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let run = |bin: &std::path::Path| {
+            let (ok, stderr) = run_until_exit(bin, &path, Duration::from_secs(20));
+            assert!(!ok, "{name}: must fail at start:\n{stderr}");
+            error_lines(&stderr)
+                .into_iter()
+                .filter(|l| l.starts_with("Error: "))
+                .collect::<Vec<_>>()
+        };
+        let go = run(&oracle_bin());
+        assert_eq!(go.len(), 1, "{name}: {go:?}");
+        assert_eq!(run(&ferrotel_bin()), go, "{name}");
+    }
 }

@@ -191,5 +191,9 @@ service:
     );
     assert!(!c.wait_exit().success());
     let log = c.log();
-    assert!(log.contains("cert_file /nonexistent.crt"), "{log}");
+    // Go's words, naming the file.
+    assert!(
+        log.contains("failed to load TLS config: failed to load TLS cert and key: open /nonexistent.crt: no such file or directory"),
+        "{log}"
+    );
 }

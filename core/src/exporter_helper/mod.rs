@@ -33,6 +33,14 @@ pub trait Sender: Send + Sync + 'static {
     /// Sends `data`; a retryable error may carry the server's `Retry-After`.
     /// Encoded payloads can be sent as they are (`Payload::encode_request`).
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError>;
+
+    /// Prepares what only the running collector needs (connections, TLS
+    /// files), when the exporter starts: Go's exporters load these in
+    /// `Start`, so `validate`, which creates components, does not read
+    /// them.
+    async fn start(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
 }
 
 /// Settings common to every exporter.
@@ -623,6 +631,7 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
 #[async_trait]
 impl<S: Sender> Component for ExporterHelper<S> {
     async fn start(&self, host: &Host) -> Result<(), ComponentError> {
+        self.shared.sender.start().await?;
         match &self.queue {
             Queue::Off => {}
             Queue::Memory(queue) => {

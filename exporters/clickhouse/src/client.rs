@@ -9,6 +9,7 @@ use ferrotel_core::tls::ClientConnector;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use std::io::Write;
+use std::sync::OnceLock;
 
 /// Exception codes that another try with the same rows cannot fix.
 const PERMANENT: &[u32] = &[
@@ -55,7 +56,9 @@ impl QueryError {
 
 /// A connection pool to one server with its credentials and settings.
 pub(crate) struct ClickHouse {
-    pub(crate) client: Client<ClientConnector, Full<Bytes>>,
+    /// Made when the exporter starts, when the TLS files are read, as Go's
+    /// exporter connects in `Start`.
+    pub(crate) client: OnceLock<Client<ClientConnector, Full<Bytes>>>,
     /// `scheme://host:port/?settings...&` (ready for `query=`).
     pub(crate) url_prefix: String,
     pub(crate) user: String,
@@ -147,7 +150,11 @@ impl ClickHouse {
                 code: None,
                 message: format!("building the request: {e}"),
             })?;
-        let response = self.client.request(request).await.map_err(|e| QueryError {
+        let client = self.client.get().ok_or_else(|| QueryError {
+            code: None,
+            message: "exporter is not running".into(),
+        })?;
+        let response = client.request(request).await.map_err(|e| QueryError {
             code: None,
             message: format!("request to {} failed: {e}", self.server()),
         })?;

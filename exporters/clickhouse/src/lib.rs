@@ -38,7 +38,7 @@ use ferrotel_core::pdata::{Payload, Signal, Telemetry};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rows::{Encoder, Ty};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
 
 struct ClickHouseFactory;
@@ -59,8 +59,6 @@ impl ExporterFactory for ClickHouseFactory {
         let endpoint = config.endpoint()?;
         let database = config.database_name();
         let tls_used = endpoint.base.starts_with("https://");
-        let client =
-            Client::builder(TokioExecutor::new()).build(config.tls.connector(false, tls_used)?);
         // Every statement names its database, so none is selected: the
         // one to create may not exist yet.
         let mut url_prefix = format!("{}/?", endpoint.base);
@@ -71,8 +69,9 @@ impl ExporterFactory for ClickHouseFactory {
             url_prefix.push('&');
         }
         let sender = ClickHouseSender {
+            tls_used,
             server: ClickHouse {
-                client,
+                client: OnceLock::new(),
                 url_prefix,
                 user: config.username.clone(),
                 password: config.password.clone(),
@@ -108,6 +107,8 @@ struct Prepared {
 type SignalTables = Vec<Prepared>;
 
 struct ClickHouseSender {
+    /// Whether the endpoint is `https://`, so that TLS files are read.
+    tls_used: bool,
     server: ClickHouse,
     config: Config,
     database: String,
@@ -244,6 +245,15 @@ impl ClickHouseSender {
 
 #[async_trait]
 impl Sender for ClickHouseSender {
+    async fn start(&self) -> Result<(), ComponentError> {
+        let connector = self.config.tls.connector(false, self.tls_used)?;
+        let _ = self
+            .server
+            .client
+            .set(Client::builder(TokioExecutor::new()).build(connector));
+        Ok(())
+    }
+
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
         let signal = data.signal();
         let tables = self.tables(signal).await?;

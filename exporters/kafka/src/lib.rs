@@ -38,7 +38,7 @@ use messages::Message;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 struct KafkaFactory;
@@ -56,12 +56,8 @@ impl ExporterFactory for KafkaFactory {
     }
 
     fn create(&self, set: CreateSettings, config: Config) -> Result<SharedStage, ComponentError> {
-        let producer: FutureProducer = config
-            .client_config()
-            .create()
-            .map_err(|e| format!("creating the Kafka producer: {e}"))?;
         let sender = KafkaSender {
-            producer,
+            producer: OnceLock::new(),
             config: config.clone(),
             partitions: Mutex::new(HashMap::new()),
         };
@@ -83,13 +79,21 @@ impl ExporterFactory for KafkaFactory {
 const PARTITIONS_TTL: Duration = Duration::from_secs(60);
 
 struct KafkaSender {
-    producer: FutureProducer,
+    /// Made when the exporter starts, as Go's exporter connects in `Start`,
+    /// so `validate` reads no TLS files.
+    producer: OnceLock<FutureProducer>,
     config: Config,
     /// Partition counts by topic, for keyed messages.
     partitions: Mutex<HashMap<String, (i32, Instant)>>,
 }
 
 impl KafkaSender {
+    fn producer(&self) -> Result<&FutureProducer, ConsumeError> {
+        self.producer
+            .get()
+            .ok_or_else(|| ConsumeError::retryable("exporter is not running"))
+    }
+
     /// The number of partitions of `topic`, from the broker's metadata
     /// (which creates the topic when auto-creation is on).
     async fn partition_count(&self, topic: &str) -> Result<i32, ConsumeError> {
@@ -102,7 +106,7 @@ impl KafkaSender {
         {
             return Ok(*n);
         }
-        let producer = self.producer.clone();
+        let producer = self.producer()?.clone();
         let wanted = topic.to_string();
         let timeout = self.config.timeout.0;
         // librdkafka's metadata call blocks.
@@ -134,7 +138,19 @@ impl KafkaSender {
 
 #[async_trait]
 impl Sender for KafkaSender {
+    async fn start(&self) -> Result<(), ComponentError> {
+        self.config.client().load_tls()?;
+        let producer: FutureProducer = self
+            .config
+            .client_config()
+            .create()
+            .map_err(|e| format!("creating the Kafka producer: {e}"))?;
+        let _ = self.producer.set(producer);
+        Ok(())
+    }
+
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+        let producer = self.producer()?;
         let signal = data.signal();
         let topic = self.config.topic(signal);
         let (messages, too_big) = messages::build(data, &self.config, signal)?;
@@ -154,7 +170,7 @@ impl Sender for KafkaSender {
                 }
             }
             // Queued locally now; the broker's acknowledgement comes later.
-            deliveries.push(self.producer.send(record, self.config.timeout.0));
+            deliveries.push(producer.send(record, self.config.timeout.0));
         }
         let mut failed: Option<KafkaError> = None;
         let mut failures = 0;

@@ -22,7 +22,7 @@ use ferrotel_core::tls::TlsClientSettings;
 use http::uri::PathAndQuery;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
@@ -133,11 +133,7 @@ impl ExporterFactory for GrpcFactory {
         let endpoint = Endpoint::from_shared(config.uri())
             .map_err(|e| format!("invalid endpoint {:?}: {e}", config.endpoint))?
             .tcp_nodelay(true);
-        let channel = if config.plain_text() {
-            endpoint.connect_lazy()
-        } else {
-            endpoint.connect_with_connector_lazy(config.tls.connector(true, true)?)
-        };
+        let tls = (!config.plain_text()).then(|| config.tls.clone());
         let mut headers = MetadataMap::new();
         for (k, v) in &config.headers {
             let key =
@@ -152,7 +148,9 @@ impl ExporterFactory for GrpcFactory {
             _ => None,
         };
         let sender = GrpcSender {
-            channel,
+            endpoint,
+            tls,
+            channel: OnceLock::new(),
             headers,
             compression,
         };
@@ -171,7 +169,11 @@ impl ExporterFactory for GrpcFactory {
 }
 
 struct GrpcSender {
-    channel: Channel,
+    endpoint: Endpoint,
+    /// `None` for plain text.
+    tls: Option<TlsClientSettings>,
+    /// Made at start, when the TLS files are read, as Go's exporter does.
+    channel: OnceLock<Channel>,
     headers: MetadataMap,
     compression: Option<CompressionEncoding>,
 }
@@ -187,13 +189,28 @@ fn method(signal: Signal) -> PathAndQuery {
 
 #[async_trait]
 impl Sender for GrpcSender {
+    async fn start(&self) -> Result<(), ComponentError> {
+        let channel = match &self.tls {
+            None => self.endpoint.connect_lazy(),
+            Some(tls) => self
+                .endpoint
+                .connect_with_connector_lazy(tls.connector(true, true)?),
+        };
+        let _ = self.channel.set(channel);
+        Ok(())
+    }
+
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+        let channel = self
+            .channel
+            .get()
+            .ok_or_else(|| ConsumeError::retryable("exporter is not running"))?;
         // Requests that arrived encoded go out as they came; others are
         // encoded straight from the batch, without the copy the generated
         // clients would need to own their message.
         let body = data.encode_request();
         let mut grpc =
-            tonic::client::Grpc::new(self.channel.clone()).max_decoding_message_size(usize::MAX);
+            tonic::client::Grpc::new(channel.clone()).max_decoding_message_size(usize::MAX);
         if let Some(c) = self.compression {
             grpc = grpc.send_compressed(c);
         }

@@ -26,7 +26,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Body encoding.
@@ -202,10 +202,10 @@ impl ExporterFactory for HttpFactory {
         let tls_used = Signal::ALL
             .iter()
             .any(|s| config.url(*s).starts_with("https://"));
-        let client =
-            Client::builder(TokioExecutor::new()).build(config.tls.connector(false, tls_used)?);
         let sender = HttpSender {
-            client,
+            tls: config.tls.clone(),
+            tls_used,
+            client: OnceLock::new(),
             urls: Signal::ALL.map(|s| config.url(s)),
             encoding: config.encoding,
             compression: config.compression,
@@ -235,7 +235,11 @@ impl ExporterFactory for HttpFactory {
 }
 
 struct HttpSender {
-    client: Client<ClientConnector, Full<Bytes>>,
+    tls: TlsClientSettings,
+    /// Whether any URL is `https://`, so that TLS files are read.
+    tls_used: bool,
+    /// Made at start, when the TLS files are read, as Go's exporter does.
+    client: OnceLock<Client<ClientConnector, Full<Bytes>>>,
     urls: [String; 3],
     encoding: Encoding,
     compression: Compression,
@@ -269,7 +273,19 @@ fn compress(algorithm: Compression, body: Bytes) -> std::io::Result<Bytes> {
 
 #[async_trait]
 impl Sender for HttpSender {
+    async fn start(&self) -> Result<(), ComponentError> {
+        let connector = self.tls.connector(false, self.tls_used)?;
+        let _ = self
+            .client
+            .set(Client::builder(TokioExecutor::new()).build(connector));
+        Ok(())
+    }
+
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+        let client = self
+            .client
+            .get()
+            .ok_or_else(|| ConsumeError::retryable("exporter is not running"))?;
         let url = &self.urls[data.signal() as usize];
         let (body, content_type) = match self.encoding {
             Encoding::Proto => (data.encode_request(), "application/x-protobuf"),
@@ -295,10 +311,10 @@ impl Sender for HttpSender {
         let req = req
             .body(Full::new(body))
             .map_err(|e| ConsumeError::Permanent(format!("build request: {e}")))?;
-        let resp =
-            self.client.request(req).await.map_err(|e| {
-                ConsumeError::retryable(format!("failed to make an HTTP request: {e}"))
-            })?;
+        let resp = client
+            .request(req)
+            .await
+            .map_err(|e| ConsumeError::retryable(format!("failed to make an HTTP request: {e}")))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(());

@@ -173,6 +173,28 @@ impl Client<'_> {
         }
         c
     }
+
+    /// Reads the TLS files before librdkafka does, so a missing or broken
+    /// one fails the start in Go's words (`failed to load TLS config:
+    /// failed to load TLS config: failed to load CA CertPool File: ...`,
+    /// the prefix twice as Go's kafka client writes it) instead of
+    /// OpenSSL's.
+    pub fn load_tls(&self) -> Result<(), String> {
+        let Some(t) = self.tls.or(self.auth.tls.as_ref()).filter(|t| !t.insecure) else {
+            return Ok(());
+        };
+        let settings = ferrotel_core::tls::TlsClientSettings {
+            ca_file: t.ca_file.clone(),
+            cert_file: t.cert_file.clone(),
+            key_file: t.key_file.clone(),
+            insecure_skip_verify: t.insecure_skip_verify,
+            ..Default::default()
+        };
+        settings
+            .build(&[])
+            .map(drop)
+            .map_err(|e| format!("failed to load TLS config: {e}"))
+    }
 }
 
 #[cfg(test)]

@@ -294,7 +294,7 @@ impl Config {
         Ok(listed.join(","))
     }
 
-    fn client(&self) -> Client<'_> {
+    pub(crate) fn client(&self) -> Client<'_> {
         Client {
             brokers: &self.brokers,
             client_id: &self.client_id,

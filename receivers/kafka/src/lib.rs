@@ -145,6 +145,7 @@ impl KafkaReceiver {
 #[async_trait]
 impl Component for KafkaReceiver {
     async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+        self.config.client().load_tls()?;
         let (stop, stopped) = watch::channel(false);
         let mut loops = Vec::new();
         for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
