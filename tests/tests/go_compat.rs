@@ -260,3 +260,118 @@ fn tls_files_are_read_at_start_not_by_validate() {
         assert_eq!(run(&ferrotel_bin()), go, "{name}");
     }
 }
+
+/// The body and string attributes of every log record in an OTLP/JSON
+/// file-exporter output, sorted.
+fn records(path: &std::path::Path) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for request in ferrotel_e2e::read_json_file(path) {
+        let resource_logs = request["resourceLogs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for rl in resource_logs {
+            for sl in rl["scopeLogs"].as_array().cloned().unwrap_or_default() {
+                for record in sl["logRecords"].as_array().cloned().unwrap_or_default() {
+                    let body = record["body"]["stringValue"].as_str().unwrap_or_default();
+                    let mut attributes: Vec<(String, String)> = record["attributes"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|kv| kv["key"] != "log.file.name")
+                        .map(|kv| {
+                            let key = kv["key"].as_str().unwrap_or_default().to_string();
+                            let value = kv["value"]["stringValue"].as_str().unwrap_or_default();
+                            (key, value.to_string())
+                        })
+                        .collect();
+                    attributes.sort();
+                    out.push((body.to_string(), attributes));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `bin` on `config` until its file exporter at `out` holds `want`
+/// records (bounded), then stops it.
+fn run_until_records(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    out: &std::path::Path,
+    want: usize,
+) -> Vec<(String, Vec<(String, String)>)> {
+    let mut child = std::process::Command::new(bin)
+        .arg(format!("--config={}", config.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let done = ferrotel_e2e::wait_until(Duration::from_secs(30), || {
+        out.exists() && records(out).len() >= want
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "{} wrote {:?}", bin.display(), records(out));
+    records(out)
+}
+
+#[test]
+fn go_regular_expressions_parse_the_same_lines_as_in_go() {
+    // Constructs RE2 takes and Rust's regex refuses or reads otherwise: a
+    // group named by a digit, \Q..\E, an escaped `<`, octal, ASCII \d and
+    // \w, a `{` that is no repetition (the usual JSON line start).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("in.log");
+    std::fs::write(
+        &log,
+        "12 [x] alpha <one> A\n{\"continued\":\n  true}\n٣4 [x] é <two> A\n{\"b\": 1}\n",
+    )
+    .unwrap();
+    let config = |out: &std::path::Path| {
+        format!(
+            r#"
+receivers:
+  filelog:
+    include: ['{log}']
+    start_at: beginning
+    multiline:
+      line_start_pattern: '^{{|^\d'
+    operators:
+      - type: regex_parser
+        regex: '^(?P<0>\d+) \Q[x]\E (?P<word>\w*)\W*\<(?P<tag>[^>]+)\> \101$'
+        on_error: send_quiet
+exporters:
+  file: {{path: '{out}'}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [filelog], exporters: [file]}}
+"#,
+            log = log.display(),
+            out = out.display()
+        )
+    };
+    let mut outputs = Vec::new();
+    for (name, bin) in [("go", oracle_bin()), ("ferrotel", ferrotel_bin())] {
+        let out = dir.path().join(format!("{name}.json"));
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, config(&out)).unwrap();
+        outputs.push(run_until_records(&bin, &path, &out, 3));
+    }
+    let (go, ours) = (&outputs[0], &outputs[1]);
+    assert_eq!(ours, go);
+    // The first line parsed, with Go's group names as keys.
+    let parsed = go.iter().find(|(body, _)| body.starts_with("12 ")).unwrap();
+    assert_eq!(
+        parsed.1,
+        [
+            ("0".into(), "12".into()),
+            ("tag".into(), "one".into()),
+            ("word".into(), "alpha".into())
+        ]
+    );
+}

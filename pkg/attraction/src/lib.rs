@@ -141,7 +141,7 @@ impl AttrProc {
                 + usize::from(!a.from_attribute.is_empty())
                 + usize::from(!a.from_context.is_empty());
             let regex = |pattern: &str| {
-                Regex::new(pattern).map_err(|_| {
+                ferrotel_goregex::compile(pattern).map_err(|_| {
                     at(&format!("error creating AttrProc. Field \"pattern\" has invalid pattern: \"{pattern}\""))
                 })
             };
@@ -325,8 +325,9 @@ impl AttrProc {
                     };
                     let r = a.regex.as_ref().expect("extract has a pattern");
                     if let Some(caps) = r.captures(&text) {
-                        for name in r.capture_names().flatten() {
-                            let value = caps.name(name).map_or("", |m| m.as_str()).to_string();
+                        for rust_name in r.capture_names().flatten() {
+                            let value = caps.name(rust_name).map_or("", |m| m.as_str()).to_string();
+                            let name = ferrotel_goregex::go_name(rust_name);
                             let value = Some(AnyValue {
                                 value: Some(any_value::Value::StringValue(value)),
                             });

@@ -96,7 +96,10 @@ impl Strings {
         Ok(if regexp {
             Strings::Regexp(
                 list.iter()
-                    .map(|p| Regex::new(p).map_err(|e| format!("error parsing regexp: {e}")))
+                    .map(|p| {
+                        ferrotel_goregex::compile(p)
+                            .map_err(|e| format!("error parsing regexp: {e}"))
+                    })
                     .collect::<Result<_, _>>()?,
             )
         } else {
@@ -184,7 +187,8 @@ fn attribute_matches(
                     if regexp {
                         match &v.value {
                             Some(any_value::Value::StringValue(p)) => ValueMatch::Pattern(
-                                Regex::new(p).map_err(|e| format!("error parsing regexp: {e}"))?,
+                                ferrotel_goregex::compile(p)
+                                    .map_err(|e| format!("error parsing regexp: {e}"))?,
                             ),
                             _ => {
                                 return Err(format!(

@@ -80,7 +80,7 @@ impl Validate for Ec2Config {
             }
         }
         for tag in &self.tags {
-            regex::Regex::new(tag).map_err(|e| Invalid::at("tags", e.to_string()))?;
+            ferrotel_goregex::compile(tag).map_err(|e| Invalid::at("tags", e.to_string()))?;
         }
         if !self.tags.is_empty() && !self.tags_from_imds {
             return Err(Invalid::at(
@@ -322,7 +322,7 @@ pub(crate) async fn detect(
 async fn imds_tags(imds: &Imds, patterns: &[String]) -> Result<Vec<KeyValue>, ImdsError> {
     let patterns: Vec<regex::Regex> = patterns
         .iter()
-        .filter_map(|p| regex::Regex::new(p).ok())
+        .filter_map(|p| ferrotel_goregex::compile(p).ok())
         .collect();
     let keys = imds.get("/latest/meta-data/tags/instance").await?;
     let mut out = Vec::new();

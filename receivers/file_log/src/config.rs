@@ -318,7 +318,7 @@ impl Config {
                 .into_iter()
                 .find(|(_, p)| !p.is_empty())
             {
-                regex::bytes::Regex::new(pattern)
+                ferrotel_goregex::compile_bytes(pattern)
                     .map_err(|e| format!("compile line {which} regex: {e}"))?;
                 if matches!(self.encoding(), Encoding::Utf16Le | Encoding::Utf16Be) {
                     return Err(

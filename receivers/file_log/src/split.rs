@@ -82,15 +82,18 @@ impl Splitter {
     pub(crate) fn new(config: &Config) -> Splitter {
         let mode = match &config.multiline {
             Some(m) if !m.line_start_pattern.is_empty() => {
-                let anchored = format!("^(?:{})", m.line_start_pattern);
+                let anchored = format!(
+                    "^(?:{})",
+                    ferrotel_goregex::translate(&m.line_start_pattern)
+                );
                 Mode::LineStart(Box::new(StartPattern {
                     first_bytes: first_bytes(&anchored),
-                    re: Regex::new(&anchored).expect("validated"),
+                    re: Regex::new(&anchored).expect("checked"),
                 }))
             }
-            Some(m) if !m.line_end_pattern.is_empty() => {
-                Mode::LineEnd(Regex::new(&m.line_end_pattern).expect("validated"))
-            }
+            Some(m) if !m.line_end_pattern.is_empty() => Mode::LineEnd(
+                ferrotel_goregex::compile_bytes(&m.line_end_pattern).expect("checked"),
+            ),
             // `multiline` with neither pattern splits at newlines, as Go's.
             _ => Mode::Line,
         };

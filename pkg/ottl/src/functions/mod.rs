@@ -160,7 +160,7 @@ fn literal_int(e: Option<&Expr>, what: &str) -> Result<i64, String> {
 
 fn regex(e: Option<&Expr>, what: &str) -> Result<Regex, String> {
     let p = literal_str(e, what)?;
-    Regex::new(p).map_err(|err| {
+    ferrotel_goregex::compile(p).map_err(|err| {
         format!("the regex pattern supplied to {what} is not a valid pattern: {err}")
     })
 }

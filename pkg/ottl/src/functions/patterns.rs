@@ -42,7 +42,7 @@ pub(super) fn register(registry: &mut Registry) {
                 (Kind::IsMatch, 1) => {
                     // A literal pattern compiles once; a computed one per call.
                     if let Some(Expr::Str(p)) = e {
-                        regex_arg = Some(Regex::new(p).map_err(|err| {
+                        regex_arg = Some(ferrotel_goregex::compile(p).map_err(|err| {
                             format!("the pattern supplied to IsMatch is not a valid regexp pattern: {err}")
                         })?);
                     }
@@ -93,7 +93,9 @@ impl Converter for PatternCall {
                     None => {
                         let p = arg(1)?;
                         let p = p.as_str().ok_or("IsMatch: pattern is not a string")?;
-                        Regex::new(p).map_err(|e| e.to_string())?.is_match(&target)
+                        ferrotel_goregex::compile(p)
+                            .map_err(|e| e.to_string())?
+                            .is_match(&target)
                     }
                 };
                 Value::Bool(matched)
@@ -109,7 +111,7 @@ impl Converter for PatternCall {
                     for name in r.capture_names().flatten() {
                         if let Some(m) = caps.name(name) {
                             values.push(KeyValue {
-                                key: name.to_string(),
+                                key: ferrotel_goregex::go_name(name).to_string(),
                                 value: Some(AnyValue {
                                     value: Some(any_value::Value::StringValue(
                                         m.as_str().to_string(),

@@ -206,7 +206,8 @@ impl Parser {
                 let Some(Token::Str(pattern)) = self.next() else {
                     return Err("matches needs a string literal pattern".into());
                 };
-                let re = Regex::new(&pattern).map_err(|e| format!("bad regex {pattern:?}: {e}"))?;
+                let re = ferrotel_goregex::compile(&pattern)
+                    .map_err(|e| format!("bad regex {pattern:?}: {e}"))?;
                 return Ok(Expr::Matches(Box::new(left), re));
             }
             "contains" => TextOp::Contains,

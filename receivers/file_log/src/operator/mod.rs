@@ -469,11 +469,12 @@ fn build_one(raw: &serde_yaml_ng::Value) -> Result<Pending, String> {
             let p = build_parser(&mut m, "attributes")?;
             let c: RegexConfig = decode(m)?;
             let _ = c.cache;
-            let re = Regex::new(&c.regex).map_err(|e| format!("compiling regex: {e}"))?;
+            let re =
+                ferrotel_goregex::compile(&c.regex).map_err(|e| format!("compiling regex: {e}"))?;
             let names: Vec<(usize, String)> = re
                 .capture_names()
                 .enumerate()
-                .filter_map(|(i, name)| name.map(|n| (i, n.to_owned())))
+                .filter_map(|(i, name)| name.map(|n| (i, ferrotel_goregex::go_name(n).to_owned())))
                 .collect();
             if names.is_empty() {
                 return Err("no named capture groups in regex pattern".into());
