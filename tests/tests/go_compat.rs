@@ -375,3 +375,51 @@ service:
         ]
     );
 }
+
+#[test]
+fn filter_and_retain_operators_keep_what_go_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("in.log");
+    std::fs::write(
+        &log,
+        "{\"level\":\"debug\",\"msg\":\"noise\",\"x\":\"1\"}\n{\"level\":\"info\",\"msg\":\"kept\",\"x\":\"2\"}\n{\"level\":\"warn\",\"msg\":\"also\",\"y\":\"3\"}\n",
+    )
+    .unwrap();
+    let config = |out: &std::path::Path| {
+        format!(
+            r#"
+receivers:
+  filelog:
+    include: ['{log}']
+    start_at: beginning
+    operators:
+      - type: json_parser
+      - type: filter
+        expr: 'attributes.level == "debug"'
+      - type: retain
+        fields: [attributes.msg, attributes.level]
+exporters:
+  file: {{path: '{out}'}}
+service:
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    logs: {{receivers: [filelog], exporters: [file]}}
+"#,
+            log = log.display(),
+            out = out.display()
+        )
+    };
+    let mut outputs = Vec::new();
+    for (name, bin) in [("go", oracle_bin()), ("ferrotel", ferrotel_bin())] {
+        let out = dir.path().join(format!("{name}.json"));
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, config(&out)).unwrap();
+        outputs.push(run_until_records(&bin, &path, &out, 2));
+    }
+    assert_eq!(outputs[1], outputs[0]);
+    let keys: Vec<Vec<&str>> = outputs[0]
+        .iter()
+        .map(|(_, attrs)| attrs.iter().map(|(k, _)| k.as_str()).collect())
+        .collect();
+    assert_eq!(keys, [["level", "msg"], ["level", "msg"]]);
+}

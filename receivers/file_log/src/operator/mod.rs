@@ -57,6 +57,8 @@ pub(crate) const TYPES: &[&str] = &[
     "flatten",
     "recombine",
     "router",
+    "filter",
+    "retain",
     "noop",
 ];
 
@@ -116,14 +118,66 @@ enum Op {
     Json(ParserCommon),
     Regex(ParserCommon, Box<RegexParser>),
     Container(Box<Container>),
-    Move { from: Field, to: Field },
-    Copy { from: Field, to: Field },
-    Add { field: Field, value: Value },
-    Remove { field: Field },
-    Flatten { field: Field },
+    Move {
+        from: Field,
+        to: Field,
+    },
+    Copy {
+        from: Field,
+        to: Field,
+    },
+    Add {
+        field: Field,
+        value: Value,
+    },
+    Remove {
+        field: Field,
+    },
+    Flatten {
+        field: Field,
+    },
     Recombine(Box<Recombine>),
     Router(Vec<Route>, Vec<usize>),
+    /// Drops entries matching `when`, each with probability `drop_per_mille`/1000.
+    Filter {
+        when: Expr,
+        drop_per_mille: u32,
+    },
+    Retain(Box<Retain>),
     Noop,
+}
+
+/// `retain`: keeps only `fields` of the roots they name; roots no field
+/// names are kept whole, as pkg/stanza's retain does.
+#[derive(Debug)]
+struct Retain {
+    fields: Vec<Field>,
+    body: bool,
+    attributes: bool,
+    resource: bool,
+}
+
+impl Retain {
+    fn apply(&self, e: &mut Entry) {
+        let mut kept = Entry::default();
+        if !self.resource {
+            kept.resource = std::mem::take(&mut e.resource);
+        }
+        if !self.attributes {
+            kept.attributes = std::mem::take(&mut e.attributes);
+        }
+        if !self.body {
+            kept.body = std::mem::take(&mut e.body);
+        }
+        for field in &self.fields {
+            if let Some(v) = field.get(e) {
+                field.set(&mut kept, v.clone());
+            }
+        }
+        e.resource = kept.resource;
+        e.attributes = kept.attributes;
+        e.body = kept.body;
+    }
 }
 
 #[derive(Debug)]
@@ -371,9 +425,42 @@ struct RegexConfig {
 #[derive(Deserialize)]
 struct Empty {}
 
+#[derive(Deserialize)]
+#[serde(default)]
+struct FilterConfig {
+    expr: String,
+    drop_ratio: f64,
+}
+
+impl Default for FilterConfig {
+    fn default() -> FilterConfig {
+        FilterConfig {
+            expr: String::new(),
+            drop_ratio: 1.0,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RetainConfig {
+    fields: Vec<String>,
+}
+
+/// Decodes an operator's settings. Unknown keys are ignored with a
+/// warning: pkg/stanza decodes operators with `WithIgnoreUnused`, so
+/// configs Go runs may carry keys no operator reads.
 fn decode<T: DeserializeOwned>(m: serde_yaml_ng::Mapping) -> Result<T, String> {
-    ferrotel_core::config::from_go_value(&serde_yaml_ng::Value::Mapping(m))
-        .map_err(|e| e.to_string())
+    let value = serde_yaml_ng::Value::Mapping(m);
+    let mut ignored = Vec::new();
+    let decoded = serde_ignored::deserialize(ferrotel_core::config::GoValue::new(&value), |path| {
+        ignored.push(path.to_string())
+    })
+    .map_err(|e| e.to_string())?;
+    if !ignored.is_empty() {
+        tracing::warn!(keys = ?ignored, "operator settings ignored: no operator reads them");
+    }
+    Ok(decoded)
 }
 
 fn take_str(m: &mut serde_yaml_ng::Mapping, key: &str) -> Result<Option<String>, String> {
@@ -541,6 +628,36 @@ fn build_one(raw: &serde_yaml_ng::Value) -> Result<Pending, String> {
             }
             default = c.default;
             Op::Router(Vec::new(), Vec::new())
+        }
+        "filter" => {
+            let c: FilterConfig = decode(m)?;
+            let when = Expr::parse(&c.expr)
+                .map_err(|e| format!("failed to compile expression '{}': {e}", c.expr))?;
+            if !(0.0..=1.0).contains(&c.drop_ratio) {
+                return Err("drop_ratio must be a number between 0 and 1".into());
+            }
+            Op::Filter {
+                when,
+                drop_per_mille: (c.drop_ratio * 1000.0) as u32,
+            }
+        }
+        "retain" => {
+            let c: RetainConfig = decode(m)?;
+            if c.fields.is_empty() {
+                return Err("retain: 'fields' is empty".into());
+            }
+            let fields = c
+                .fields
+                .iter()
+                .map(|f| Field::parse(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            let has = |root: crate::entry::Root| fields.iter().any(|f| f.root == root);
+            Op::Retain(Box::new(Retain {
+                body: has(crate::entry::Root::Body),
+                attributes: has(crate::entry::Root::Attributes),
+                resource: has(crate::entry::Root::Resource),
+                fields,
+            }))
         }
         "noop" => {
             decode::<Empty>(m)?;
@@ -791,6 +908,20 @@ impl Chain {
                         push_next(targets, e, work, out);
                     }
                     continue;
+                }
+                Op::Filter {
+                    when,
+                    drop_per_mille,
+                } => {
+                    // A match is dropped with the configured probability.
+                    if when.eval(&e) && fastrand::u32(0..1000) < *drop_per_mille {
+                        continue;
+                    }
+                    Ok(())
+                }
+                Op::Retain(r) => {
+                    r.apply(&mut e);
+                    Ok(())
                 }
                 Op::Noop => Ok(()),
             };

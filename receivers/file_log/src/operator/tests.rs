@@ -289,3 +289,52 @@ fn repeated_default_ids_get_numbered_names_as_stanza_gives_them() {
     let next: Vec<Vec<usize>> = c.nodes.iter().map(|n| n.next.clone()).collect();
     assert_eq!(next, [vec![1], vec![2], vec![3], vec![4], vec![5], vec![]]);
 }
+
+#[test]
+fn filter_drops_matching_entries_and_retain_keeps_only_the_named_fields() {
+    let mut c = chain(
+        r#"
+- type: json_parser
+- type: filter
+  expr: 'attributes.level == "debug"'
+- type: retain
+  fields: [attributes.msg, attributes.level]
+"#,
+    );
+    let out = run(
+        &mut c,
+        vec![
+            line(r#"{"level":"debug","msg":"noise","x":1}"#, "/x"),
+            line(r#"{"level":"info","msg":"kept","x":2}"#, "/x"),
+        ],
+    );
+    assert_eq!(out.len(), 1, "the debug entry is dropped");
+    let e = &out[0];
+    let mut keys: Vec<&str> = e.attributes.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["level", "msg"], "attributes no field names are gone");
+    assert_eq!(attr(e, "msg"), Some(&Value::Str("kept".into())));
+    // The body names no field, so it is kept whole.
+    assert_eq!(
+        e.body,
+        Value::Str(r#"{"level":"info","msg":"kept","x":2}"#.into())
+    );
+}
+
+#[test]
+fn filter_drop_ratio_zero_keeps_everything_and_bad_settings_are_go_s_errors() {
+    let mut c = chain("- {type: filter, expr: 'true', drop_ratio: 0}");
+    assert_eq!(run(&mut c, vec![line("a", "/x"), line("b", "/x")]).len(), 2);
+    assert_eq!(
+        build_error("- {type: filter, expr: 'true', drop_ratio: 2}"),
+        "operators[0]: drop_ratio must be a number between 0 and 1"
+    );
+    assert_eq!(
+        build_error("- {type: retain}"),
+        "operators[0]: retain: 'fields' is empty"
+    );
+    assert!(
+        build_error("- {type: filter, expr: '(('}")
+            .starts_with("operators[0]: failed to compile expression '((':")
+    );
+}
