@@ -2,7 +2,7 @@
 # Installs the real peers the end-to-end tests talk to, once, into
 # $FERROTEL_CACHE (default ~/.cache/ferrotel), so later runs and CI's fresh
 # clones reuse them:
-#   - the OpenTelemetry Python SDK (pinned in tests/clients/requirements.txt)
+#   - the OpenTelemetry Python SDK and py_zipkin (pinned in tests/clients/requirements.txt)
 #   - the OpenTelemetry JS SDK (pinned in tests/clients/package.json)
 #   - the Go OpenTelemetry Collector, built with its builder, as the oracle
 #   - the openssl command line, when missing, for the TLS tests

@@ -14,6 +14,7 @@
 //! command line are `ferrotel-service`; OTTL is `ferrotel-ottl`.
 
 pub mod ack;
+pub mod auth;
 pub mod component;
 pub mod config;
 pub mod consumer;

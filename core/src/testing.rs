@@ -194,6 +194,9 @@ async fn check_one(factories: &Factories, kind: Kind, metadata: Metadata) -> Res
             created.push(f.create(set(), &raw).map_err(|e| e.to_string())?);
         }
     }
+    if metadata.skip_lifecycle {
+        return Ok(());
+    }
     let host = Host::default();
     for component in &created {
         match tokio::time::timeout(LIFECYCLE_STEP, component.start(&host)).await {

@@ -10,10 +10,11 @@
 use crate::config::{self, Config, ConfigError};
 use crate::graph::{Graph, GraphError};
 use crate::logging;
-use ferrotel_core::component::{Factories, Host};
+use ferrotel_core::component::{ComponentId, Factories, Host, PipelineSummary, ServiceSummary};
 use ferrotel_core::config::MetricsLevel;
 use ferrotel_core::http_server::{self, HttpServer};
 use ferrotel_core::telemetry::Telemetry;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
@@ -65,6 +66,33 @@ pub struct RunSettings {
     pub sets: Vec<String>,
 }
 
+/// What `zpages` shows of a config.
+fn summary(build: &BuildInfo, started: std::time::SystemTime, config: &Config) -> ServiceSummary {
+    let ids =
+        |links: &mut dyn Iterator<Item = &ComponentId>| links.map(|id| id.to_string()).collect();
+    ServiceSummary {
+        command: build.command.to_string(),
+        version: build.version.to_string(),
+        started: Some(started),
+        pipelines: config
+            .pipelines
+            .iter()
+            .map(|(pid, p)| PipelineSummary {
+                id: pid.to_string(),
+                receivers: ids(&mut p.receivers.iter().map(|l| l.id())),
+                processors: ids(&mut p.processors.iter()),
+                exporters: ids(&mut p.exporters.iter().map(|l| l.id())),
+            })
+            .collect(),
+        extensions: config
+            .service_extensions
+            .iter()
+            .map(|id| id.to_string())
+            .collect(),
+        feature_gates: Vec::new(),
+    }
+}
+
 /// Runs until SIGINT or SIGTERM.
 pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let config = config::load(&settings.factories, &settings.uris, &settings.sets)?;
@@ -82,10 +110,13 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
     let metrics_server = start_metrics_server(&config, &telemetry).await?;
 
     let (ready_tx, ready_rx) = watch::channel(false);
-    let host = Host {
-        ready: Some(ready_rx),
+    let started = std::time::SystemTime::now();
+    let host_for = |config: &Config| Host {
+        ready: Some(ready_rx.clone()),
         extensions: Vec::new(),
+        service: Some(Arc::new(summary(&settings.build, started, config))),
     };
+    let mut host = host_for(&config);
     let mut running = start(&settings.factories, &config, &telemetry, &host).await?;
     let mut current = config;
     ready_tx.send_replace(true);
@@ -121,6 +152,7 @@ pub async fn run(settings: RunSettings) -> Result<(), ServiceError> {
                 ready_tx.send_replace(false);
                 logging::apply_log_level(&next.telemetry.logs);
                 running.shutdown(SHUTDOWN_TIMEOUT).await;
+                host = host_for(&next);
                 match graph.start(&host).await {
                     Ok(()) => {
                         running = graph;

@@ -99,6 +99,10 @@ pub struct Metadata {
     /// defaults cannot start (Go's `tests::config`); `None` for the
     /// defaults.
     pub test_config: Option<&'static Value>,
+    /// The generic lifecycle test only creates it (Go's
+    /// `tests::skip_lifecycle`): its start needs a peer the test cannot
+    /// offer.
+    pub skip_lifecycle: bool,
 }
 
 #[derive(Deserialize)]
@@ -128,6 +132,8 @@ struct Status {
 #[serde(deny_unknown_fields)]
 struct Tests {
     config: Option<Value>,
+    #[serde(default)]
+    skip_lifecycle: bool,
 }
 
 fn leak<T>(items: Vec<T>) -> &'static [T] {
@@ -201,6 +207,7 @@ impl Metadata {
             connections: leak(connections),
             stability,
             test_config: file.tests.config.map(|c| &*Box::leak(Box::new(c))),
+            skip_lifecycle: file.tests.skip_lifecycle,
         })
     }
 

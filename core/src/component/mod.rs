@@ -108,6 +108,39 @@ pub struct Host {
     pub ready: Option<tokio::sync::watch::Receiver<bool>>,
     /// The running extensions, started before anything that uses them.
     pub extensions: Vec<(ComponentId, Arc<dyn Extension>)>,
+    /// What the service runs, for extensions that show it (`zpages`).
+    pub service: Option<Arc<ServiceSummary>>,
+}
+
+/// The running service as `zpages` shows it: the build, the pipelines,
+/// the extensions and the feature gates.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceSummary {
+    /// The binary's name (`ferrotel`).
+    pub command: String,
+    /// Its version.
+    pub version: String,
+    /// When the service started.
+    pub started: Option<std::time::SystemTime>,
+    /// Each pipeline: id, receivers, processors, exporters.
+    pub pipelines: Vec<PipelineSummary>,
+    /// The extensions `service::extensions` names.
+    pub extensions: Vec<String>,
+    /// The feature gates the binary knows: id, enabled, stage, description.
+    pub feature_gates: Vec<(String, bool, String, String)>,
+}
+
+/// One pipeline of a [`ServiceSummary`].
+#[derive(Clone, Debug, Default)]
+pub struct PipelineSummary {
+    /// `traces/in`.
+    pub id: String,
+    /// Receiver ids.
+    pub receivers: Vec<String>,
+    /// Processor ids, in order.
+    pub processors: Vec<String>,
+    /// Exporter ids.
+    pub exporters: Vec<String>,
 }
 
 impl Host {
@@ -132,6 +165,18 @@ impl Host {
 pub trait Extension: Component {
     /// The storage it offers, when it is a storage extension.
     fn storage(&self) -> Option<&dyn Storage> {
+        None
+    }
+
+    /// The check of incoming requests it offers, when it authenticates
+    /// servers (`auth` of a receiver).
+    fn server_authenticator(&self) -> Option<&dyn crate::auth::ServerAuthenticator> {
+        None
+    }
+
+    /// The credentials of outgoing requests it offers, when it
+    /// authenticates clients (`auth` of an exporter).
+    fn client_authenticator(&self) -> Option<&dyn crate::auth::ClientAuthenticator> {
         None
     }
 }

@@ -16,7 +16,7 @@ pub use config::{QueueBatchSettings, QueueSettings, Sizer};
 
 use crate::ack::{Acks, Guarantee};
 use crate::component::{Component, ComponentError, ComponentId, Host, Kind};
-use crate::consumer::{Batch, ConsumeError, Consumer};
+use crate::consumer::{Batch, ClientInfo, ConsumeError, Consumer};
 use crate::pdata::{Payload, Signal};
 use crate::retry::{Backoff, RetrySettings};
 use crate::telemetry::{Counter, ExporterMetrics, Gauge, Telemetry as SelfTelemetry};
@@ -34,11 +34,18 @@ pub trait Sender: Send + Sync + 'static {
     /// Encoded payloads can be sent as they are (`Payload::encode_request`).
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError>;
 
+    /// [`Sender::send`] for data that came from `client` (its metadata
+    /// kept when the receiver has `include_metadata`), for senders whose
+    /// requests depend on it (`headers_setter`'s `from_context`).
+    async fn send_for(&self, data: &Payload, _client: &ClientInfo) -> Result<(), ConsumeError> {
+        self.send(data).await
+    }
+
     /// Prepares what only the running collector needs (connections, TLS
     /// files), when the exporter starts: Go's exporters load these in
     /// `Start`, so `validate`, which creates components, does not read
     /// them.
-    async fn start(&self) -> Result<(), ComponentError> {
+    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
         Ok(())
     }
 }
@@ -314,7 +321,12 @@ impl<S: Sender> ExporterHelper<S> {
                         shared.gather(first, &mut carry, &mut *rx).await
                     };
                     let payloads = group.iter().map(|q| q.batch.payload().clone()).collect();
-                    let result = shared.send_merged(payloads).await.map_err(|f| f.error);
+                    // A merged request goes out with its first batch's client.
+                    let client = group[0].batch.client().clone();
+                    let result = shared
+                        .send_merged(payloads, &client)
+                        .await
+                        .map_err(|f| f.error);
                     for item in group {
                         item.acks.settle(&result);
                         if let Some(done) = item.done {
@@ -388,7 +400,8 @@ impl<S: Sender> ExporterHelper<S> {
                     };
                     let group = shared.gather(first, &mut carry, DiskEntries(&disk)).await;
                     let (positions, payloads): (Vec<_>, Vec<_>) = group.into_iter().unzip();
-                    match shared.send_merged(payloads).await {
+                    // What clients sent is not stored on disk.
+                    match shared.send_merged(payloads, &ClientInfo::default()).await {
                         // Left on disk, to be sent after the restart.
                         Err(Failure {
                             interrupted: true, ..
@@ -496,7 +509,11 @@ impl<S: Sender> Shared<S> {
 
     /// Sends payloads of one signal as one request, or in pieces of at
     /// most `batch::max_size` items; the worst outcome of the pieces.
-    async fn send_merged(&self, payloads: Vec<Payload>) -> Result<(), Failure> {
+    async fn send_merged(
+        &self,
+        payloads: Vec<Payload>,
+        client: &ClientInfo,
+    ) -> Result<(), Failure> {
         let mut payloads = payloads.into_iter();
         let Some(mut merged) = payloads.next() else {
             return Ok(());
@@ -507,7 +524,7 @@ impl<S: Sender> Shared<S> {
         }
         let max = match &self.settings.queue.batch {
             Some(b) if b.max_size > 0 => b.max_size,
-            _ => return self.send_with_retry(&merged).await,
+            _ => return self.send_with_retry(&merged, client).await,
         };
         let signal = merged.signal();
         let mut worst: Result<(), Failure> = Ok(());
@@ -517,7 +534,7 @@ impl<S: Sender> Shared<S> {
             } else {
                 std::mem::replace(&mut merged, Payload::empty(signal))
             };
-            if let Err(f) = self.send_with_retry(&piece).await {
+            if let Err(f) = self.send_with_retry(&piece, client).await {
                 let interrupted = f.interrupted;
                 let replace = match &worst {
                     Ok(()) => true,
@@ -556,7 +573,7 @@ impl<S: Sender> Shared<S> {
 
     /// Sends with retries until delivered, refused for good, out of time,
     /// or the collector shuts down.
-    async fn send_with_retry(&self, data: &Payload) -> Result<(), Failure> {
+    async fn send_with_retry(&self, data: &Payload, client: &ClientInfo) -> Result<(), Failure> {
         let items = data.item_count() as u64;
         let metrics = metrics_for(self, data.signal());
         let retry = &self.settings.retry;
@@ -564,7 +581,9 @@ impl<S: Sender> Shared<S> {
         let mut shutdown = self.shutdown.clone();
         loop {
             self.in_flight.add(1);
-            let attempt = tokio::time::timeout(self.settings.timeout, self.sender.send(data)).await;
+            let attempt =
+                tokio::time::timeout(self.settings.timeout, self.sender.send_for(data, client))
+                    .await;
             self.in_flight.add(-1);
             let error = match attempt {
                 Ok(Ok(())) => {
@@ -616,7 +635,7 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
         match &self.queue {
             Queue::Off => self
                 .shared
-                .send_with_retry(batch.payload())
+                .send_with_retry(batch.payload(), batch.client())
                 .await
                 .map_err(|f| f.error),
             Queue::Memory(queue) => self.enqueue_in_memory(queue, batch).await,
@@ -631,7 +650,7 @@ impl<S: Sender> Consumer for ExporterHelper<S> {
 #[async_trait]
 impl<S: Sender> Component for ExporterHelper<S> {
     async fn start(&self, host: &Host) -> Result<(), ComponentError> {
-        self.shared.sender.start().await?;
+        self.shared.sender.start(host).await?;
         match &self.queue {
             Queue::Off => {}
             Queue::Memory(queue) => {

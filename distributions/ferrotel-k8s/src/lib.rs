@@ -27,4 +27,11 @@ pub fn factories() -> Factories {
         .connector(ferrotel_connector_routing::factory())
         .extension(ferrotel_extension_file_storage::factory())
         .extension(ferrotel_extension_health_check::factory())
+        .extension(ferrotel_extension_bearertokenauth::factory())
+        .extension(ferrotel_extension_basicauth::factory())
+        .extension(ferrotel_extension_headers_setter::factory())
+        .extension(ferrotel_extension_oauth2client::factory())
+        .extension(ferrotel_extension_oidc::factory())
+        .extension(ferrotel_extension_zpages::factory())
+        .extension(ferrotel_extension_pprof::factory())
 }

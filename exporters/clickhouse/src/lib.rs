@@ -245,7 +245,7 @@ impl ClickHouseSender {
 
 #[async_trait]
 impl Sender for ClickHouseSender {
-    async fn start(&self) -> Result<(), ComponentError> {
+    async fn start(&self, _host: &ferrotel_core::component::Host) -> Result<(), ComponentError> {
         let connector = self.config.tls.connector(false, self.tls_used)?;
         let _ = self
             .server

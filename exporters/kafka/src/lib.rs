@@ -138,7 +138,7 @@ impl KafkaSender {
 
 #[async_trait]
 impl Sender for KafkaSender {
-    async fn start(&self) -> Result<(), ComponentError> {
+    async fn start(&self, _host: &ferrotel_core::component::Host) -> Result<(), ComponentError> {
         self.config.client().load_tls()?;
         let producer: FutureProducer = self
             .config

@@ -5,16 +5,20 @@
 //! exporter helper's `retry_on_failure` and `sending_queue`. gRPC codes the
 //! OTLP spec calls retryable are retried; others drop the batch. TLS is on
 //! unless `tls::insecure: true` or the endpoint is `http://`, as in Go. Not
-//! yet supported: `auth`, snappy compression.
+//! yet supported: snappy compression. `auth: {authenticator: <id>}` names
+//! an extension whose credentials every call carries (`bearertokenauth`,
+//! `basicauth`, `oauth2client`).
 
 use bytes::{BufMut, Bytes};
 use ferrotel_core::async_trait;
+use ferrotel_core::auth::{ClientAuth, ClientAuthSettings};
+use ferrotel_core::component::Host;
 use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::{Compression, Invalid, Validate};
-use ferrotel_core::consumer::ConsumeError;
+use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, QueueSettings, Sender};
 use ferrotel_core::pdata::{Payload, Signal};
 use ferrotel_core::retry::RetrySettings;
@@ -53,6 +57,8 @@ pub struct Config {
     pub keepalive: Option<serde_yaml_ng::Value>,
     /// Accepted for compatibility.
     pub write_buffer_size: Option<ferrotel_core::config::ByteSize>,
+    /// The extension that gives each call its credentials.
+    pub auth: Option<ClientAuthSettings>,
 }
 
 impl Default for Config {
@@ -68,6 +74,7 @@ impl Default for Config {
             wait_for_ready: false,
             balancer_name: None,
             keepalive: None,
+            auth: None,
             write_buffer_size: None,
         }
     }
@@ -148,6 +155,8 @@ impl ExporterFactory for GrpcFactory {
             _ => None,
         };
         let sender = GrpcSender {
+            auth_settings: config.auth.clone(),
+            auth: OnceLock::new(),
             endpoint,
             tls,
             channel: OnceLock::new(),
@@ -169,6 +178,9 @@ impl ExporterFactory for GrpcFactory {
 }
 
 struct GrpcSender {
+    auth_settings: Option<ClientAuthSettings>,
+    /// The authenticator `auth` names, found when the exporter starts.
+    auth: OnceLock<Option<ClientAuth>>,
     endpoint: Endpoint,
     /// `None` for plain text.
     tls: Option<TlsClientSettings>,
@@ -189,7 +201,10 @@ fn method(signal: Signal) -> PathAndQuery {
 
 #[async_trait]
 impl Sender for GrpcSender {
-    async fn start(&self) -> Result<(), ComponentError> {
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
+        let _ = self
+            .auth
+            .set(host.client_auth(self.auth_settings.as_ref(), true)?);
         let channel = match &self.tls {
             None => self.endpoint.connect_lazy(),
             Some(tls) => self
@@ -201,6 +216,10 @@ impl Sender for GrpcSender {
     }
 
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+        self.send_for(data, &ClientInfo::default()).await
+    }
+
+    async fn send_for(&self, data: &Payload, client: &ClientInfo) -> Result<(), ConsumeError> {
         let channel = self
             .channel
             .get()
@@ -219,6 +238,13 @@ impl Sender for GrpcSender {
             .map_err(|e| ConsumeError::retryable(format!("connection not ready: {e}")))?;
         let mut request = tonic::Request::new(body);
         *request.metadata_mut() = self.headers.clone();
+        if let Some(Some(auth)) = self.auth.get() {
+            let mut headers = std::mem::take(request.metadata_mut()).into_headers();
+            auth.apply(client, &mut headers)
+                .await
+                .map_err(|e| ConsumeError::retryable(format!("failed to get credentials: {e}")))?;
+            *request.metadata_mut() = MetadataMap::from_headers(headers);
+        }
         let response = grpc
             .unary(request, method(data.signal()), ExportCodec)
             .await;

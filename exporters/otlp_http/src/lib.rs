@@ -6,16 +6,19 @@
 //! `encoding` `proto` (default) or `json`; `compression` gzip (default),
 //! zstd, zlib/deflate or none; `timeout` 30s. Responses 429, 502, 503 and
 //! 504 are retried, honouring `Retry-After`; other errors drop the batch.
-//! `https://` endpoints use the `tls` settings. Not yet supported: `auth`.
+//! `https://` endpoints use the `tls` settings. `auth: {authenticator:
+//! <id>}` names an extension whose credentials every request carries.
 
 use bytes::Bytes;
 use ferrotel_core::async_trait;
+use ferrotel_core::auth::{ClientAuth, ClientAuthSettings};
+use ferrotel_core::component::Host;
 use ferrotel_core::component::{
     ComponentConfig, ComponentError, CreateSettings, ExporterFactory, Metadata, SharedStage,
 };
 use ferrotel_core::config::GoDuration;
 use ferrotel_core::config::{Compression, Invalid, Validate};
-use ferrotel_core::consumer::ConsumeError;
+use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::exporter_helper::{ExporterHelper, HelperSettings, QueueSettings, Sender};
 use ferrotel_core::pdata::{Payload, Signal, encode_json};
 use ferrotel_core::retry::RetrySettings;
@@ -88,6 +91,8 @@ pub struct Config {
     pub max_idle_conns: Option<u32>,
     /// Accepted for compatibility.
     pub idle_conn_timeout: Option<GoDuration>,
+    /// The extension that gives each request its credentials.
+    pub auth: Option<ClientAuthSettings>,
 }
 
 impl Default for Config {
@@ -108,6 +113,7 @@ impl Default for Config {
             write_buffer_size: None,
             max_idle_conns: None,
             idle_conn_timeout: None,
+            auth: None,
         }
     }
 }
@@ -203,6 +209,8 @@ impl ExporterFactory for HttpFactory {
             .iter()
             .any(|s| config.url(*s).starts_with("https://"));
         let sender = HttpSender {
+            auth_settings: config.auth.clone(),
+            auth: OnceLock::new(),
             tls: config.tls.clone(),
             tls_used,
             client: OnceLock::new(),
@@ -235,6 +243,9 @@ impl ExporterFactory for HttpFactory {
 }
 
 struct HttpSender {
+    auth_settings: Option<ClientAuthSettings>,
+    /// The authenticator `auth` names, found when the exporter starts.
+    auth: OnceLock<Option<ClientAuth>>,
     tls: TlsClientSettings,
     /// Whether any URL is `https://`, so that TLS files are read.
     tls_used: bool,
@@ -273,7 +284,10 @@ fn compress(algorithm: Compression, body: Bytes) -> std::io::Result<Bytes> {
 
 #[async_trait]
 impl Sender for HttpSender {
-    async fn start(&self) -> Result<(), ComponentError> {
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
+        let _ = self
+            .auth
+            .set(host.client_auth(self.auth_settings.as_ref(), false)?);
         let connector = self.tls.connector(false, self.tls_used)?;
         let _ = self
             .client
@@ -282,6 +296,10 @@ impl Sender for HttpSender {
     }
 
     async fn send(&self, data: &Payload) -> Result<(), ConsumeError> {
+        self.send_for(data, &ClientInfo::default()).await
+    }
+
+    async fn send_for(&self, data: &Payload, from: &ClientInfo) -> Result<(), ConsumeError> {
         let client = self
             .client
             .get()
@@ -307,6 +325,13 @@ impl Sender for HttpSender {
         }
         for (k, v) in &self.headers {
             req = req.header(k, v);
+        }
+        if let Some(Some(auth)) = self.auth.get()
+            && let Some(headers) = req.headers_mut()
+        {
+            auth.apply(from, headers)
+                .await
+                .map_err(|e| ConsumeError::retryable(format!("failed to get credentials: {e}")))?;
         }
         let req = req
             .body(Full::new(body))

@@ -6,7 +6,8 @@
 //! `fail_on_missing_metadata`), `dynamic/instance-identity/document` and
 //! `meta-data/hostname`, and with `tags_from_imds` the instance tags under
 //! `meta-data/tags/instance`. The SDK's `AWS_EC2_METADATA_SERVICE_ENDPOINT`
-//! and `AWS_EC2_METADATA_DISABLED` variables are honoured.
+//! and `AWS_EC2_METADATA_DISABLED` variables are honoured. The `eks`
+//! detector reads the same service through [`Imds`].
 
 use crate::{Toggle, string_kv};
 use bytes::Bytes;
@@ -98,25 +99,25 @@ impl Validate for Ec2Config {
 /// The fields of the instance identity document the detector uses.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct IdentityDocument {
+pub(crate) struct IdentityDocument {
     #[serde(default)]
-    account_id: String,
+    pub(crate) account_id: String,
     #[serde(default)]
-    availability_zone: String,
+    pub(crate) availability_zone: String,
     #[serde(default)]
-    image_id: String,
+    pub(crate) image_id: String,
     #[serde(default)]
-    instance_id: String,
+    pub(crate) instance_id: String,
     #[serde(default)]
-    instance_type: String,
+    pub(crate) instance_type: String,
     #[serde(default)]
-    region: String,
+    pub(crate) region: String,
 }
 
 /// An IMDS request that failed: with the HTTP status when it got one.
 #[derive(Debug)]
-struct ImdsError {
-    status: Option<u16>,
+pub(crate) struct ImdsError {
+    pub(crate) status: Option<u16>,
     message: String,
 }
 
@@ -126,7 +127,8 @@ impl std::fmt::Display for ImdsError {
     }
 }
 
-struct Imds {
+/// A client of the instance metadata service, as the AWS SDK's.
+pub(crate) struct Imds {
     client: Client<HttpConnector, Empty<Bytes>>,
     endpoint: String,
     token: Option<String>,
@@ -135,6 +137,51 @@ struct Imds {
 }
 
 impl Imds {
+    /// A client of the service where the SDK finds it, making `attempts`
+    /// tries per request.
+    pub(crate) fn new(attempts: u32, max_backoff: Duration) -> Imds {
+        let endpoint = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        Imds {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            token: None,
+            attempts: attempts.max(1),
+            max_backoff,
+        }
+    }
+
+    /// Takes an IMDSv2 token when the service hands them out, and goes on
+    /// without one when it refuses. No answer at all: not on EC2, an error.
+    pub(crate) async fn authenticate(&mut self) -> Result<(), ImdsError> {
+        match self
+            .request(
+                http::Method::PUT,
+                "/latest/api/token",
+                Some(("X-aws-ec2-metadata-token-ttl-seconds", "21600")),
+            )
+            .await
+        {
+            Ok(token) => self.token = Some(token),
+            Err(e) if e.status.is_none() => return Err(e),
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The instance identity document.
+    pub(crate) async fn identity(&self) -> Result<IdentityDocument, ImdsError> {
+        let body = self
+            .get("/latest/dynamic/instance-identity/document")
+            .await?;
+        serde_json::from_str(&body).map_err(|e| ImdsError {
+            status: None,
+            message: format!("failed to decode the identity document: {e}"),
+        })
+    }
+
     async fn request(
         &self,
         method: http::Method,
@@ -207,9 +254,14 @@ impl Imds {
         String::from_utf8(body.to_vec()).map_err(|e| fail(None, format!("{url}: {e}")))
     }
 
-    async fn get(&self, path: &str) -> Result<String, ImdsError> {
+    pub(crate) async fn get(&self, path: &str) -> Result<String, ImdsError> {
         self.request(http::Method::GET, path, None).await
     }
+}
+
+/// `AWS_EC2_METADATA_DISABLED=true`: the SDK does not call the service.
+pub(crate) fn disabled() -> bool {
+    std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Runs the detector. `fail_on_missing_metadata` is the processor-level
@@ -219,45 +271,21 @@ pub(crate) async fn detect(
     fail_on_missing_metadata: bool,
 ) -> Result<Vec<KeyValue>, String> {
     let fail_on_missing = fail_on_missing_metadata || config.fail_on_missing_metadata;
-    let disabled =
-        std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-    if disabled {
+    if disabled() {
         if fail_on_missing {
             return Err("EC2 metadata is disabled (AWS_EC2_METADATA_DISABLED)".into());
         }
         return Ok(Vec::new());
     }
-    let endpoint = std::env::var("AWS_EC2_METADATA_SERVICE_ENDPOINT")
-        .ok()
-        .filter(|e| !e.is_empty())
-        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
-    let mut imds = Imds {
-        client: Client::builder(TokioExecutor::new()).build_http(),
-        endpoint: endpoint.trim_end_matches('/').to_string(),
-        token: None,
-        attempts: config.max_attempts.max(1),
-        max_backoff: config.max_backoff.0,
-    };
-    // IMDSv2 when the service hands out tokens; without one when it
-    // refuses. No answer at all: not on EC2, and no point in asking more
-    // (off EC2 the address is often black-holed, each try a timeout).
-    match imds
-        .request(
-            http::Method::PUT,
-            "/latest/api/token",
-            Some(("X-aws-ec2-metadata-token-ttl-seconds", "21600")),
-        )
-        .await
-    {
-        Ok(token) => imds.token = Some(token),
-        Err(e) if e.status.is_none() => {
-            tracing::debug!(error = %e, "EC2 metadata unavailable");
-            if fail_on_missing {
-                return Err(e.to_string());
-            }
-            return Ok(Vec::new());
+    let mut imds = Imds::new(config.max_attempts, config.max_backoff.0);
+    // No answer at all: not on EC2, and no point in asking more (off EC2
+    // the address is often black-holed, each try a timeout).
+    if let Err(e) = imds.authenticate().await {
+        tracing::debug!(error = %e, "EC2 metadata unavailable");
+        if fail_on_missing {
+            return Err(e.to_string());
         }
-        Err(_) => {}
+        return Ok(Vec::new());
     }
 
     if let Err(e) = imds.get("/latest/meta-data/instance-id").await {
@@ -267,9 +295,8 @@ pub(crate) async fn detect(
         }
         return Ok(Vec::new());
     }
-    let document = match imds.get("/latest/dynamic/instance-identity/document").await {
-        Ok(body) => serde_json::from_str::<IdentityDocument>(&body)
-            .map_err(|e| format!("failed getting identity document: {e}"))?,
+    let document = match imds.identity().await {
+        Ok(document) => document,
         // A 404: a partial metadata service (OpenStack's), not EC2.
         Err(e) if !fail_on_missing && e.status == Some(404) => {
             tracing::debug!(error = %e, "EC2 instance identity document unavailable");

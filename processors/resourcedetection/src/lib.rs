@@ -1,18 +1,29 @@
-//! The `resourcedetection` processor: detects resource attributes once at
-//! start and adds them to every resource, as the Go collector's
-//! `resourcedetectionprocessor` (contrib v0.165) does, with the detectors
-//! that make sense on a node without a cloud API:
+//! The `resource_detection` processor (deprecated alias `resourcedetection`):
+//! detects resource attributes once at start and adds them to every
+//! resource, as the Go collector's `resourcedetectionprocessor` (contrib
+//! v0.165) does, with these detectors, one module each:
 //!
 //! - `env`: `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values
 //!   percent-decoded; `OTEL_RESOURCE` as Go's deprecated fallback);
 //! - `system`: `host.name` from `hostname_sources` (default `dns` then
 //!   `os`), `os.type`; `host.id` (the machine id) and `host.arch` when
 //!   enabled under `resource_attributes`;
-//! - `k8snode`: `k8s.node.name` from the environment variable named by
-//!   `node_from_env_var` (default `K8S_NODE_NAME`, set from the downward
-//!   API); the node's uid needs the API server and is not read yet;
-//! - `ec2`: the instance identity from the EC2 instance metadata service
-//!   (`ec2.rs`).
+//! - `k8s_api` (`k8s_api.rs`; `k8snode` is Go's deprecated name for it):
+//!   `k8s.node.name` from the variable named by `node_from_env_var`; the
+//!   attributes that need the API server are not read;
+//! - `ec2` (`ec2.rs`) and `eks` (`eks.rs`): the EC2 instance metadata
+//!   service, and for EKS the Kubernetes environment;
+//! - `gcp` (`gcp.rs`): the GCE metadata server (GCE, GKE, Cloud Run,
+//!   Cloud Functions, App Engine) and Bare Metal Solution's variables;
+//! - `azure` and `aks` (`azure.rs`): the Azure instance metadata service;
+//! - `docker` (`docker.rs`): the Docker Engine API.
+//!
+//! Off their platform the network detectors find nothing and are not
+//! errors, as in Go, unless `fail_on_missing_metadata`. The services are
+//! found where Go's clients find them: `AWS_EC2_METADATA_SERVICE_ENDPOINT`,
+//! `GCE_METADATA_HOST`, `DOCKER_HOST`. Go hardcodes Azure's address
+//! (`169.254.169.254`); `FERROTEL_AZURE_IMDS_ENDPOINT` (a base URL such as
+//! `http://127.0.0.1:8080`) replaces it, a ferrotel-only hook for tests.
 //!
 //! Detectors earlier in `detectors` win over later ones. With `override`
 //! (default true) detected values replace existing ones; otherwise they
@@ -20,11 +31,22 @@
 //! fails is retried with backoff (`retry`) within its budget, then logged
 //! and skipped. `refresh_interval` detects again
 //! periodically, keeping the last good attributes when a refresh fails. Other
-//! detectors (other cloud providers, docker, ...) are refused at load.
+//! detectors (other cloud providers, ...) are refused at load.
 
+mod azure;
+mod docker;
 mod ec2;
+mod eks;
+mod gcp;
+mod http_get;
+mod k8s_api;
 
+pub use azure::{AksConfig, AzureConfig};
+pub use docker::DockerConfig;
 pub use ec2::Ec2Config;
+pub use eks::EksConfig;
+pub use gcp::GcpConfig;
+pub use k8s_api::K8sApiConfig;
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -42,7 +64,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// `resourcedetection` settings.
+/// `resource_detection` settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -60,10 +82,23 @@ pub struct Config {
     pub attributes: Vec<String>,
     /// `system` detector settings.
     pub system: SystemConfig,
-    /// `k8snode` detector settings.
-    pub k8snode: K8sNodeConfig,
+    /// `k8s_api` detector settings.
+    pub k8s_api: K8sApiConfig,
+    /// Settings of `k8snode`, Go's deprecated name for `k8s_api` (the
+    /// section the detector reads when listed by that name).
+    pub k8snode: K8sApiConfig,
     /// `ec2` detector settings.
     pub ec2: Ec2Config,
+    /// `eks` detector settings.
+    pub eks: EksConfig,
+    /// `gcp` detector settings.
+    pub gcp: GcpConfig,
+    /// `azure` detector settings.
+    pub azure: AzureConfig,
+    /// `aks` detector settings.
+    pub aks: AksConfig,
+    /// `docker` detector settings.
+    pub docker: DockerConfig,
     /// Network detectors fail when their metadata service does not answer,
     /// instead of detecting nothing. Default false.
     pub fail_on_missing_metadata: bool,
@@ -84,8 +119,14 @@ impl Default for Config {
             refresh_interval: GoDuration::default(),
             attributes: Vec::new(),
             system: SystemConfig::default(),
-            k8snode: K8sNodeConfig::default(),
+            k8s_api: K8sApiConfig::default(),
+            k8snode: K8sApiConfig::default(),
             ec2: Ec2Config::default(),
+            eks: EksConfig::default(),
+            gcp: GcpConfig::default(),
+            azure: AzureConfig::default(),
+            aks: AksConfig::default(),
+            docker: DockerConfig::default(),
             fail_on_missing_metadata: false,
             retry: RetrySettings {
                 initial_interval: GoDuration::secs(1),
@@ -125,28 +166,6 @@ pub struct Toggle {
     pub enabled: bool,
 }
 
-/// `k8snode`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct K8sNodeConfig {
-    /// Accepted: `serviceAccount` (the API is not read yet).
-    pub auth_type: String,
-    /// The variable holding the node name. Default `K8S_NODE_NAME`.
-    pub node_from_env_var: String,
-    /// Which attributes to emit.
-    pub resource_attributes: BTreeMap<String, Toggle>,
-}
-
-impl Default for K8sNodeConfig {
-    fn default() -> Self {
-        K8sNodeConfig {
-            auth_type: "serviceAccount".into(),
-            node_from_env_var: "K8S_NODE_NAME".into(),
-            resource_attributes: BTreeMap::new(),
-        }
-    }
-}
-
 const SYSTEM_ATTRIBUTES: [(&str, bool); 4] = [
     ("host.name", true),
     ("os.type", true),
@@ -154,12 +173,18 @@ const SYSTEM_ATTRIBUTES: [(&str, bool); 4] = [
     ("host.arch", false),
 ];
 
+/// The detectors ferrotel has, by the names Go gives them.
+const DETECTORS: [&str; 10] = [
+    "env", "system", "k8s_api", "k8snode", "ec2", "eks", "gcp", "azure", "aks", "docker",
+];
+
 impl ComponentConfig for Config {
     fn validate(&self) -> Result<(), Invalid> {
         for d in &self.detectors {
-            if !matches!(d.as_str(), "env" | "system" | "k8snode" | "ec2") {
+            if !DETECTORS.contains(&d.trim()) {
                 return Err(format!(
-                    "detectors: {d:?} is not supported by ferrotel yet (env, system, k8snode, ec2 are)"
+                    "detectors: {d:?} is not supported by ferrotel yet ({} are)",
+                    DETECTORS.join(", ")
                 )
                 .into());
             }
@@ -181,16 +206,110 @@ impl ComponentConfig for Config {
                 .into());
             }
         }
-        for (key, t) in &self.k8snode.resource_attributes {
-            if t.enabled && key != "k8s.node.name" {
-                return Err(format!(
-                    "k8snode::resource_attributes::{key}: needs the Kubernetes API, which ferrotel does not read yet"
-                )
-                .into());
+        // As Go's detectors check their sections when they are created:
+        // only those of the detectors listed.
+        // Unknown attribute keys are refused whatever is listed (Go refuses
+        // them when it decodes the section).
+        let listed = |name: &str| self.detectors.iter().any(|d| d.trim() == name);
+        let sections: [(&str, &dyn Validate); 7] = [
+            ("k8s_api", &self.k8s_api),
+            ("k8snode", &self.k8snode),
+            ("eks", &self.eks),
+            ("gcp", &self.gcp),
+            ("azure", &self.azure),
+            ("aks", &self.aks),
+            ("docker", &self.docker),
+        ];
+        for (name, section) in sections {
+            match section.validate_at(name) {
+                Err(e) if listed(name) || e.message == UNKNOWN_ATTRIBUTE => return Err(e),
+                _ => {}
             }
         }
         Ok(())
     }
+}
+
+const UNKNOWN_ATTRIBUTE: &str = "unknown attribute";
+
+/// Checks a detector's `resource_attributes` against the attributes it
+/// has (Go refuses other keys when it decodes the section).
+pub(crate) fn check_attributes(
+    toggles: &BTreeMap<String, Toggle>,
+    known: &[(&str, bool)],
+) -> Result<(), Invalid> {
+    match toggles.keys().find(|k| !known.iter().any(|(n, _)| n == k)) {
+        Some(key) => Err(Invalid::at(
+            format!("resource_attributes::{key}"),
+            UNKNOWN_ATTRIBUTE,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A detector's attributes as Go's generated `ResourceBuilder` collects
+/// them: each set only when enabled (its `resource_attributes`, else Go's
+/// default), in the order set, a second set replacing the first.
+pub(crate) struct Attributes<'a> {
+    toggles: &'a BTreeMap<String, Toggle>,
+    known: &'static [(&'static str, bool)],
+    out: Vec<KeyValue>,
+}
+
+impl<'a> Attributes<'a> {
+    pub(crate) fn new(
+        toggles: &'a BTreeMap<String, Toggle>,
+        known: &'static [(&'static str, bool)],
+    ) -> Self {
+        Attributes {
+            toggles,
+            known,
+            out: Vec::new(),
+        }
+    }
+
+    /// Whether `key` is emitted.
+    pub(crate) fn enabled(&self, key: &str) -> bool {
+        match self.toggles.get(key) {
+            Some(t) => t.enabled,
+            None => self.known.iter().any(|(k, on)| *k == key && *on),
+        }
+    }
+
+    /// Sets `key` when it is enabled.
+    pub(crate) fn set(&mut self, key: &str, value: impl Into<String>) {
+        if self.enabled(key) {
+            put(&mut self.out, key, value.into());
+        }
+    }
+
+    /// The attributes set.
+    pub(crate) fn emit(self) -> Vec<KeyValue> {
+        self.out
+    }
+}
+
+/// Puts `key` into `attrs`, replacing its value when it is there (pcommon's
+/// `PutStr`).
+pub(crate) fn put(attrs: &mut Vec<KeyValue>, key: &str, value: String) {
+    match attrs.iter_mut().find(|kv| kv.key == key) {
+        Some(kv) => *kv = string_kv(key, value),
+        None => attrs.push(string_kv(key, value)),
+    }
+}
+
+/// A network detector's answer when its service cannot be reached: nothing,
+/// or with `fail_on_missing_metadata` the error, as Go's detectors do.
+pub(crate) fn missing(
+    detector: &str,
+    fail_on_missing_metadata: bool,
+    error: String,
+) -> Result<Vec<KeyValue>, String> {
+    if fail_on_missing_metadata {
+        return Err(error);
+    }
+    tracing::debug!(detector = %detector, error = %error, "metadata unavailable; nothing detected");
+    Ok(Vec::new())
 }
 
 fn string_kv(key: &str, value: String) -> KeyValue {
@@ -330,20 +449,16 @@ fn system_detector(c: &SystemConfig) -> Result<Vec<KeyValue>, String> {
     Ok(out)
 }
 
-fn k8snode_detector(c: &K8sNodeConfig) -> Result<Vec<KeyValue>, String> {
-    let name = std::env::var(&c.node_from_env_var).unwrap_or_default();
-    if name.is_empty() {
-        return Err(format!(
-            "node name can't be found. Check the readme on how to set the required env variable: {}",
-            c.node_from_env_var
-        ));
-    }
-    Ok(vec![string_kv("k8s.node.name", name)])
-}
-
 /// Runs one detector once.
-async fn detect_once(name: &str, config: &Config) -> Result<Vec<KeyValue>, String> {
-    match name {
+/// `budget` is what is left of the detection's time, for the services that
+/// Go waits on until its deadline.
+async fn detect_once(
+    name: &str,
+    config: &Config,
+    budget: std::time::Duration,
+) -> Result<Vec<KeyValue>, String> {
+    let fail = config.fail_on_missing_metadata;
+    match name.trim() {
         "env" => env_detector(
             &std::env::var("OTEL_RESOURCE_ATTRIBUTES")
                 .or_else(|_| std::env::var("OTEL_RESOURCE"))
@@ -356,8 +471,17 @@ async fn detect_once(name: &str, config: &Config) -> Result<Vec<KeyValue>, Strin
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()))
         }
-        "ec2" => ec2::detect(&config.ec2, config.fail_on_missing_metadata).await,
-        _ => k8snode_detector(&config.k8snode),
+        "ec2" => ec2::detect(&config.ec2, fail).await,
+        "eks" => eks::detect(&config.eks, fail).await,
+        "gcp" => gcp::detect(&config.gcp, fail).await,
+        "azure" => azure::detect_vm(&config.azure, fail, budget).await,
+        "aks" => azure::detect_aks(&config.aks, fail, budget).await,
+        "docker" => docker::detect(&config.docker, fail, budget).await,
+        "k8s_api" => k8s_api::detect(&config.k8s_api, fail),
+        "k8snode" => k8s_api::detect(&config.k8snode, fail),
+        other => Err(format!(
+            "detector {other:?} is not compiled into this binary"
+        )),
     }
 }
 
@@ -377,7 +501,8 @@ async fn detect_with_retry(name: &str, config: &Config) -> Result<Vec<KeyValue>,
         ..retry.clone()
     });
     loop {
-        let attempt = tokio::time::timeout_at(deadline, detect_once(name, config)).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let attempt = tokio::time::timeout_at(deadline, detect_once(name, config, left)).await;
         let error = match attempt {
             Ok(Ok(found)) => return Ok(found),
             Ok(Err(e)) => e,
@@ -439,7 +564,8 @@ struct Detected {
 
 struct DetectionFactory;
 
-/// The factory for the `resourcedetection` processor.
+/// The factory for the `resource_detection` processor (alias
+/// `resourcedetection`).
 pub fn factory() -> impl ProcessorFactory {
     DetectionFactory
 }
@@ -458,6 +584,20 @@ impl ProcessorFactory for DetectionFactory {
         _signal: Signal,
         next: SharedConsumer,
     ) -> Result<SharedStage, ComponentError> {
+        // What Go's detectors check when the processor creates them.
+        for name in config.detectors.iter().map(|d| d.trim()) {
+            match name {
+                "k8snode" => {
+                    tracing::warn!("the k8snode detector name is deprecated, use k8s_api instead")
+                }
+                "docker" => {
+                    docker::Endpoint::from_env().map_err(|e| {
+                        format!("failed creating detector type \"docker\": failed creating detector: could not initialize Docker client: {e}")
+                    })?;
+                }
+                _ => {}
+            }
+        }
         Ok(Arc::new(Detection {
             config,
             detected: Arc::new(RwLock::new(Arc::new(Vec::new()))),
@@ -605,10 +745,10 @@ mod tests {
 
     #[test]
     fn config_refuses_what_it_cannot_detect() {
-        let c: Config = serde_yaml_ng::from_str("detectors: [env, gcp]").unwrap();
+        let c: Config = serde_yaml_ng::from_str("detectors: [env, heroku]").unwrap();
         assert_eq!(
             c.validate().unwrap_err().to_string(),
-            "detectors: \"gcp\" is not supported by ferrotel yet (env, system, k8snode, ec2 are)"
+            "detectors: \"heroku\" is not supported by ferrotel yet (env, system, k8s_api, k8snode, ec2, eks, gcp, azure, aks, docker are)"
         );
         let c: Config = serde_yaml_ng::from_str(
             "detectors: [system]\nsystem: {resource_attributes: {host.ip: {enabled: true}}}",
@@ -657,5 +797,74 @@ mod tests {
         assert!(c.validate().is_ok());
         let c: Config = serde_yaml_ng::from_str("retry: {multiplier: -1}").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("multiplier"));
+    }
+
+    #[test]
+    fn every_detector_section_decodes_with_gos_keys() {
+        let c: Config = serde_yaml_ng::from_str(
+            "
+detectors: [env, system, k8s_api, k8snode, ec2, eks, gcp, azure, aks, docker]
+k8s_api: {auth_type: serviceAccount, node_from_env_var: NODE, resource_attributes: {host.id: {enabled: false}}}
+k8snode: {auth_type: none}
+eks: {auth_type: none, node_from_env_var: NODE, resource_attributes: {host.name: {enabled: true}}}
+gcp: {resource_attributes: {gcp.gce.instance.name: {enabled: true}}}
+azure: {tags: ['^env$'], resource_attributes: {azure.resource_group.name: {enabled: true}}}
+aks: {resource_attributes: {k8s.cluster.name: {enabled: true}}}
+docker: {resource_attributes: {container.name: {enabled: true}}}
+",
+        )
+        .unwrap();
+        assert!(c.validate().is_ok(), "{:?}", c.validate());
+        assert_eq!(c.k8s_api.node_from_env_var, "NODE");
+        assert_eq!(c.k8snode.auth_type, "none");
+        assert_eq!(c.azure.tags, ["^env$"]);
+    }
+
+    #[test]
+    fn sections_are_checked_as_go_creates_detectors() {
+        // A bad regexp or auth type matters only for a listed detector, as
+        // Go checks them when it creates the detector ...
+        let c: Config = serde_yaml_ng::from_str(
+            "detectors: [env]
+azure: {tags: ['(']}
+eks: {auth_type: x}",
+        )
+        .unwrap();
+        assert!(c.validate().is_ok());
+        let c: Config = serde_yaml_ng::from_str(
+            "detectors: [azure]
+azure: {tags: ['(']}",
+        )
+        .unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("azure::tags:")
+        );
+        // ... while an unknown attribute is refused when decoding.
+        let c: Config = serde_yaml_ng::from_str(
+            "detectors: [env]
+docker: {resource_attributes: {container.id: {enabled: true}}}",
+        )
+        .unwrap();
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "docker::resource_attributes::container.id: unknown attribute"
+        );
+    }
+
+    #[test]
+    fn attributes_follow_toggles_and_replace() {
+        let toggles: BTreeMap<String, Toggle> =
+            [("b".to_string(), Toggle { enabled: true })].into();
+        let mut a = Attributes::new(&toggles, &[("a", true), ("b", false), ("c", false)]);
+        a.set("a", "1");
+        a.set("b", "2");
+        a.set("c", "3");
+        a.set("a", "4");
+        let out = a.emit();
+        assert_eq!(out.len(), 2);
+        assert_eq!((get(&out, "a"), get(&out, "b")), (Some("4"), Some("2")));
     }
 }

@@ -1,5 +1,6 @@
 //! `otlp` receiver settings, with the Go collector's defaults.
 
+use ferrotel_core::auth::ServerAuthSettings;
 use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::ByteSize;
 use ferrotel_core::config::{Invalid, Validate};
@@ -55,8 +56,8 @@ pub struct GrpcConfig {
     pub include_metadata: bool,
     /// TLS; plain text when absent.
     pub tls: Option<TlsServerSettings>,
-    /// Not supported yet: refused at load.
-    pub auth: Option<serde_yaml_ng::Value>,
+    /// The extension that authenticates each call (`authenticator`).
+    pub auth: Option<ServerAuthSettings>,
 }
 
 impl Default for GrpcConfig {
@@ -100,8 +101,9 @@ pub struct HttpConfig {
     pub response_headers: std::collections::BTreeMap<String, String>,
     /// TLS; plain text when absent.
     pub tls: Option<TlsServerSettings>,
-    /// Not supported yet: refused at load.
-    pub auth: Option<serde_yaml_ng::Value>,
+    /// The extension that authenticates each request (`authenticator`,
+    /// `request_params`).
+    pub auth: Option<ServerAuthSettings>,
 }
 
 impl Default for HttpConfig {
@@ -139,23 +141,11 @@ impl ComponentConfig for Config {
                 )
                 .into());
             }
-            if g.auth.is_some() {
-                return Err(Invalid::at(
-                    "protocols::grpc",
-                    "auth is not supported by ferrotel yet",
-                ));
-            }
             if let Some(tls) = &g.tls {
                 tls.validate_at("protocols::grpc::tls")?;
             }
         }
         if let Some(h) = &p.http {
-            if h.auth.is_some() {
-                return Err(Invalid::at(
-                    "protocols::http",
-                    "auth is not supported by ferrotel yet",
-                ));
-            }
             if let Some(tls) = &h.tls {
                 tls.validate_at("protocols::http::tls")?;
             }

@@ -8,6 +8,7 @@
 use crate::config::GrpcConfig;
 use crate::{SignalSink, Sinks};
 use bytes::{Buf, BufMut, Bytes};
+use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::http_server::bind;
 use ferrotel_core::pdata::{Payload, Signal, scan};
@@ -34,6 +35,7 @@ struct Handler {
     signal: Signal,
     sink: SignalSink,
     include_metadata: bool,
+    auth: Option<ServerAuth>,
 }
 
 impl Handler {
@@ -58,6 +60,12 @@ impl Handler {
     }
 
     async fn export(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+        if let Some(auth) = &self.auth {
+            let headers = request.metadata().clone().into_headers();
+            auth.authenticate(&headers)
+                .await
+                .map_err(Status::unauthenticated)?;
+        }
         let client = self.client(&request);
         let body = request.into_inner();
         let items = scan(self.signal, &body)
@@ -210,6 +218,7 @@ impl GrpcServer {
                     signal,
                     sink,
                     include_metadata: cfg.include_metadata,
+                    auth: sinks.auth.clone(),
                 })
             })
         };

@@ -4,6 +4,7 @@ use crate::Sinks;
 use crate::config::HttpConfig;
 use crate::decompress::{BodyError, decompress};
 use bytes::Bytes;
+use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::http_server::{Body, HttpServer, bind, response};
 use ferrotel_core::pdata::{Payload, Signal, decode_json, scan};
@@ -40,6 +41,8 @@ impl Encoding {
 
 struct Routes {
     sinks: Sinks,
+    /// Query parameters the authenticator also reads (`auth::request_params`).
+    request_params: Vec<String>,
     paths: [(String, Signal); 3],
     max_body: usize,
     include_metadata: bool,
@@ -50,6 +53,11 @@ pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, 
     let listener = bind(&cfg.endpoint).await?;
     let routes = Arc::new(Routes {
         sinks,
+        request_params: cfg
+            .auth
+            .as_ref()
+            .map(|a| a.request_params.clone())
+            .unwrap_or_default(),
         paths: [
             (cfg.traces_url_path.clone(), Signal::Traces),
             (cfg.metrics_url_path.clone(), Signal::Metrics),
@@ -88,7 +96,43 @@ pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, 
 }
 
 impl Routes {
+    /// Checks the request's headers, with the configured query parameters
+    /// added as headers, as Go's confighttp hands them over.
+    async fn authenticate(&self, auth: &ServerAuth, req: &Request<Incoming>) -> Result<(), String> {
+        if self.request_params.is_empty() {
+            return auth.authenticate(req.headers()).await;
+        }
+        let mut headers = req.headers().clone();
+        let query = req.uri().query().unwrap_or_default();
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !self.request_params.iter().any(|p| p == key) {
+                continue;
+            }
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(key.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        auth.authenticate(&headers).await
+    }
+
     async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        // Go's interceptor runs before routing: every path needs credentials.
+        if let Some(auth) = &self.sinks.auth
+            && let Err(message) = self.authenticate(auth, &req).await
+        {
+            let protobuf =
+                header(&req, http::header::CONTENT_TYPE).starts_with("application/x-protobuf");
+            let encoding = if protobuf {
+                Encoding::Proto
+            } else {
+                Encoding::Json
+            };
+            return error(encoding, 401, 16, message, None);
+        }
         let path = req.uri().path();
         let Some(signal) = self.paths.iter().find(|(p, _)| p == path).map(|(_, s)| *s) else {
             return response(404, "text/plain; charset=utf-8", "404 page not found\n");

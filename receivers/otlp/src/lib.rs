@@ -21,6 +21,7 @@ pub use config::{Config, GrpcConfig, HttpConfig, Protocols};
 
 use ferrotel_core::ack::{AckToken, Acks, Guarantee};
 use ferrotel_core::async_trait;
+use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::component::{
     Component, ComponentError, CreateSettings, Host, Metadata, ReceiverFactory, SignalConsumers,
 };
@@ -92,6 +93,8 @@ struct Sinks {
     traces: Option<SignalSink>,
     metrics: Option<SignalSink>,
     logs: Option<SignalSink>,
+    /// The transport's authenticator, checked before a request is read.
+    auth: Option<ServerAuth>,
 }
 
 impl Sinks {
@@ -106,6 +109,7 @@ impl Sinks {
             traces: sink(Signal::Traces),
             metrics: sink(Signal::Metrics),
             logs: sink(Signal::Logs),
+            auth: None,
         }
     }
 
@@ -134,17 +138,27 @@ struct OtlpReceiver {
 
 #[async_trait]
 impl Component for OtlpReceiver {
-    async fn start(&self, _host: &Host) -> Result<(), ComponentError> {
+    async fn start(&self, host: &Host) -> Result<(), ComponentError> {
         let grpc = match &self.config.protocols.grpc {
             Some(cfg) => {
-                let sinks = Sinks::new(&self.next, &self.telemetry, &self.id, "grpc");
+                let mut sinks = Sinks::new(&self.next, &self.telemetry, &self.id, "grpc");
+                sinks.auth = host.server_auth(cfg.auth.as_ref())?;
                 Some(grpc::GrpcServer::start(cfg, sinks).await?)
             }
             None => None,
         };
         let http = match &self.config.protocols.http {
             Some(cfg) => {
-                let sinks = Sinks::new(&self.next, &self.telemetry, &self.id, "http");
+                let mut sinks = Sinks::new(&self.next, &self.telemetry, &self.id, "http");
+                sinks.auth = match host.server_auth(cfg.auth.as_ref()) {
+                    Ok(auth) => auth,
+                    Err(e) => {
+                        if let Some(g) = grpc {
+                            g.shutdown().await;
+                        }
+                        return Err(e);
+                    }
+                };
                 match http::start(cfg, sinks).await {
                     Ok(server) => Some(server),
                     Err(e) => {

@@ -201,10 +201,30 @@ fn lookup(reference: &str) -> Result<String, ResolveError> {
         Some((scheme, rest)) => (scheme, rest),
         None => ("env", reference),
     };
-    if scheme != "env" {
-        return Err(ResolveError(format!(
-            "scheme {scheme:?} is not supported in reference ${{{reference}}}"
-        )));
+    match scheme {
+        "env" => {}
+        // `${file:path}`: the file's text, read from the working directory
+        // as Go's file provider reads it; a whole value is then its YAML.
+        "file" => {
+            return std::fs::read_to_string(rest).map_err(|e| {
+                // Go's words: `open x.yaml: no such file or directory`.
+                let text = e.to_string();
+                let text = text.split(" (os error").next().unwrap_or_default();
+                let mut chars = text.chars();
+                let text: String = match chars.next() {
+                    Some(first) => first.to_lowercase().chain(chars).collect(),
+                    None => String::new(),
+                };
+                ResolveError(format!(
+                    "unable to read the file file:{rest}: open {rest}: {text}"
+                ))
+            });
+        }
+        _ => {
+            return Err(ResolveError(format!(
+                "scheme {scheme:?} is not supported in reference ${{{reference}}}"
+            )));
+        }
     }
     let (name, default) = match rest.split_once(":-") {
         Some((n, d)) => (n, Some(d)),
@@ -237,6 +257,34 @@ mod tests {
 
     fn yaml(s: &str) -> Value {
         serde_yaml_ng::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn file_references_read_the_file_as_yaml_or_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("exporters.yaml");
+        std::fs::write(&part, "otlp: {endpoint: 'x:4317'}\n").unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "s3cret").unwrap();
+        let v = expand(yaml(&format!(
+            "exporters: ${{file:{}}}\nheader: 'Bearer ${{file:{}}}'",
+            part.display(),
+            token.display()
+        )))
+        .unwrap();
+        assert_eq!(
+            v["exporters"]["otlp"]["endpoint"],
+            Value::String("x:4317".into())
+        );
+        assert_eq!(v["header"], Value::String("Bearer s3cret".into()));
+        let missing = expand(yaml("a: ${file:/nonexistent/x.yaml}")).unwrap_err();
+        assert!(
+            missing
+                .0
+                .contains("unable to read the file file:/nonexistent/x.yaml"),
+            "{}",
+            missing.0
+        );
     }
 
     #[test]

@@ -397,6 +397,7 @@ impl Graph {
         let host = &Host {
             ready: host.ready.clone(),
             extensions: self.extensions.clone(),
+            service: host.service.clone(),
         };
         let mut started: Vec<&dyn Component> = Vec::new();
         for (kind, _, id, component) in self.start_order() {

@@ -95,23 +95,31 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                 text.parse().map_err(|_| format!("bad number {text}"))?,
             ));
         } else if c.is_alphabetic() || c == '_' || c == '$' {
-            // A field path may hold dots and quoted brackets.
-            let start = i;
+            // A field path may hold dots and quoted brackets; `?.` (expr's
+            // nil-safe access) reads as `.`, since a missing key is nil here.
+            let mut path = String::new();
             while i < chars.len() {
                 match chars[i] {
-                    ch if ch.is_alphanumeric() || ch == '_' || ch == '.' || ch == '$' => i += 1,
+                    '?' if chars.get(i + 1) == Some(&'.') => i += 1,
+                    ch if ch.is_alphanumeric() || ch == '_' || ch == '.' || ch == '$' => {
+                        path.push(ch);
+                        i += 1;
+                    }
                     '[' => {
                         let quote = chars.get(i + 1).copied();
                         let close = chars[i..].iter().position(|&ch| ch == ']');
                         match (quote, close) {
-                            (Some('"' | '\''), Some(off)) => i += off + 1,
+                            (Some('"' | '\''), Some(off)) => {
+                                path.extend(&chars[i..i + off + 1]);
+                                i += off + 1;
+                            }
                             _ => return Err("bad [ in field".into()),
                         }
                     }
                     _ => break,
                 }
             }
-            out.push(Token::Ident(chars[start..i].iter().collect()));
+            out.push(Token::Ident(path));
         } else {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
             let op = ["==", "!=", "<=", ">=", "&&", "||"]
@@ -182,45 +190,62 @@ impl Parser {
         self.comparison()
     }
 
+    /// Comparisons and the text operators, all of one precedence and
+    /// left-associative as in expr-lang (`body matches "x" == true` is
+    /// `(body matches "x") == true`); `not matches` and the other `not`
+    /// forms negate the operator.
     fn comparison(&mut self) -> Result<Expr, String> {
-        let left = self.primary()?;
-        let op = match self.peek() {
-            Some(Token::Op(op)) if !matches!(*op, "&&" | "||" | "!") => {
-                let op = match *op {
-                    "==" => CompareOp::Eq,
-                    "!=" => CompareOp::Ne,
-                    "<" => CompareOp::Lt,
-                    "<=" => CompareOp::Le,
-                    ">" => CompareOp::Gt,
-                    _ => CompareOp::Ge,
-                };
+        let mut left = self.primary()?;
+        loop {
+            let negated = matches!(self.peek(), Some(Token::Ident(w)) if w == "not")
+                && matches!(
+                    self.tokens.get(self.pos + 1),
+                    Some(Token::Ident(w)) if matches!(w.as_str(), "matches" | "contains" | "startsWith" | "endsWith")
+                );
+            if negated {
                 self.pos += 1;
-                return Ok(Expr::Compare(Box::new(left), op, Box::new(self.primary()?)));
             }
-            Some(Token::Ident(w)) => w.clone(),
-            _ => return Ok(left),
-        };
-        let text_op = match op.as_str() {
-            "matches" => {
-                self.pos += 1;
-                let Some(Token::Str(pattern)) = self.next() else {
-                    return Err("matches needs a string literal pattern".into());
-                };
-                let re = ferrotel_goregex::compile(&pattern)
-                    .map_err(|e| format!("bad regex {pattern:?}: {e}"))?;
-                return Ok(Expr::Matches(Box::new(left), re));
-            }
-            "contains" => TextOp::Contains,
-            "startsWith" => TextOp::StartsWith,
-            "endsWith" => TextOp::EndsWith,
-            _ => return Ok(left),
-        };
-        self.pos += 1;
-        Ok(Expr::Text(
-            Box::new(left),
-            text_op,
-            Box::new(self.primary()?),
-        ))
+            let next = match self.peek() {
+                Some(Token::Op(op)) if !matches!(*op, "&&" | "||" | "!") => {
+                    let op = match *op {
+                        "==" => CompareOp::Eq,
+                        "!=" => CompareOp::Ne,
+                        "<" => CompareOp::Lt,
+                        "<=" => CompareOp::Le,
+                        ">" => CompareOp::Gt,
+                        _ => CompareOp::Ge,
+                    };
+                    self.pos += 1;
+                    Expr::Compare(Box::new(left), op, Box::new(self.primary()?))
+                }
+                Some(Token::Ident(w)) if w == "matches" => {
+                    self.pos += 1;
+                    let Some(Token::Str(pattern)) = self.next() else {
+                        return Err("matches needs a string literal pattern".into());
+                    };
+                    let re = ferrotel_goregex::compile(&pattern)
+                        .map_err(|e| format!("bad regex {pattern:?}: {e}"))?;
+                    Expr::Matches(Box::new(left), re)
+                }
+                Some(Token::Ident(w))
+                    if matches!(w.as_str(), "contains" | "startsWith" | "endsWith") =>
+                {
+                    let op = match w.as_str() {
+                        "contains" => TextOp::Contains,
+                        "startsWith" => TextOp::StartsWith,
+                        _ => TextOp::EndsWith,
+                    };
+                    self.pos += 1;
+                    Expr::Text(Box::new(left), op, Box::new(self.primary()?))
+                }
+                _ => return Ok(left),
+            };
+            left = if negated {
+                Expr::Not(Box::new(next))
+            } else {
+                next
+            };
+        }
     }
 
     fn primary(&mut self) -> Result<Expr, String> {
@@ -372,6 +397,16 @@ mod tests {
                 false,
             ),
             (r#"body startsWith "2024" && body endsWith "boom""#, true),
+            // Forms of contrib's examples and Grafana's LGTM config.
+            (r#"body not matches "^WARN:""#, true),
+            ("attributes.missing?.inner != nil", false),
+            (r#"attributes?.code == 500"#, true),
+            (r#"body not contains "ERROR""#, false),
+            (r#"body matches "\\d{4}" == true"#, true),
+            (
+                r#"body matches "^x" == false && attributes.code == 500"#,
+                true,
+            ),
         ] {
             assert_eq!(Expr::parse(src).unwrap().eval(&e), want, "{src}");
         }
