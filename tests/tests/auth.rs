@@ -711,3 +711,127 @@ service:
     docs.lock().unwrap()[1].1 = format!(r#"{{"keys":[{jwk1},{jwk2}]}}"#);
     assert_eq!(client("http", &url, &bearer(rotated))["sdk"], "SUCCESS");
 }
+
+/// Starts the Go collector on `config`, waiting for `port`; killed on drop.
+struct GoCollector {
+    child: std::process::Child,
+    /// Holds the config for as long as the collector runs.
+    _dir: tempfile::TempDir,
+}
+
+impl GoCollector {
+    fn start(config: &str, port: u16) -> GoCollector {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(
+            &path,
+            config.replace("{dir}", &dir.path().display().to_string()),
+        )
+        .unwrap();
+        let child = Command::new(ferrotel_e2e::oracle_bin())
+            .arg(format!("--config={}", path.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        assert!(
+            wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(
+                &addr
+            )
+            .is_ok()),
+            "the Go collector did not start"
+        );
+        GoCollector { child, _dir: dir }
+    }
+}
+
+impl Drop for GoCollector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn refused_credentials_get_the_same_answers_from_go_and_ferrotel() {
+    // bob:hunter2 as in the basicauth test; the same config for both.
+    let config = |grpc: u16, http: u16, authenticator: &str| {
+        format!(
+            "
+extensions:
+  bearertokenauth:
+    token: the-token
+  basicauth:
+    htpasswd:
+      inline: |
+        bob:$apr1$6dUtBoq$ebqYfMUgN01d8wQv2qJa3/
+receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: '127.0.0.1:{grpc}', auth: {{authenticator: {authenticator}}}}}
+      http: {{endpoint: '127.0.0.1:{http}', auth: {{authenticator: {authenticator}}}}}
+exporters:
+  nop:
+service:
+  extensions: [bearertokenauth, basicauth]
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [nop]}}
+"
+        )
+    };
+    for (authenticator, credentials) in [
+        (
+            "bearertokenauth",
+            [
+                "-",
+                "authorization=Bearer nope",
+                "authorization=Bearer the-token",
+            ],
+        ),
+        (
+            "basicauth",
+            [
+                "-",
+                "authorization=Basic Ym9iOndyb25n",
+                "authorization=Basic Ym9iOmh1bnRlcjI=",
+            ],
+        ),
+    ] {
+        let (go_grpc, go_http, our_grpc, our_http) =
+            (free_port(), free_port(), free_port(), free_port());
+        let _go = GoCollector::start(&config(go_grpc, go_http, authenticator), go_http);
+        let _ours = Collector::start(&config(our_grpc, our_http, authenticator));
+        for headers in credentials {
+            for (transport, go_port, our_port) in
+                [("grpc", go_grpc, our_grpc), ("http", go_http, our_http)]
+            {
+                let go = client(transport, &format!("http://127.0.0.1:{go_port}"), headers);
+                let ours = client(transport, &format!("http://127.0.0.1:{our_port}"), headers);
+                assert_eq!(
+                    ours["sdk"], go["sdk"],
+                    "{authenticator} {transport} {headers}"
+                );
+                assert_eq!(
+                    ours["code"], go["code"],
+                    "{authenticator} {transport} {headers}"
+                );
+                if transport == "grpc" {
+                    assert_eq!(ours["message"], go["message"], "{authenticator} {headers}");
+                } else if go["code"] != 200 {
+                    // HTTP bodies are OTLP Status JSON: compare code and message.
+                    let parse = |v: &Value| -> Value {
+                        serde_json::from_str(v.as_str().unwrap_or_default()).unwrap()
+                    };
+                    let (g, o) = (parse(&go["message"]), parse(&ours["message"]));
+                    assert_eq!(o["code"], g["code"], "{authenticator} {headers}: {g} / {o}");
+                    assert_eq!(
+                        o["message"], g["message"],
+                        "{authenticator} {headers}: {g} / {o}"
+                    );
+                }
+            }
+        }
+    }
+}
