@@ -121,7 +121,7 @@ const EXPECTED: &[(&str, &[&str], Rest)] = &[
     ("helm-daemonset-hostmetrics-agent.yaml", &["hostmetrics", "jaeger", "prometheus"], Validates),
     ("helm-daemonset-kubernetes-objects-agent.yaml", &["jaeger", "k8sobjects", "prometheus", "k8s_leader_elector"], Validates),
     // Go validates it (it calls the API at start)
-    ("helm-daemonset-resource-detection-agent.yaml", &["jaeger", "prometheus"], Incompatible("Error: processors::resourcedetection/env::eks::resource_attributes::k8s.cluster.name: needs the EC2 DescribeInstances API, which ferrotel does not call yet")),
+    ("helm-daemonset-resource-detection-agent.yaml", &["jaeger", "prometheus"], Validates),
     ("helm-deployment-cluster-metrics.yaml", &["jaeger", "k8s_cluster", "prometheus"], Validates),
     ("helm-deployment-only.yaml", &["jaeger", "prometheus"], Validates),
     ("helm-deployment-otlp-traces.yaml", &[], Starts),

@@ -15,8 +15,8 @@
 //! - `cloud.provider` and `cloud.platform`, then, when the EC2 instance
 //!   metadata service answers `instance-id` at the first try, the instance
 //!   identity from it (`ec2.rs`'s client). `k8s.cluster.name` comes from the
-//!   EC2 DescribeInstances API, which ferrotel does not call: enabling it is
-//!   refused at load. Without IMDS Go reads the node's `providerID` from the
+//!   EC2 DescribeInstances API, which ferrotel does not call: a config that
+//!   enables it runs, with a warning, without the attribute. Without IMDS Go reads the node's `providerID` from the
 //!   API and DescribeInstances; ferrotel, reading neither, emits the two
 //!   cloud attributes only, as Go does when those calls fail.
 
@@ -82,16 +82,6 @@ impl Validate for EksConfig {
     fn validate(&self) -> Result<(), Invalid> {
         check_auth_type(&self.auth_type)?;
         check_attributes(&self.resource_attributes, ATTRIBUTES)?;
-        if self
-            .resource_attributes
-            .get("k8s.cluster.name")
-            .is_some_and(|t| t.enabled)
-        {
-            return Err(Invalid::at(
-                "resource_attributes::k8s.cluster.name",
-                "needs the EC2 DescribeInstances API, which ferrotel does not call yet",
-            ));
-        }
         Ok(())
     }
 }
@@ -137,6 +127,13 @@ pub(crate) async fn detect(
     let mut a = Attributes::new(&config.resource_attributes, ATTRIBUTES);
     a.set("cloud.provider", "aws");
     a.set("cloud.platform", "aws_eks");
+    if a.enabled("k8s.cluster.name") {
+        // Go asks DescribeInstances with the node's credentials; a config
+        // that enables it still runs here, without the attribute.
+        tracing::warn!(
+            "eks: k8s.cluster.name needs the EC2 DescribeInstances API, which ferrotel does not call; it is left out"
+        );
+    }
 
     // Go checks IMDS with a single attempt, then reads it with the SDK's
     // default of three.
@@ -201,15 +198,11 @@ mod tests {
         let a = Attributes::new(&c.resource_attributes, ATTRIBUTES);
         assert!(a.enabled("host.id") && a.enabled("cloud.provider"));
         assert!(!a.enabled("host.name"), "off by default in Go");
+        // Go takes it (and calls DescribeInstances at start).
         let c: EksConfig =
             serde_yaml_ng::from_str("resource_attributes: {k8s.cluster.name: {enabled: true}}")
                 .unwrap();
-        assert!(
-            c.validate_at("eks")
-                .unwrap_err()
-                .to_string()
-                .contains("DescribeInstances")
-        );
+        assert!(c.validate_at("eks").is_ok());
         let c: EksConfig = serde_yaml_ng::from_str("auth_type: bearer").unwrap();
         assert_eq!(
             c.validate().unwrap_err().to_string(),
