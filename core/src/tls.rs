@@ -207,11 +207,29 @@ fn client_roots(file: &str) -> Result<RootCertStore, String> {
 impl Validate for TlsServerSettings {
     /// Checks what can be checked without reading files.
     fn validate(&self) -> Result<(), Invalid> {
-        if self.cert_file.is_empty() && self.cert_pem.is_empty() {
-            return Err("cert_file or cert_pem is required".into());
+        // configtls's checks, in its words; those of its embedded `Config`
+        // are placed under `config`, as Go's validation names them.
+        let embedded = |message: &str| Invalid::at("config", message);
+        if !self.cert_file.is_empty() && !self.cert_pem.is_empty() {
+            return Err(embedded(
+                "provide either certificate file or PEM, but not both",
+            ));
         }
-        if self.key_file.is_empty() && self.key_pem.is_empty() {
-            return Err("key_file or key_pem is required".into());
+        if !self.key_file.is_empty() && !self.key_pem.is_empty() {
+            return Err(embedded("provide either key file or PEM, but not both"));
+        }
+        let cert = !self.cert_file.is_empty() || !self.cert_pem.is_empty();
+        let key = !self.key_file.is_empty() || !self.key_pem.is_empty();
+        if cert != key {
+            return Err(embedded(
+                "TLS configuration must include both certificate and key (CertFile/CertPem and KeyFile/KeyPem)",
+            ));
+        }
+        if !cert {
+            return Err(
+                "TLS configuration must include both certificate and key for server connections"
+                    .into(),
+            );
         }
         if !self.cipher_suites.is_empty() || self.reload_interval.is_some() {
             return Err(
@@ -223,6 +241,21 @@ impl Validate for TlsServerSettings {
 }
 
 impl TlsServerSettings {
+    /// [`Validate::validate`] placed as Go places the errors of a server's
+    /// `tls`: on `section`, the message naming `field` (`tls` for gRPC,
+    /// `serverconfig::tls` for HTTP) and then `config` for the checks of
+    /// the embedded settings.
+    pub fn validate_in(&self, section: &str, field: &str) -> Result<(), Invalid> {
+        self.validate().map_err(|e| {
+            let message = if e.path.is_empty() {
+                format!("{field}: {}", e.message)
+            } else {
+                format!("{field}: {}: {}", e.path, e.message)
+            };
+            Invalid::at(section, message)
+        })
+    }
+
     /// A rustls server config offering `alpn` protocols.
     pub fn build(&self, alpn: &[&[u8]]) -> Result<Arc<ServerConfig>, String> {
         let builder = ServerConfig::builder_with_provider(provider())
@@ -423,12 +456,9 @@ mod tests {
             err,
             "failed to load TLS config: failed to load TLS cert and key: open /nonexistent/cert.pem: no such file or directory"
         );
-        assert!(
-            TlsServerSettings::default()
-                .validate()
-                .unwrap_err()
-                .message
-                .contains("cert_file")
+        assert_eq!(
+            TlsServerSettings::default().validate().unwrap_err().message,
+            "TLS configuration must include both certificate and key for server connections"
         );
     }
 }

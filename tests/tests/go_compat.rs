@@ -139,6 +139,22 @@ fn closed_sets_of_values_decode_with_go_s_words() {
             ),
         ),
         (
+            "tls_server_block_without_a_certificate",
+            "receivers: {otlp: {protocols: {grpc: {tls: {min_version: '1.3'}}}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+        ),
+        (
+            "http_tls_server_block_without_a_certificate",
+            "receivers: {otlp: {protocols: {http: {tls: {min_version: '1.3'}}}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+        ),
+        (
+            "grpc_tls_server_block_with_a_key_only",
+            "receivers: {otlp: {protocols: {grpc: {tls: {key_file: /x.pem}}}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+        ),
+        (
+            "tls_server_block_with_a_certificate_only",
+            "receivers: {otlp: {protocols: {http: {tls: {cert_file: /x.pem}}}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+        ),
+        (
             "invalid_keys_sorted",
             exporter("debug", "  debug:\n    zeta: 1\n    alpha: 2"),
         ),

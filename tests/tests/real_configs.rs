@@ -159,7 +159,7 @@ const EXPECTED: &[(&str, &[&str], Rest)] = &[
     ("operator-smoke-deletion.yaml", &["nop"], NothingLeft),
     ("operator-targetallocator-features.yaml", &["prometheus"], NothingLeft),
     // Go refuses it too (oracle), in other words: `receivers::otlp::protocols::grpc: tls: TLS configuration must include both certificate and key for server connections`
-    ("operator-tls-profile-override.yaml", &[], InvalidInGo("receivers::otlp::protocols::grpc::tls: cert_file or cert_pem is required")),
+    ("operator-tls-profile-override.yaml", &[], InvalidInGo("receivers::otlp::protocols::grpc: tls: TLS configuration must include both certificate and key for server connections")),
     ("operator-versioned-configmaps.yaml", &[], Starts),
     ("signoz-devenv-otel-collector.yaml", &["prometheus", "signozspanmetrics", "clickhousetraces", "signozclickhousemetrics", "clickhouselogsexporter"], NothingLeft),
     // Go: the same lines (oracle)

@@ -3,7 +3,7 @@
 use ferrotel_core::auth::ServerAuthSettings;
 use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::ByteSize;
-use ferrotel_core::config::{Invalid, Validate};
+use ferrotel_core::config::Invalid;
 use ferrotel_core::tls::TlsServerSettings;
 use serde::{Deserialize, Deserializer};
 
@@ -142,12 +142,12 @@ impl ComponentConfig for Config {
                 .into());
             }
             if let Some(tls) = &g.tls {
-                tls.validate_at("protocols::grpc::tls")?;
+                tls.validate_in("protocols::grpc", "tls")?;
             }
         }
         if let Some(h) = &p.http {
             if let Some(tls) = &h.tls {
-                tls.validate_at("protocols::http::tls")?;
+                tls.validate_in("protocols::http", "serverconfig::tls")?;
             }
             for path in [&h.traces_url_path, &h.metrics_url_path, &h.logs_url_path] {
                 if !path.starts_with('/') {
