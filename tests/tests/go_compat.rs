@@ -232,7 +232,7 @@ fn tls_files_are_read_at_start_not_by_validate() {
     let receiver = "receivers: {otlp: {protocols: {grpc: {endpoint: \"localhost:1\"}}}}";
     let pipeline = |exporter: &str| {
         format!(
-            "service: {{pipelines: {{logs: {{receivers: [otlp], exporters: [{exporter}]}}}}}}\n"
+            "service: {{telemetry: {{metrics: {{level: none}}}}, pipelines: {{logs: {{receivers: [otlp], exporters: [{exporter}]}}}}}}\n"
         )
     };
     let cases = [
@@ -254,7 +254,7 @@ fn tls_files_are_read_at_start_not_by_validate() {
         ),
         (
             "otlp_receiver_certificate",
-            "receivers: {otlp: {protocols: {http: {endpoint: \"localhost:1\", tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}}}}}\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
+            "receivers: {otlp: {protocols: {http: {endpoint: \"localhost:1\", tls: {cert_file: /nonexistent/c.pem, key_file: /nonexistent/k.pem}}}}}\nexporters: {debug: }\nservice: {telemetry: {metrics: {level: none}}, pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n".to_string(),
         ),
     ];
     // `validate` takes every one, as Go's does.
@@ -438,4 +438,33 @@ service:
         .map(|(_, attrs)| attrs.iter().map(|(k, _)| k.as_str()).collect())
         .collect();
     assert_eq!(keys, [["level", "msg"], ["level", "msg"]]);
+}
+
+#[test]
+fn unknown_types_in_several_sections_are_all_reported_as_go_reports_them() {
+    // The valid values differ (the two binaries have different components),
+    // so they are cut off; the lines and their order must agree.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("several.yaml");
+    std::fs::write(
+        &path,
+        "receivers: {hostmetrics: , otlp: {protocols: {grpc: }}}\nprocessors: {cumulativetodelta: }\nexporters: {prometheusremotewrite: , debug: }\nextensions: {zzz: }\nconnectors: {spanmetrics: }\nservice: {pipelines: {traces: {receivers: [otlp], exporters: [debug]}}}\n",
+    )
+    .unwrap();
+    let lines = |bin: &std::path::Path| -> Vec<String> {
+        let (ok, stderr) = validate_with_env(bin, &path, &[]);
+        assert!(!ok);
+        error_lines(&stderr)
+            .into_iter()
+            .map(|l| {
+                l.split(" (valid values")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    let go = lines(&oracle_bin());
+    assert_eq!(go.len(), 6, "{go:?}");
+    assert_eq!(lines(&ferrotel_bin()), go);
 }

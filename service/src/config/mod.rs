@@ -317,11 +317,44 @@ pub fn from_value(
             Ok(out)
         };
 
-    let receivers = section(Kind::Receiver, &raw.receivers)?;
-    let processors = section(Kind::Processor, &raw.processors)?;
-    let exporters = section(Kind::Exporter, &raw.exporters)?;
-    let extensions = section(Kind::Extension, &raw.extensions)?;
-    let connectors = section(Kind::Connector, &raw.connectors)?;
+    // Go decodes every section and reports the first error of each, in
+    // its field order, as one list.
+    let receivers = section(Kind::Receiver, &raw.receivers);
+    let processors = section(Kind::Processor, &raw.processors);
+    let exporters = section(Kind::Exporter, &raw.exporters);
+    let connectors = section(Kind::Connector, &raw.connectors);
+    let extensions = section(Kind::Extension, &raw.extensions);
+    let failed: Vec<&ConfigError> = [&receivers, &processors, &exporters, &connectors, &extensions]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    if failed.len() > 1 {
+        let lines: Vec<String> = failed
+            .iter()
+            .map(|e| match e {
+                ConfigError::Unmarshal {
+                    section: Some(s),
+                    message,
+                    ..
+                } => format!("'{s}' {message}"),
+                other => other.to_string(),
+            })
+            .collect();
+        let source = match failed[0] {
+            ConfigError::Unmarshal { source, .. } => source.clone(),
+            _ => None,
+        };
+        return Err(ConfigError::Unmarshal {
+            section: None,
+            message: format!(
+                "decoding failed due to the following error(s):\n\n{}",
+                lines.join("\n")
+            ),
+            source,
+        });
+    }
+    let (receivers, processors, exporters, connectors, extensions) =
+        (receivers?, processors?, exporters?, connectors?, extensions?);
 
     let telemetry = raw.service.telemetry.decode().map_err(|e| {
         let section = match e.section {
