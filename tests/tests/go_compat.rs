@@ -91,6 +91,11 @@ fn keys_without_values_and_unset_variables_decode_as_go_does() {
             "check_interval_without_value",
             "receivers: {otlp: {protocols: {grpc: }}}\nprocessors:\n  memory_limiter:\n    check_interval:\n    limit_mib: 100\nexporters: {debug: }\nservice: {pipelines: {logs: {receivers: [otlp], processors: [memory_limiter], exporters: [debug]}}}\n".to_string(),
         ),
+        // A list given no value keeps its default (`localhost:9092`).
+        (
+            "kafka_brokers_without_value",
+            exporter("kafka", "  kafka:\n    brokers:\n    logs: {topic: x}"),
+        ),
         ("filelog_start_at_without_value", filelog("    start_at:")),
         ("filelog_encoding_without_value", filelog("    encoding:")),
         (

@@ -113,7 +113,7 @@ const EXPECTED: &[(&str, &[&str], Rest)] = &[
     ("grafana-lgtm-java-json-logging-otlp.yaml", &["prometheus", "otlpjson"], Validates),
     // Go: profiles pipelines behind --feature-gates=service.profilesSupport
     ("grafana-lgtm-otelcol-config.yaml", &["prometheus"], Incompatible("'service' error decoding 'pipelines': unknown signal \"profiles\"")),
-    ("helm-alternate-config.yaml", &["k8s_cluster", "k8sobjects"], NothingLeft),
+    ("helm-alternate-config.yaml", &["k8s_cluster", "k8s_attributes", "k8sobjects"], NothingLeft),
     ("helm-daemonset-and-deployment-agent.yaml", &["jaeger", "prometheus"], Validates),
     ("helm-daemonset-annotation-discovery-agent.yaml", &["jaeger", "prometheus", "receiver_creator", "k8s_observer"], Validates),
     ("helm-daemonset-cluster-metrics-agent.yaml", &["jaeger", "k8s_cluster", "prometheus", "k8s_leader_elector"], Validates),
@@ -132,7 +132,7 @@ const EXPECTED: &[(&str, &[&str], Rest)] = &[
     ("newrelic-host-monitoring-k8s.yaml", &["hostmetrics", "metricstransform", "cumulativetodelta"], Validates),
     ("newrelic-internal-telemetry.yaml", &[], Starts),
     // Go: the same lines (oracle): $VAR without braces is not expanded
-    ("newrelic-java-logs-in-context.yaml", &["fluentforward"], InvalidInGo("'verbosity' unknown metrics level \"$log_exporter_log_verbosity\"")),
+    ("newrelic-java-logs-in-context.yaml", &[], InvalidInGo("'verbosity' unknown metrics level \"$log_exporter_log_verbosity\"")),
     ("newrelic-nr-config.yaml", &["fluentforward", "cumulativetodelta"], Validates),
     ("newrelic-self-host-kafka.yaml", &["kafkametrics", "cumulativetodelta", "groupbyattrs", "metricstransform"], Validates),
     ("newrelic-statsd-k8s.yaml", &["statsd"], NothingLeft),
@@ -167,7 +167,7 @@ const EXPECTED: &[(&str, &[&str], Rest)] = &[
     // Go: the same lines (oracle)
     ("uptrace-docker.yaml", &["hostmetrics", "httpcheck", "jaeger", "postgresql", "prometheus", "prometheusremotewrite"], InvalidInGo("'migration.MetricsConfigV030' has invalid keys: address")),
     // Go: the same line (oracle)
-    ("uptrace-redis-enterprise.yaml", &["hostmetrics", "jaeger", "prometheus_simple"], InvalidInGo("the logging exporter has been deprecated, use the debug exporter instead")),
+    ("uptrace-redis-enterprise.yaml", &[], InvalidInGo("the logging exporter has been deprecated, use the debug exporter instead")),
 ];
 
 /// The directory of the corpus.

@@ -151,17 +151,35 @@ pub fn decode_component<T: DeserializeOwned + Default>(raw: &Value) -> Result<T,
 
 /// Decodes a value, refusing unknown keys.
 pub fn decode_strict<T: DeserializeOwned>(raw: &Value) -> Result<T, DecodeError> {
-    decode_with(super::GoValue::new(raw))
+    decode_with(raw, false)
 }
 
 /// [`decode_strict`] for a tree whose [`Value`] parts are decoded again
 /// later (the collector config, whose sections go to components): they
 /// keep the marks of `${...}` expansions for that second decoding.
 pub fn decode_tree<T: DeserializeOwned>(raw: &Value) -> Result<T, DecodeError> {
-    decode_with(super::GoValue::keeping_marks(raw))
+    decode_with(raw, true)
 }
 
-fn decode_with<T: DeserializeOwned>(raw: super::GoValue<'_>) -> Result<T, DecodeError> {
+fn decode_with<T: DeserializeOwned>(raw: &Value, keep_marks: bool) -> Result<T, DecodeError> {
+    let rule = |v| {
+        if keep_marks {
+            super::GoValue::keeping_marks(v)
+        } else {
+            super::GoValue::new(v)
+        }
+    };
+    let defaults = super::go_value::DefaultedNulls::default();
+    let first = decode_once(rule(raw).noting(&defaults));
+    if defaults.is_empty() {
+        return first;
+    }
+    // Lists and maps given no value keep their defaults, as in Go.
+    let pruned = defaults.prune(raw);
+    decode_once(rule(&pruned))
+}
+
+fn decode_once<T: DeserializeOwned>(raw: super::GoValue<'_>) -> Result<T, DecodeError> {
     let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let result = {
         let mut record = |path: serde_ignored::Path<'_>| {

@@ -4,10 +4,11 @@
 //! value (`start_at:`, `timeout: ~`) or an unset `${env:X}` sets the field
 //! to its type's zero value (`""`, `0`, `false`, a zero duration) instead of
 //! failing, while a section given empty (`tls:`) keeps its defaults and a
-//! pointer (ferrotel's `Option`) stays unset. (One difference is left: a
-//! list given no value is empty here, where Go keeps a default list; serde
-//! cannot tell a field's type from its value, and no ferrotel list default
-//! is other than empty but kafka's `brokers`.) serde refuses a null where it
+//! pointer (ferrotel's `Option`) stays unset. A list or a map given no
+//! value keeps its default too (Go's `zeroSliceAndMapHookFunc`): serde
+//! cannot tell a field's type from a null, so [`DefaultedNulls`] notes the
+//! nulls read as lists or maps and the value is decoded again without
+//! them. serde refuses a null where it
 //! wants a string or a number, so configs Go takes (`endpoint:` left for a
 //! Helm value to fill) would not load. [`GoValue`] is a deserializer over a
 //! borrowed [`Value`] that answers a null with the zero value of whatever
@@ -93,6 +94,45 @@ pub struct GoValue<'a> {
     /// Whether a [`Value`] target keeps an expansion's mark, for trees
     /// whose parts are decoded again later.
     keep_marks: bool,
+    /// Where to note the nulls read as a list or a map, when asked.
+    defaults: Option<&'a DefaultedNulls>,
+}
+
+/// The nulls a decoding read as a list or a map, by address in the tree:
+/// Go keeps the default of such a field, so [`crate::config::decode_strict`]
+/// decodes again without them.
+#[derive(Default)]
+pub struct DefaultedNulls(std::cell::RefCell<Vec<usize>>);
+
+impl DefaultedNulls {
+    fn note(&self, value: &Value) {
+        self.0.borrow_mut().push(value as *const Value as usize);
+    }
+
+    /// Whether any was noted.
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    /// `tree` without the noted map entries.
+    pub fn prune(&self, tree: &Value) -> Value {
+        let noted = self.0.borrow();
+        fn walk(value: &Value, noted: &[usize]) -> Value {
+            match value {
+                Value::Mapping(map) => Value::Mapping(
+                    map.iter()
+                        .filter(|(_, v)| !noted.contains(&(*v as *const Value as usize)))
+                        .map(|(k, v)| (k.clone(), walk(v, noted)))
+                        .collect(),
+                ),
+                Value::Sequence(items) => {
+                    Value::Sequence(items.iter().map(|v| walk(v, noted)).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        walk(tree, &noted)
+    }
 }
 
 impl<'a> GoValue<'a> {
@@ -102,6 +142,7 @@ impl<'a> GoValue<'a> {
         GoValue {
             value,
             keep_marks: false,
+            defaults: None,
         }
     }
 
@@ -112,6 +153,16 @@ impl<'a> GoValue<'a> {
         GoValue {
             value,
             keep_marks: true,
+            defaults: None,
+        }
+    }
+
+    /// The same value, noting in `defaults` the nulls read as a list or
+    /// a map.
+    pub fn noting(self, defaults: &'a DefaultedNulls) -> GoValue<'a> {
+        GoValue {
+            defaults: Some(defaults),
+            ..self
         }
     }
 
@@ -227,7 +278,12 @@ impl<'a> Deserializer<'a> for GoValue<'a> {
 
     fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.plain() {
-            Value::Null => visitor.visit_seq(Items::of(self, &[])),
+            Value::Null => {
+                if let Some(d) = self.defaults {
+                    d.note(self.value);
+                }
+                visitor.visit_seq(Items::of(self, &[]))
+            }
             Value::Sequence(items) => visitor.visit_seq(Items::of(self, items)),
             other => other.deserialize_seq(visitor),
         }
@@ -249,11 +305,16 @@ impl<'a> Deserializer<'a> for GoValue<'a> {
     fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.plain() {
             // An empty section keeps the defaults of what it holds.
-            Value::Null => visitor.visit_map(Entries {
-                rule: self,
-                iter: None,
-                value: None,
-            }),
+            Value::Null => {
+                if let Some(d) = self.defaults {
+                    d.note(self.value);
+                }
+                visitor.visit_map(Entries {
+                    rule: self,
+                    iter: None,
+                    value: None,
+                })
+            }
             Value::Mapping(map) => visitor.visit_map(Entries::of(self, map)),
             other => other.deserialize_map(visitor),
         }
@@ -447,6 +508,18 @@ mod tests {
         assert_eq!(s.inner.depth, 0);
         // Absent keys keep their defaults.
         assert_eq!(decode("{}"), Section::default());
+    }
+
+    #[test]
+    fn a_list_or_map_given_no_value_keeps_its_default_as_in_go() {
+        let value: Value = serde_yaml_ng::from_str("{tags: , inner: , size: }").unwrap();
+        let s: Section = crate::config::decode_strict(&value).unwrap();
+        assert_eq!(s.tags, ["a"]);
+        assert_eq!(s.inner, Inner { depth: 3 });
+        assert_eq!(s.size, 0, "a scalar still takes its zero");
+        let value: Value = serde_yaml_ng::from_str("{tags: [], size: 2}").unwrap();
+        let s: Section = crate::config::decode_strict(&value).unwrap();
+        assert!(s.tags.is_empty(), "an empty list is kept as given");
     }
 
     #[test]

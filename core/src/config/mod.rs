@@ -7,7 +7,7 @@
 
 mod compression;
 mod decode;
-mod go_value;
+pub(crate) mod go_value;
 mod level;
 mod units;
 

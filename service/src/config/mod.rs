@@ -324,10 +324,16 @@ pub fn from_value(
     let exporters = section(Kind::Exporter, &raw.exporters);
     let connectors = section(Kind::Connector, &raw.connectors);
     let extensions = section(Kind::Extension, &raw.extensions);
-    let failed: Vec<&ConfigError> = [&receivers, &processors, &exporters, &connectors, &extensions]
-        .into_iter()
-        .filter_map(|r| r.as_ref().err())
-        .collect();
+    let failed: Vec<&ConfigError> = [
+        &receivers,
+        &processors,
+        &exporters,
+        &connectors,
+        &extensions,
+    ]
+    .into_iter()
+    .filter_map(|r| r.as_ref().err())
+    .collect();
     if failed.len() > 1 {
         let lines: Vec<String> = failed
             .iter()
@@ -353,8 +359,13 @@ pub fn from_value(
             source,
         });
     }
-    let (receivers, processors, exporters, connectors, extensions) =
-        (receivers?, processors?, exporters?, connectors?, extensions?);
+    let (receivers, processors, exporters, connectors, extensions) = (
+        receivers?,
+        processors?,
+        exporters?,
+        connectors?,
+        extensions?,
+    );
 
     let telemetry = raw.service.telemetry.decode().map_err(|e| {
         let section = match e.section {
