@@ -20,11 +20,48 @@ use tokio::task::JoinHandle;
 pub type Body = Full<Bytes>;
 
 /// Binds a TCP listener on `host:port` (`localhost:4318`, `0.0.0.0:8888`,
-/// `[::1]:13133`); the error names the endpoint.
+/// `[::1]:13133`); the error reads as Go's `net.Listen` writes it, with the
+/// resolved address: `listen tcp 127.0.0.1:4318: bind: address already in
+/// use`.
 pub async fn bind(endpoint: &str) -> Result<TcpListener, std::io::Error> {
-    TcpListener::bind(endpoint)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("listen tcp {endpoint}: {e}")))
+    let addrs: Vec<SocketAddr> = match tokio::net::lookup_host(endpoint).await {
+        Ok(found) => found.collect(),
+        Err(e) => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("listen tcp {endpoint}: {}", go_errno(&e)),
+            ));
+        }
+    };
+    // Go listens on the first IPv4 address a name resolves to.
+    let addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!("listen tcp {endpoint}: no address found"),
+            )
+        })?;
+    TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("listen tcp {addr}: bind: {}", go_errno(&e)),
+        )
+    })
+}
+
+/// An OS error as Go's errno text: lower case, without the number.
+fn go_errno(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or_default();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A running server; dropping it does not stop it, [`HttpServer::shutdown`] does.

@@ -44,8 +44,8 @@ pub enum ServiceError {
     #[error(transparent)]
     Graph(#[from] GraphError),
     /// The self-metrics endpoint could not listen.
-    #[error("failed to start telemetry: {0}")]
-    Telemetry(std::io::Error),
+    #[error("failed to create meter provider: {0}")]
+    Telemetry(String),
     /// `service::telemetry::logs` names a logger ferrotel cannot make.
     #[error("failed to create logger: {0}")]
     Logger(String),
@@ -197,9 +197,11 @@ async fn start_metrics_server(
         return Ok(None);
     }
     let endpoint = config.telemetry.metrics.prometheus_endpoint();
-    let listener = http_server::bind(&endpoint)
-        .await
-        .map_err(ServiceError::Telemetry)?;
+    let listener = http_server::bind(&endpoint).await.map_err(|e| {
+        ServiceError::Telemetry(format!(
+            "binding address {endpoint} for Prometheus exporter: {e}"
+        ))
+    })?;
     let registry = telemetry.registry.clone();
     let server = HttpServer::start(listener, move |req, _| {
         let registry = registry.clone();

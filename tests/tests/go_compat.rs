@@ -473,3 +473,40 @@ fn unknown_types_in_several_sections_are_all_reported_as_go_reports_them() {
     assert_eq!(go.len(), 6, "{go:?}");
     assert_eq!(lines(&ferrotel_bin()), go);
 }
+
+#[test]
+fn a_port_already_taken_fails_the_start_in_go_s_words() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "receiver",
+            format!(
+                "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 'localhost:{port}'}}}}}}}}\nexporters: {{debug: }}\nservice: {{telemetry: {{metrics: {{level: none}}}}, pipelines: {{logs: {{receivers: [otlp], exporters: [debug]}}}}}}\n"
+            ),
+        ),
+        (
+            "self_metrics",
+            format!(
+                "receivers: {{otlp: {{protocols: {{grpc: {{endpoint: 'localhost:1'}}}}}}}}\nexporters: {{debug: }}\nservice: {{telemetry: {{metrics: {{readers: [{{pull: {{exporter: {{prometheus: {{host: localhost, port: {port}}}}}}}}}]}}}}, pipelines: {{logs: {{receivers: [otlp], exporters: [debug]}}}}}}\n"
+            ),
+        ),
+    ];
+    for (name, yaml) in &cases {
+        let path = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, yaml).unwrap();
+        let run = |bin: &std::path::Path| {
+            let (ok, stderr) = run_until_exit(bin, &path, Duration::from_secs(20));
+            assert!(!ok, "{name}: must fail at start:\n{stderr}");
+            error_lines(&stderr)
+                .into_iter()
+                .filter(|l| l.starts_with("Error: "))
+                .collect::<Vec<_>>()
+        };
+        let go = run(&oracle_bin());
+        assert_eq!(go.len(), 1, "{name}: {go:?}");
+        assert_eq!(run(&ferrotel_bin()), go, "{name}");
+    }
+    drop(taken);
+}
