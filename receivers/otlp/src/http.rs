@@ -2,12 +2,12 @@
 
 use crate::Sinks;
 use crate::config::HttpConfig;
-use crate::decompress::{BodyError, decompress};
 use bytes::Bytes;
 use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
 use ferrotel_core::http_server::{Body, HttpServer, bind, response};
 use ferrotel_core::pdata::{Payload, Signal, decode_json, scan};
+use ferrotel_decompress::{BodyError, decompress};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};

@@ -13,7 +13,6 @@
 //! load): `auth`.
 
 mod config;
-mod decompress;
 mod grpc;
 mod http;
 

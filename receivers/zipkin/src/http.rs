@@ -2,12 +2,12 @@
 //! type, translate, hand on, answer as Go's receiver does.
 
 use crate::config::Config;
-use crate::decompress::{BodyError, decompress};
 use ferrotel_core::ack::{AckToken, Acks, Guarantee};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
 use ferrotel_core::http_server::{Body, HttpServer, bind, response};
 use ferrotel_core::pdata::{Payload, Telemetry};
 use ferrotel_core::telemetry::ReceiverMetrics;
+use ferrotel_decompress::{BodyError, decompress};
 use ferrotel_zipkin::{json, proto, to_traces, v1};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;

@@ -13,7 +13,6 @@
 //! (`Content-Type: application/x-thrift`, answered 400), `auth`.
 
 mod config;
-mod decompress;
 mod http;
 
 pub use config::Config;

@@ -1,12 +1,15 @@
 //! Request body decompression with a hard output limit, so that a small
 //! compressed body cannot expand into gigabytes (a decompression bomb).
+//!
+//! The OTLP and Zipkin receivers share it, so both read the same
+//! `Content-Encoding` values Go's confighttp reads.
 
 use bytes::Bytes;
 use std::io::Read;
 
 /// Why a body could not be read.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum BodyError {
+pub enum BodyError {
     /// Larger than the limit after decompression.
     TooLarge,
     /// An encoding the receiver does not know.
@@ -18,7 +21,7 @@ pub(crate) enum BodyError {
 /// Decompresses `body` per `Content-Encoding`, failing once the output
 /// would exceed `limit` bytes. An uncompressed body is returned as it is,
 /// without a copy.
-pub(crate) fn decompress(encoding: &str, body: Bytes, limit: usize) -> Result<Bytes, BodyError> {
+pub fn decompress(encoding: &str, body: Bytes, limit: usize) -> Result<Bytes, BodyError> {
     let corrupt = |e: std::io::Error| BodyError::Corrupt(e.to_string());
     let out = match encoding.trim().to_ascii_lowercase().as_str() {
         "" | "identity" => {
