@@ -99,7 +99,7 @@ impl Routes {
         let content_type = header(&req, http::header::CONTENT_TYPE);
         let proto = content_type == "application/x-protobuf";
         let thrift = content_type == "application/x-thrift";
-        let debug = header(&req, "x-b3-flags".parse().expect("valid name")) == "1";
+        let debug = header(&req, http::header::HeaderName::from_static("x-b3-flags")) == "1";
         let client = Arc::new(ClientInfo {
             addr: Some(peer),
             metadata: if self.include_metadata {
