@@ -5,10 +5,9 @@
 //! `169.254.169.254`; the collector is pointed at the fixture with
 //! ferrotel's test hook `FERROTEL_AZURE_IMDS_ENDPOINT`.
 
-use ferrotel_core::pdata::Signal;
-use ferrotel_e2e::{Collector, free_port, post, read_json_file, sample, wait_until};
+use ferrotel_e2e::resource_detection::{config, resource_after_sending, sorted};
+use ferrotel_e2e::{Collector, free_port};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The Linux example response of "Azure Instance Metadata Service",
 /// Sample 4 ("Get more information about the VM during support case",
@@ -174,66 +173,6 @@ impl Imds {
             requests,
         }
     }
-}
-
-fn config(otlp: u16, processor: &str) -> String {
-    format!(
-        "
-receivers:
-  otlp:
-    protocols:
-      http: {{endpoint: '127.0.0.1:{otlp}'}}
-processors:
-  resource_detection:
-    {processor}
-exporters:
-  file: {{path: '{{dir}}/out.json'}}
-service:
-  telemetry: {{metrics: {{level: none}}}}
-  pipelines:
-    logs: {{receivers: [otlp], processors: [resource_detection], exporters: [file]}}
-"
-    )
-}
-
-/// Sends a sample and returns the resource attributes the file got, as
-/// sorted `key=value` strings.
-fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
-    let body = sample(Signal::Logs, 1).encode_request();
-    let r = post(
-        &format!("127.0.0.1:{otlp}"),
-        "/v1/logs",
-        "application/x-protobuf",
-        &body,
-    );
-    assert_eq!(r.status, 200);
-    let out = c.path("out.json");
-    assert!(
-        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
-        "not written; log:\n{}",
-        c.log()
-    );
-    let mut attributes: Vec<String> =
-        read_json_file(&out)[0]["resourceLogs"][0]["resource"]["attributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|kv| {
-                format!(
-                    "{}={}",
-                    kv["key"].as_str().unwrap_or_default(),
-                    kv["value"]["stringValue"].as_str().unwrap_or("?")
-                )
-            })
-            .collect();
-    attributes.sort();
-    attributes
-}
-
-fn sorted(items: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
 }
 
 #[test]

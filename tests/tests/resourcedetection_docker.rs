@@ -6,15 +6,12 @@
 //! `/v<version>` prefix) with the examples of Docker's Engine API
 //! reference.
 
-use ferrotel_core::pdata::Signal;
-use ferrotel_e2e::{
-    Collector, ferrotel_bin, free_port, post, read_json_file, sample, validate_with_env, wait_until,
-};
+use ferrotel_e2e::resource_detection::{config, resource_after_sending};
+use ferrotel_e2e::{Collector, ferrotel_bin, free_port, validate_with_env};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// Part of the example response of `GET /info` ("System" → "Get system
 /// information", https://docs.docker.com/reference/api/engine/version/v1.47/#tag/System/operation/SystemInfo):
@@ -138,60 +135,6 @@ fn serve(stream: std::os::unix::net::UnixStream, seen: &Mutex<Vec<String>>) {
             return;
         }
     }
-}
-
-fn config(otlp: u16, processor: &str) -> String {
-    format!(
-        "
-receivers:
-  otlp:
-    protocols:
-      http: {{endpoint: '127.0.0.1:{otlp}'}}
-processors:
-  resource_detection:
-    {processor}
-exporters:
-  file: {{path: '{{dir}}/out.json'}}
-service:
-  telemetry: {{metrics: {{level: none}}}}
-  pipelines:
-    logs: {{receivers: [otlp], processors: [resource_detection], exporters: [file]}}
-"
-    )
-}
-
-/// Sends a sample and returns the resource attributes the file got, as
-/// sorted `key=value` strings.
-fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
-    let body = sample(Signal::Logs, 1).encode_request();
-    let r = post(
-        &format!("127.0.0.1:{otlp}"),
-        "/v1/logs",
-        "application/x-protobuf",
-        &body,
-    );
-    assert_eq!(r.status, 200);
-    let out = c.path("out.json");
-    assert!(
-        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
-        "not written; log:\n{}",
-        c.log()
-    );
-    let mut attributes: Vec<String> =
-        read_json_file(&out)[0]["resourceLogs"][0]["resource"]["attributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|kv| {
-                format!(
-                    "{}={}",
-                    kv["key"].as_str().unwrap_or_default(),
-                    kv["value"]["stringValue"].as_str().unwrap_or("?")
-                )
-            })
-            .collect();
-    attributes.sort();
-    attributes
 }
 
 fn docker_host(daemon: &Daemon) -> String {

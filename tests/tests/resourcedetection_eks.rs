@@ -6,10 +6,9 @@
 //! SDK's `AWS_EC2_METADATA_SERVICE_ENDPOINT`. No Kubernetes API server is
 //! run: ferrotel does not read it (see the crate's `eks.rs`).
 
-use ferrotel_core::pdata::Signal;
-use ferrotel_e2e::{Collector, free_port, post, read_json_file, sample, wait_until};
+use ferrotel_e2e::resource_detection::{config, resource_after_sending, sorted};
+use ferrotel_e2e::{Collector, free_port};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// AWS's example instance identity document ("Instance identity
 /// documents", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-identity-documents.html).
@@ -88,66 +87,6 @@ impl Imds {
             requests,
         }
     }
-}
-
-fn config(otlp: u16, processor: &str) -> String {
-    format!(
-        "
-receivers:
-  otlp:
-    protocols:
-      http: {{endpoint: '127.0.0.1:{otlp}'}}
-processors:
-  resource_detection:
-    {processor}
-exporters:
-  file: {{path: '{{dir}}/out.json'}}
-service:
-  telemetry: {{metrics: {{level: none}}}}
-  pipelines:
-    logs: {{receivers: [otlp], processors: [resource_detection], exporters: [file]}}
-"
-    )
-}
-
-/// Sends a sample and returns the resource attributes the file got, as
-/// sorted `key=value` strings.
-fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
-    let body = sample(Signal::Logs, 1).encode_request();
-    let r = post(
-        &format!("127.0.0.1:{otlp}"),
-        "/v1/logs",
-        "application/x-protobuf",
-        &body,
-    );
-    assert_eq!(r.status, 200);
-    let out = c.path("out.json");
-    assert!(
-        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
-        "not written; log:\n{}",
-        c.log()
-    );
-    let mut attributes: Vec<String> =
-        read_json_file(&out)[0]["resourceLogs"][0]["resource"]["attributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|kv| {
-                format!(
-                    "{}={}",
-                    kv["key"].as_str().unwrap_or_default(),
-                    kv["value"]["stringValue"].as_str().unwrap_or("?")
-                )
-            })
-            .collect();
-    attributes.sort();
-    attributes
-}
-
-fn sorted(items: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
 }
 
 /// A pod's environment on EKS, with IMDS at `endpoint`.

@@ -11,11 +11,10 @@
 //! The collector finds it through `GCE_METADATA_HOST`, which Google's Go
 //! client honours (and which also tells it that it runs on GCE).
 
-use ferrotel_core::pdata::Signal;
-use ferrotel_e2e::{Collector, free_port, post, read_json_file, sample, wait_until};
+use ferrotel_e2e::resource_detection::{config, resource_after_sending, sorted};
+use ferrotel_e2e::{Collector, free_port};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The metadata of a GCE VM created by a zonal managed instance group.
 fn gce_metadata() -> BTreeMap<&'static str, &'static str> {
@@ -92,66 +91,6 @@ impl MetadataServer {
             requests,
         }
     }
-}
-
-fn config(otlp: u16, processor: &str) -> String {
-    format!(
-        "
-receivers:
-  otlp:
-    protocols:
-      http: {{endpoint: '127.0.0.1:{otlp}'}}
-processors:
-  resource_detection:
-    {processor}
-exporters:
-  file: {{path: '{{dir}}/out.json'}}
-service:
-  telemetry: {{metrics: {{level: none}}}}
-  pipelines:
-    logs: {{receivers: [otlp], processors: [resource_detection], exporters: [file]}}
-"
-    )
-}
-
-/// Sends a sample and returns the resource attributes the file got, as
-/// sorted `key=value` strings.
-fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
-    let body = sample(Signal::Logs, 1).encode_request();
-    let r = post(
-        &format!("127.0.0.1:{otlp}"),
-        "/v1/logs",
-        "application/x-protobuf",
-        &body,
-    );
-    assert_eq!(r.status, 200);
-    let out = c.path("out.json");
-    assert!(
-        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
-        "not written; log:\n{}",
-        c.log()
-    );
-    let mut attributes: Vec<String> =
-        read_json_file(&out)[0]["resourceLogs"][0]["resource"]["attributes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|kv| {
-                format!(
-                    "{}={}",
-                    kv["key"].as_str().unwrap_or_default(),
-                    kv["value"]["stringValue"].as_str().unwrap_or("?")
-                )
-            })
-            .collect();
-    attributes.sort();
-    attributes
-}
-
-fn sorted(items: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = items.iter().map(|s| s.to_string()).collect();
-    v.sort();
-    v
 }
 
 #[test]
