@@ -14,6 +14,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod go_collector;
 pub mod resource_detection;
 
 /// The workspace root.

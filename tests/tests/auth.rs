@@ -6,6 +6,7 @@
 //! messages; a token file is read again when it changes; tokens stay out
 //! of `print-config`.
 
+use ferrotel_e2e::go_collector::GoCollector;
 use ferrotel_e2e::{Collector, cache_dir, free_port, read_json_file, wait_until, workspace_root};
 use serde_json::Value;
 use std::process::{Command, Stdio};
@@ -710,47 +711,6 @@ service:
     assert!(refused(bearer(rotated.clone())).contains("failed to verify"));
     docs.lock().unwrap()[1].1 = format!(r#"{{"keys":[{jwk1},{jwk2}]}}"#);
     assert_eq!(client("http", &url, &bearer(rotated))["sdk"], "SUCCESS");
-}
-
-/// Starts the Go collector on `config`, waiting for `port`; killed on drop.
-struct GoCollector {
-    child: std::process::Child,
-    /// Holds the config for as long as the collector runs.
-    _dir: tempfile::TempDir,
-}
-
-impl GoCollector {
-    fn start(config: &str, port: u16) -> GoCollector {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.yaml");
-        std::fs::write(
-            &path,
-            config.replace("{dir}", &dir.path().display().to_string()),
-        )
-        .unwrap();
-        let child = Command::new(ferrotel_e2e::oracle_bin())
-            .arg(format!("--config={}", path.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr = format!("127.0.0.1:{port}");
-        assert!(
-            wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(
-                &addr
-            )
-            .is_ok()),
-            "the Go collector did not start"
-        );
-        GoCollector { child, _dir: dir }
-    }
-}
-
-impl Drop for GoCollector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

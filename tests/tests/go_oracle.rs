@@ -5,26 +5,15 @@
 //! `validate` errors must agree.
 
 use ferrotel_core::pdata::{Signal, encode_json};
+use ferrotel_e2e::go_collector::GoCollector;
 use ferrotel_e2e::{
     Collector, error_lines, ferrotel_bin, free_port, http, oracle_bin, read_json_file, sample,
     validate_with_env, wait_until,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-struct GoCollector {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for GoCollector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn config(port: u16, dir: &Path) -> String {
     format!(
@@ -49,25 +38,9 @@ service:
 }
 
 fn start_go(port: u16) -> (GoCollector, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_path_buf();
-    let cfg = dir.path().join("config.yaml");
-    std::fs::write(&cfg, config(port, dir.path())).unwrap();
-    let child = Command::new(oracle_bin())
-        .arg(format!("--config={}", cfg.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    assert!(
-        wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(
-            &addr
-        )
-        .is_ok()),
-        "the Go collector did not start"
-    );
-    (GoCollector { child, _dir: dir }, out)
+    let go = GoCollector::start(&config(port, Path::new("{dir}")), port);
+    let out = go.dir().to_path_buf();
+    (go, out)
 }
 
 fn start_ferrotel(port: u16) -> (Collector, PathBuf) {

@@ -18,26 +18,14 @@
 //! carry the original spans.
 
 use ferrotel_core::pdata::{Signal, encode_json};
+use ferrotel_e2e::go_collector::GoCollector;
 use ferrotel_e2e::{
-    Collector, cache_dir, free_port, http, oracle_bin, read_json_file, sample, wait_until,
-    workspace_root,
+    Collector, cache_dir, free_port, http, read_json_file, sample, wait_until, workspace_root,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-struct GoCollector {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for GoCollector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn receiver_config(port: u16, dir: &str) -> String {
     format!(
@@ -52,29 +40,6 @@ service:
     traces: {{receivers: [zipkin], exporters: [file]}}
 "
     )
-}
-
-fn start_go(config: &str, port: u16) -> GoCollector {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config.replace("{dir}", &dir.path().display().to_string());
-    let cfg = dir.path().join("config.yaml");
-    std::fs::write(&cfg, config).unwrap();
-    let log = std::fs::File::create(dir.path().join("go.log")).unwrap();
-    let child = Command::new(oracle_bin())
-        .arg(format!("--config={}", cfg.display()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    assert!(
-        wait_until(Duration::from_secs(20), || std::net::TcpStream::connect(
-            &addr
-        )
-        .is_ok()),
-        "the Go collector did not start"
-    );
-    GoCollector { child, dir }
 }
 
 fn python() -> PathBuf {
@@ -153,7 +118,7 @@ fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, V
 #[test]
 fn py_zipkin_spans_translate_as_go() {
     let (go_port, our_port) = (free_port(), free_port());
-    let go = start_go(&receiver_config(go_port, "{dir}"), go_port);
+    let go = GoCollector::start(&receiver_config(go_port, "{dir}"), go_port);
     let ours = Collector::start(&receiver_config(our_port, "{dir}"));
     let requests = py_zipkin(&[
         "V2_JSON",
@@ -183,10 +148,10 @@ fn py_zipkin_spans_translate_as_go() {
     }
     assert_eq!(accepted, 4);
     assert!(
-        wait_until(Duration::from_secs(10), || lines(go.dir.path()).len()
+        wait_until(Duration::from_secs(10), || lines(go.dir()).len()
             == accepted),
         "Go wrote {:?}",
-        lines(go.dir.path())
+        lines(go.dir())
     );
     assert!(
         wait_until(Duration::from_secs(10), || lines(ours.dir.path()).len()
@@ -194,7 +159,7 @@ fn py_zipkin_spans_translate_as_go() {
         "{}",
         ours.log()
     );
-    let (g, u) = (lines(go.dir.path()), lines(ours.dir.path()));
+    let (g, u) = (lines(go.dir()), lines(ours.dir.path()));
     let accepted: Vec<&Request> = requests
         .iter()
         .filter(|r| r.encoding != "V1_JSON_SA" && r.encoding != "V2_PROTO3")
@@ -211,7 +176,7 @@ fn py_zipkin_spans_translate_as_go() {
 #[test]
 fn malformed_bodies_get_go_statuses() {
     let (go_port, our_port) = (free_port(), free_port());
-    let _go = start_go(&receiver_config(go_port, "{dir}"), go_port);
+    let _go = GoCollector::start(&receiver_config(go_port, "{dir}"), go_port);
     let _ours = Collector::start(&receiver_config(our_port, "{dir}"));
     let json = ("Content-Type", "application/json");
     let proto = ("Content-Type", "application/x-protobuf");
@@ -313,7 +278,7 @@ service:
 #[test]
 fn exported_zipkin_reads_the_same_in_go_and_ferrotel() {
     let (otlp_port, go_port, our_port) = (free_port(), free_port(), free_port());
-    let go = start_go(&receiver_config(go_port, "{dir}"), go_port);
+    let go = GoCollector::start(&receiver_config(go_port, "{dir}"), go_port);
     let ours = Collector::start(&receiver_config(our_port, "{dir}"));
     let exporter = Collector::start(&exporter_config(otlp_port, go_port, our_port));
     let data = sample(Signal::Traces, 3);
@@ -328,9 +293,9 @@ fn exported_zipkin_reads_the_same_in_go_and_ferrotel() {
     assert_eq!(r.status, 200);
     // Each receiver gets the batch twice, as JSON and as protobuf.
     assert!(
-        wait_until(Duration::from_secs(15), || lines(go.dir.path()).len() == 2),
+        wait_until(Duration::from_secs(15), || lines(go.dir()).len() == 2),
         "Go got {:?}; exporter log:\n{}",
-        lines(go.dir.path()),
+        lines(go.dir()),
         exporter.log()
     );
     assert!(
@@ -339,7 +304,7 @@ fn exported_zipkin_reads_the_same_in_go_and_ferrotel() {
         "{}",
         exporter.log()
     );
-    let (g, u) = (lines(go.dir.path()), lines(ours.dir.path()));
+    let (g, u) = (lines(go.dir()), lines(ours.dir.path()));
     // The two pipelines deliver in either order: compare as sets.
     let key = |v: &Value| v.to_string();
     let mut gs: Vec<String> = g.iter().map(key).collect();
