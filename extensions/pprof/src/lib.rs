@@ -5,8 +5,9 @@
 //! reads; `save_to_file` profiles from start to shutdown into a file, as
 //! Go does. Go's other profiles come from its runtime (heap, goroutines,
 //! blocking, mutexes): ferrotel has no counterpart for them and answers
-//! those paths with 501, so `block_profile_fraction` and
-//! `mutex_profile_fraction` are accepted and have no effect.
+//! those paths with 501 (other names get Go's 404 `Unknown profile`), so
+//! `block_profile_fraction` and `mutex_profile_fraction` are accepted and
+//! have no effect.
 
 mod profile;
 
@@ -239,11 +240,24 @@ impl Component for Pprof {
                             Err(e) => response(500, "text/plain; charset=utf-8", format!("{e}\n")),
                         }
                     }
-                    p if p.starts_with("/debug/pprof/") => response(
+                    // Go's runtime profiles and its symbol and trace
+                    // handlers: paths Go serves that ferrotel cannot.
+                    "/debug/pprof/allocs"
+                    | "/debug/pprof/block"
+                    | "/debug/pprof/goroutine"
+                    | "/debug/pprof/heap"
+                    | "/debug/pprof/mutex"
+                    | "/debug/pprof/threadcreate"
+                    | "/debug/pprof/symbol"
+                    | "/debug/pprof/trace" => response(
                         501,
                         "text/plain; charset=utf-8",
                         "ferrotel serves only the CPU profile (profile) and cmdline\n",
                     ),
+                    // Go's pprof handler answers any other name so.
+                    p if p.starts_with("/debug/pprof/") => {
+                        response(404, "text/plain; charset=utf-8", "Unknown profile\n")
+                    }
                     _ => response(404, "text/plain; charset=utf-8", "404 page not found\n"),
                 }
             }

@@ -3,10 +3,11 @@
 //! (default `localhost:55679`) under Go's paths: `/debug/servicez` (build
 //! and uptime), `/debug/pipelinez` (each pipeline's receivers, processors
 //! and exporters), `/debug/extensionz`, `/debug/featurez` (feature gates)
-//! and `/debug/tracez`. ferrotel does not trace itself yet, so tracez
-//! shows an empty span summary. `/debug/expvarz` (with `expvar: {enabled:
-//! true}`) shows the process as JSON, where Go shows its runtime's
-//! variables.
+//! `/debug/expvarz` (with `expvar: {enabled: true}`), where ferrotel
+//! shows the process as JSON and Go its runtime's variables. Go serves
+//! `/debug/tracez` only when the collector traces itself through an SDK
+//! tracer provider; ferrotel does not trace itself yet, so, as Go without
+//! one, it answers 404 there and warns at start.
 
 use ferrotel_core::async_trait;
 use ferrotel_core::component::{
@@ -142,7 +143,7 @@ fn render(path: &str, service: &ServiceSummary, expvar: bool) -> Option<(&'stati
                 vec!["Uptime".into(), format_go_duration(uptime)],
                 vec!["Process ID".into(), std::process::id().to_string()],
             ];
-            let links = "<p><a href=\"/debug/pipelinez\">Pipelines</a> | <a href=\"/debug/extensionz\">Extensions</a> | <a href=\"/debug/featurez\">Feature gates</a> | <a href=\"/debug/tracez\">Traces</a></p>\n";
+            let links = "<p><a href=\"/debug/pipelinez\">Pipelines</a> | <a href=\"/debug/extensionz\">Extensions</a> | <a href=\"/debug/featurez\">Feature gates</a></p>\n";
             (
                 HTML,
                 page(
@@ -198,16 +199,6 @@ fn render(path: &str, service: &ServiceSummary, expvar: bool) -> Option<(&'stati
                 ),
             )
         }
-        "/debug/tracez" => {
-            let body = format!(
-                "{}<p>ferrotel does not trace itself yet: there are no spans to show.</p>\n",
-                table(
-                    &["Span Name", "Running", "Latency Samples", "Error Samples"],
-                    &[]
-                )
-            );
-            (HTML, page("Trace Spans", &body))
-        }
         "/debug/expvarz" if expvar => {
             let cmdline: Vec<String> = std::env::args().collect();
             let body = serde_json::json!({
@@ -241,6 +232,7 @@ impl Component for Zpages {
             };
             async move { resp }
         });
+        tracing::warn!("zPages span processor registration is not available");
         tracing::info!(endpoint = %self.config.endpoint, "Starting zPages extension");
         *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server);
         Ok(())
