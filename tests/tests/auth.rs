@@ -795,3 +795,81 @@ service:
         }
     }
 }
+
+#[test]
+fn oidc_refusals_get_the_same_answers_from_go_and_ferrotel() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (key1, jwk1) = signing_key(dir.path(), "k1");
+    let (key2, _) = signing_key(dir.path(), "k2");
+    let docs = std::sync::Arc::new(std::sync::Mutex::new(vec![
+        (
+            "/.well-known/openid-configuration".to_string(),
+            format!(r#"{{"issuer":"{issuer}","jwks_uri":"{issuer}/keys"}}"#),
+        ),
+        ("/keys".to_string(), format!(r#"{{"keys":[{jwk1}]}}"#)),
+    ]));
+    json_server(docs, listener);
+    let config = |http: u16| {
+        format!(
+            "
+extensions:
+  oidc:
+    issuer_url: '{issuer}'
+    audience: telemetry
+    username_claim: email
+receivers:
+  otlp:
+    protocols:
+      http: {{endpoint: '127.0.0.1:{http}', auth: {{authenticator: oidc}}}}
+exporters: {{nop: }}
+service:
+  extensions: [oidc]
+  telemetry: {{metrics: {{level: none}}}}
+  pipelines:
+    traces: {{receivers: [otlp], exporters: [nop]}}
+"
+        )
+    };
+    let (go_http, our_http) = (free_port(), free_port());
+    let _go = GoCollector::start(&config(go_http), go_http);
+    let _ours = Collector::start(&config(our_http));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |aud: &str, exp: u64| serde_json::json!({"iss": issuer, "aud": aud, "sub": "u1", "email": "u1@example.com", "exp": exp});
+    let no_email =
+        serde_json::json!({"iss": issuer, "aud": "telemetry", "sub": "u1", "exp": now + 600});
+    let bearer = |token: String| format!("authorization=Bearer {token}");
+    for (case, headers) in [
+        ("no token", "-".to_string()),
+        ("not a jwt", "authorization=Bearer nope".to_string()),
+        (
+            "valid",
+            bearer(jwt(&key1, "k1", &claims("telemetry", now + 600))),
+        ),
+        (
+            "wrong audience",
+            bearer(jwt(&key1, "k1", &claims("elsewhere", now + 600))),
+        ),
+        ("no username claim", bearer(jwt(&key1, "k1", &no_email))),
+        (
+            "unpublished key",
+            bearer(jwt(&key2, "k2", &claims("telemetry", now + 600))),
+        ),
+    ] {
+        let go = client("http", &format!("http://127.0.0.1:{go_http}"), &headers);
+        let ours = client("http", &format!("http://127.0.0.1:{our_http}"), &headers);
+        assert_eq!(ours["sdk"], go["sdk"], "{case}");
+        assert_eq!(ours["code"], go["code"], "{case}");
+        if go["code"] != 200 {
+            let parse = |v: &Value| -> Value {
+                serde_json::from_str(v.as_str().unwrap_or_default()).unwrap()
+            };
+            let (g, o) = (parse(&go["message"]), parse(&ours["message"]));
+            assert_eq!(o["message"], g["message"], "{case}");
+        }
+    }
+}

@@ -322,7 +322,7 @@ impl Issuer {
         .map_err(|e| {
             format!(
                 "failed to verify token: {}",
-                verify_error(&e, &self.settings)
+                verify_error(&e, token, &self.settings)
             )
         })?;
         let claims = data.claims;
@@ -347,11 +347,15 @@ impl Issuer {
 }
 
 /// go-oidc's words for why a token was refused.
-fn verify_error(e: &jsonwebtoken::errors::Error, settings: &ProviderConfig) -> String {
+fn verify_error(e: &jsonwebtoken::errors::Error, token: &str, settings: &ProviderConfig) -> String {
     use jsonwebtoken::errors::ErrorKind;
     match e.kind() {
         ErrorKind::ExpiredSignature => "oidc: token is expired".into(),
-        ErrorKind::InvalidAudience => format!("oidc: expected audience {:?}", settings.audience),
+        ErrorKind::InvalidAudience => format!(
+            "oidc: expected audience {:?} got {}",
+            settings.audience,
+            audience_of(token)
+        ),
         ErrorKind::InvalidIssuer => format!(
             "oidc: id token issued by a different provider, expected {:?}",
             settings.issuer_url
@@ -364,21 +368,52 @@ fn verify_error(e: &jsonwebtoken::errors::Error, settings: &ProviderConfig) -> S
     }
 }
 
-/// The `iss` of a token, read before it is verified to pick the issuer.
-fn unverified_issuer(token: &str) -> Result<String, String> {
-    use jsonwebtoken::errors::ErrorKind;
+/// Reads a token's claims without checking anything, for what is needed
+/// before (the issuer) or after (the audience in an error) verifying it.
+fn unverified() -> Validation {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.insecure_disable_signature_validation();
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
     validation.algorithms = ALGORITHMS.to_vec();
+    validation
+}
+
+/// A verified token's `aud`, as go-oidc prints it (`%q` of a string
+/// list: `["a" "b"]`).
+fn audience_of(token: &str) -> String {
+    let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+        token,
+        &DecodingKey::from_secret(&[]),
+        &unverified(),
+    );
+    let audiences: Vec<String> = match claims.ok().and_then(|d| d.claims.get("aud").cloned()) {
+        Some(serde_json::Value::String(one)) => vec![format!("{one:?}")],
+        Some(serde_json::Value::Array(many)) => many
+            .iter()
+            .filter_map(|a| a.as_str().map(|a| format!("{a:?}")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    format!("[{}]", audiences.join(" "))
+}
+
+/// The `iss` of a token, read before it is verified to pick the issuer.
+fn unverified_issuer(token: &str) -> Result<String, String> {
+    use jsonwebtoken::errors::ErrorKind;
+    // go-jose's own words for what it refuses before decoding anything.
+    if token.split('.').count() != 3 {
+        return Err(
+            "oidc: malformed jws: go-jose/go-jose: compact JWS format must have three parts".into(),
+        );
+    }
     #[derive(Deserialize)]
     struct Iss {
         #[serde(default)]
         iss: String,
     }
-    match jsonwebtoken::decode::<Iss>(token, &DecodingKey::from_secret(&[]), &validation) {
+    match jsonwebtoken::decode::<Iss>(token, &DecodingKey::from_secret(&[]), &unverified()) {
         Ok(data) => Ok(data.claims.iss),
         Err(e) if matches!(e.kind(), ErrorKind::InvalidAlgorithm) => Ok(String::new()),
         Err(e) => Err(format!("oidc: malformed jws: {e}")),
