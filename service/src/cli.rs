@@ -3,10 +3,12 @@
 //! `validate`, `components`, `print-config` and `featuregate` commands.
 
 use crate::config;
+use crate::featuregate;
 use crate::logging;
 use crate::runtime::{self, BuildInfo, RunSettings};
 use clap::{Parser, Subcommand, ValueEnum};
 use ferrotel_core::component::{Factories, Kind};
+use ferrotel_core::pdata::Signal;
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -102,12 +104,7 @@ pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
         println!("{} version {}", build.command, build.version);
         return ExitCode::SUCCESS;
     }
-    for gate in cli
-        .feature_gates
-        .iter()
-        .flat_map(|g| g.split(','))
-        .filter(|g| !g.is_empty())
-    {
+    for gate in cli.feature_gates.iter().flat_map(|g| featuregate::apply(g)) {
         eprintln!(
             "warning: feature gate {gate:?} is not known to {}; ignored",
             build.command
@@ -132,9 +129,9 @@ pub fn run(build: BuildInfo, factories: Factories) -> ExitCode {
             Ok(())
         }
         Some(Command::Featuregate { id }) => match id {
-            Some(id) => Err(format!("no such feature gate {id:?}")),
+            Some(id) => featuregate::describe(&id).map(|text| print!("{text}")),
             None => {
-                println!("ID\tEnabled\tStage\tDescription");
+                print!("{}", featuregate::table());
                 Ok(())
             }
         },
@@ -194,14 +191,17 @@ pub fn components(build: &BuildInfo, factories: &Factories) -> String {
             if kind == Kind::Extension {
                 let _ = writeln!(out, "        extension: {}", m.stability.as_str());
             }
-            // Sorted by name, as Go prints its stability map.
+            // Sorted by name, as Go prints its stability map, which leaves
+            // profiles out.
             let mut signals: Vec<(String, &str)> = m
                 .signals
                 .iter()
+                .filter(|(s, _)| *s != Signal::Profiles)
                 .map(|(s, st)| (s.as_str().to_string(), st.as_str()))
                 .chain(
                     m.connections
                         .iter()
+                        .filter(|(from, _, _)| *from != Signal::Profiles)
                         .map(|(from, to, st)| (format!("{from}-to-{to}"), st.as_str())),
                 )
                 .collect();

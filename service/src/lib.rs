@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod featuregate;
 pub mod graph;
 mod logging;
 mod observed;

@@ -89,7 +89,7 @@ fn summary(build: &BuildInfo, started: std::time::SystemTime, config: &Config) -
             .iter()
             .map(|id| id.to_string())
             .collect(),
-        feature_gates: Vec::new(),
+        feature_gates: crate::featuregate::all(),
     }
 }
 

@@ -17,12 +17,18 @@ impl GoCollector {
     /// starts the oracle on it, waiting until `port` accepts connections.
     /// Its stderr goes to `go.log` in the scratch directory.
     pub fn start(config: &str, port: u16) -> GoCollector {
+        GoCollector::start_with_args(config, port, &[])
+    }
+
+    /// [`GoCollector::start`] with more arguments (`--feature-gates=...`).
+    pub fn start_with_args(config: &str, port: u16, args: &[&str]) -> GoCollector {
         let dir = tempfile::tempdir().unwrap();
         let config = config.replace("{dir}", &dir.path().display().to_string());
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("go.log")).unwrap();
         let child = Command::new(oracle_bin())
+            .args(args)
             .arg(format!("--config={}", path.display()))
             .stdout(Stdio::null())
             .stderr(log)

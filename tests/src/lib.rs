@@ -103,8 +103,19 @@ pub fn oracle_bin() -> PathBuf {
 /// Runs `bin validate --config=path` with `env` set (a value of `None`
 /// unsets the variable): (success, stderr).
 pub fn validate_with_env(bin: &Path, path: &Path, env: &[(&str, Option<&str>)]) -> (bool, String) {
+    validate_with(bin, path, env, &[])
+}
+
+/// `validate_with_env` with more arguments (`--feature-gates=...`).
+pub fn validate_with(
+    bin: &Path,
+    path: &Path,
+    env: &[(&str, Option<&str>)],
+    args: &[&str],
+) -> (bool, String) {
     let mut command = Command::new(bin);
     command
+        .args(args)
         .arg("validate")
         .arg(format!("--config={}", path.display()));
     for (name, value) in env {
@@ -452,9 +463,128 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip")
 }
 
+/// A profiles export request as a profiler sends it: a dictionary (the
+/// string, function, location and stack tables samples point into), one
+/// resource with `service.name`, and one CPU profile with `samples` samples
+/// on two stacks. `seed` makes the profile id and values distinct.
+pub fn profiles_request(seed: u8, samples: usize) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::profiles::v1development::ExportProfilesServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{
+        AnyValue, InstrumentationScope, KeyValue, any_value,
+    };
+    use opentelemetry_proto::tonic::profiles::v1development as p;
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+    let strings = [
+        "",
+        "cpu",
+        "nanoseconds",
+        "main",
+        "work",
+        "main.go",
+        "samples",
+        "count",
+    ];
+    let dictionary = p::ProfilesDictionary {
+        string_table: strings.iter().map(|s| s.to_string()).collect(),
+        function_table: vec![
+            p::Function::default(),
+            p::Function {
+                name_strindex: 3,
+                filename_strindex: 5,
+                ..Default::default()
+            },
+            p::Function {
+                name_strindex: 4,
+                filename_strindex: 5,
+                ..Default::default()
+            },
+        ],
+        location_table: vec![
+            p::Location::default(),
+            p::Location {
+                lines: vec![p::Line {
+                    function_index: 1,
+                    line: 10,
+                    column: 0,
+                }],
+                ..Default::default()
+            },
+            p::Location {
+                lines: vec![p::Line {
+                    function_index: 2,
+                    line: 20,
+                    column: 0,
+                }],
+                ..Default::default()
+            },
+        ],
+        stack_table: vec![
+            p::Stack::default(),
+            p::Stack {
+                location_indices: vec![1],
+            },
+            p::Stack {
+                location_indices: vec![2, 1],
+            },
+        ],
+        mapping_table: vec![p::Mapping::default()],
+        link_table: vec![p::Link::default()],
+        attribute_table: vec![p::KeyValueAndUnit::default()],
+    };
+    let profile = p::Profile {
+        sample_type: Some(p::ValueType {
+            type_strindex: 1,
+            unit_strindex: 2,
+        }),
+        samples: (0..samples)
+            .map(|i| p::Sample {
+                stack_index: 1 + (i % 2) as i32,
+                values: vec![10_000_000 * (i as i64 + i64::from(seed) + 1)],
+                ..Default::default()
+            })
+            .collect(),
+        time_unix_nano: 1_700_000_000_000_000_000 + u64::from(seed),
+        duration_nano: 1_000_000_000,
+        period_type: Some(p::ValueType {
+            type_strindex: 1,
+            unit_strindex: 2,
+        }),
+        period: 10_000_000,
+        profile_id: vec![seed; 16],
+        ..Default::default()
+    };
+    ExportProfilesServiceRequest {
+        resource_profiles: vec![p::ResourceProfiles {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue(format!("svc-{seed}"))),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_profiles: vec![p::ScopeProfiles {
+                scope: Some(InstrumentationScope {
+                    name: "ferrotel.e2e".into(),
+                    ..Default::default()
+                }),
+                profiles: vec![profile],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        dictionary: Some(dictionary),
+    }
+    .encode_to_vec()
+}
+
 /// A batch of `signal` that uses every field the OTLP model has: every
 /// attribute value type, span events and links, every metric kind, log
-/// bodies of several types. `seed` makes ids and values distinct.
+/// bodies of several types. `seed` makes ids and values distinct. Profiles
+/// are `profiles_request` with three samples.
 pub fn sample(signal: Signal, seed: u8) -> Telemetry {
     use common::any_value::Value as V;
     use ferrotel_core::pdata::{common, logs, metrics, resource, trace};
@@ -504,6 +634,10 @@ pub fn sample(signal: Signal, seed: u8) -> Telemetry {
     let trace_id: Vec<u8> = (0..16).map(|i| i ^ seed).collect();
     let span_id: Vec<u8> = (0..8).map(|i| i + seed).collect();
     match signal {
+        Signal::Profiles => Telemetry::Profiles(ferrotel_core::pdata::Profiles::new(
+            bytes::Bytes::from(profiles_request(seed, 3)),
+            3,
+        )),
         Signal::Traces => Telemetry::Traces(vec![trace::ResourceSpans {
             resource,
             scope_spans: vec![trace::ScopeSpans {

@@ -856,6 +856,10 @@ service:
         ),
         ("no username claim", bearer(jwt(&key1, "k1", &no_email))),
         (
+            "expired",
+            bearer(jwt(&key1, "k1", &claims("telemetry", now - 600))),
+        ),
+        (
             "unpublished key",
             bearer(jwt(&key2, "k2", &claims("telemetry", now + 600))),
         ),

@@ -6,7 +6,9 @@
 //! the receiver, closed sets of values decoded with Go's words, TLS files
 //! read when the collector starts rather than by `validate`.
 
-use ferrotel_e2e::{error_lines, ferrotel_bin, oracle_bin, run_until_exit, validate_with_env};
+use ferrotel_e2e::{
+    error_lines, ferrotel_bin, oracle_bin, run_until_exit, validate_with, validate_with_env,
+};
 use std::time::Duration;
 
 /// A config with a filelog receiver carrying `settings` (indented under
@@ -27,6 +29,11 @@ fn exporter(name: &str, exporter: &str) -> String {
 
 /// Runs every case through both collectors and reports each difference.
 fn assert_same_outcomes(cases: &[(&str, String)]) {
+    assert_same_outcomes_with(&[], cases);
+}
+
+/// `assert_same_outcomes` with command-line arguments for both.
+fn assert_same_outcomes_with(args: &[&str], cases: &[(&str, String)]) {
     let dir = tempfile::tempdir().unwrap();
     // `123` reads as a number, so a string field must get the text.
     let env = [
@@ -37,8 +44,8 @@ fn assert_same_outcomes(cases: &[(&str, String)]) {
     for (name, yaml) in cases {
         let path = dir.path().join(format!("{name}.yaml"));
         std::fs::write(&path, yaml).unwrap();
-        let (go_ok, go_err) = validate_with_env(&oracle_bin(), &path, &env);
-        let (our_ok, our_err) = validate_with_env(&ferrotel_bin(), &path, &env);
+        let (go_ok, go_err) = validate_with(&oracle_bin(), &path, &env, args);
+        let (our_ok, our_err) = validate_with(&ferrotel_bin(), &path, &env, args);
         let (go, ours) = (error_lines(&go_err), error_lines(&our_err));
         if go_ok != our_ok || go != ours {
             differences.push(format!(
@@ -509,4 +516,34 @@ fn a_port_already_taken_fails_the_start_in_go_s_words() {
         assert_eq!(run(&ferrotel_bin()), go, "{name}");
     }
     drop(taken);
+}
+
+#[test]
+fn profiles_pipelines_need_the_gate_and_components_that_take_profiles() {
+    let config = |receivers: &str, processors: &str, exporters: &str| {
+        format!(
+            "receivers:
+  otlp: {{protocols: {{grpc: {{endpoint: '127.0.0.1:24317'}}, http: {{endpoint: '127.0.0.1:24318'}}}}}}
+  zipkin: {{endpoint: '127.0.0.1:29411'}}
+  filelog: {{include: [/tmp/ferrotel-compat.log]}}
+processors: {{batch: , memory_limiter: {{check_interval: 1s, limit_mib: 100}}}}
+exporters: {{debug: , nop: , otlp: {{endpoint: '127.0.0.1:1'}}, otlphttp: {{endpoint: 'http://127.0.0.1:1'}}}}
+service:
+  pipelines:
+    profiles/in: {{receivers: {receivers}, processors: {processors}, exporters: {exporters}}}
+"
+        )
+    };
+    let cases = [
+        (
+            "otlp to every exporter",
+            config("[otlp]", "[memory_limiter]", "[debug, nop, otlp, otlphttp]"),
+        ),
+        ("batch", config("[otlp]", "[batch]", "[debug]")),
+        ("zipkin", config("[zipkin]", "[]", "[debug]")),
+        ("filelog", config("[filelog]", "[]", "[nop]")),
+    ];
+    // Without the gate every profiles pipeline is refused, whatever it holds.
+    assert_same_outcomes(&cases);
+    assert_same_outcomes_with(&["--feature-gates=service.profilesSupport"], &cases);
 }

@@ -92,6 +92,7 @@ async fn send_grpc(port: u16, data: &Telemetry) {
                 .await
                 .unwrap();
         }
+        Telemetry::Profiles(_) => panic!("the relay pipelines carry the stable signals only"),
     }
 }
 
@@ -101,7 +102,7 @@ async fn round_trip(id: &str, exporter: &str) {
         .replace("GRPC", &backend_grpc.to_string())
         .replace("HTTP", &backend_http.to_string());
     let (relay, relay_grpc, relay_metrics) = relay(id, &exporter);
-    for signal in Signal::ALL {
+    for signal in Signal::STABLE {
         let sent: Vec<Telemetry> = (0..3).map(|seed| sample(signal, seed)).collect();
         for data in &sent {
             send_grpc(relay_grpc, data).await;

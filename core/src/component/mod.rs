@@ -30,6 +30,10 @@ use std::sync::Arc;
 /// An error from a component's start, shutdown or creation.
 pub type ComponentError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Go's `pipeline.ErrSignalNotSupported`: what a factory answers for a
+/// signal it does not take.
+pub const SIGNAL_NOT_SUPPORTED: &str = "telemetry type is not supported";
+
 /// The five kinds of component, as named in config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -212,6 +216,8 @@ pub struct SignalConsumers {
     pub metrics: Option<SharedConsumer>,
     /// Where logs go.
     pub logs: Option<SharedConsumer>,
+    /// Where profiles go.
+    pub profiles: Option<SharedConsumer>,
 }
 
 impl SignalConsumers {
@@ -221,6 +227,7 @@ impl SignalConsumers {
             Signal::Traces => self.traces.as_ref(),
             Signal::Metrics => self.metrics.as_ref(),
             Signal::Logs => self.logs.as_ref(),
+            Signal::Profiles => self.profiles.as_ref(),
         }
     }
 
@@ -230,6 +237,7 @@ impl SignalConsumers {
             Signal::Traces => self.traces = Some(consumer),
             Signal::Metrics => self.metrics = Some(consumer),
             Signal::Logs => self.logs = Some(consumer),
+            Signal::Profiles => self.profiles = Some(consumer),
         }
     }
 }

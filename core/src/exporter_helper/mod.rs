@@ -84,7 +84,7 @@ struct Shared<S> {
     settings: HelperSettings,
     /// `settings.id` as metrics and logs spell it.
     name: String,
-    metrics: [ExporterMetrics; 3],
+    metrics: [ExporterMetrics; Signal::ALL.len()],
     queue_size: Gauge,
     in_flight: Gauge,
     shutdown: watch::Receiver<bool>,
@@ -487,6 +487,11 @@ impl<S: Sender> Shared<S> {
             return vec![first];
         };
         let signal = payload(&first).signal();
+        // Profiles requests each carry their own dictionary and are sent
+        // one by one (`pdata::Profiles`).
+        if signal == Signal::Profiles {
+            return vec![first];
+        }
         let mut size = batch.size_of(payload(&first));
         let mut group = vec![first];
         let deadline = tokio::time::Instant::now() + batch.flush_timeout.0;

@@ -2,7 +2,8 @@
 //! whose output must match Go's byte for byte: `json` is Go's
 //! `encoding/json` of a value's `AsRaw()` (the kafka exporter's `raw`
 //! encoding), `as_string` is `pcommon.Value.AsString()` (attribute maps
-//! and bodies in ClickHouse columns).
+//! and bodies in ClickHouse columns), `time_string` is `time.Time.String()`
+//! in UTC (the debug exporter, go-oidc's expiry error).
 
 use super::common::any_value;
 
@@ -151,6 +152,42 @@ pub fn as_string(value: Option<&any_value::Value>, out: &mut String) {
     }
 }
 
+/// `2018-12-13 14:51:00 +0000 UTC`, Go's `time.Time.String()` in UTC.
+pub fn time_string(nanos: u64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let frac = nanos % 1_000_000_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    );
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        s.push('.');
+        s.push_str(f.trim_end_matches('0'));
+    }
+    s.push_str(" +0000 UTC");
+    s
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +276,18 @@ mod tests {
             }],
         });
         assert_eq!(string(bad), "");
+    }
+
+    #[test]
+    fn times_print_like_go() {
+        assert_eq!(
+            time_string(1_544_712_660_000_000_000),
+            "2018-12-13 14:51:00 +0000 UTC"
+        );
+        assert_eq!(
+            time_string(1_544_712_660_500_000_000),
+            "2018-12-13 14:51:00.5 +0000 UTC"
+        );
+        assert_eq!(time_string(0), "1970-01-01 00:00:00 +0000 UTC");
     }
 }

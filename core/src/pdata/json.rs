@@ -31,6 +31,10 @@ pub fn encode_json(t: &Telemetry) -> String {
         Telemetry::Traces(r) => o.arr("resourceSpans", r, resource_spans),
         Telemetry::Metrics(r) => o.arr("resourceMetrics", r, resource_metrics),
         Telemetry::Logs(r) => o.arr("resourceLogs", r, resource_logs),
+        // Profiles are never decoded (see `Profiles`), so there is nothing
+        // to write them from: components that could encode them as JSON
+        // refuse the profiles signal, or the JSON encoding, when created.
+        Telemetry::Profiles(_) => {}
     }
     o.close();
     out
@@ -564,6 +568,9 @@ pub fn decode_json(signal: super::Signal, input: &[u8]) -> Result<Telemetry, Jso
         )?),
         Signal::Logs => {
             Telemetry::Logs(root.list("resourceLogs", "resource_logs", decode_resource_logs)?)
+        }
+        Signal::Profiles => {
+            return err("profiles are taken in OTLP protobuf only, not OTLP/JSON");
         }
     })
 }

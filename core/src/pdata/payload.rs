@@ -167,6 +167,14 @@ impl Payload {
             *self = other;
             return Ok(());
         }
+        // Each profiles request has its own dictionary: they stay apart.
+        if self.signal == Signal::Profiles {
+            return if other.item_count() == 0 && other.encoded_len() == 0 {
+                Ok(())
+            } else {
+                Err(other)
+            };
+        }
         match (&mut self.form, other.form) {
             (
                 Form::Encoded {
@@ -243,6 +251,15 @@ impl Payload {
 /// Decodes scanned requests. They decode by construction; should one not,
 /// it is logged and dropped rather than taking the collector down.
 fn decode_all(signal: Signal, requests: &[(Bytes, usize)]) -> Telemetry {
+    if signal == Signal::Profiles {
+        // Kept encoded; a profiles payload is one request (`merge`).
+        return match requests {
+            [(bytes, samples)] => {
+                Telemetry::Profiles(super::Profiles::new(bytes.clone(), *samples))
+            }
+            _ => Telemetry::empty(signal),
+        };
+    }
     let mut all = Telemetry::empty(signal);
     for (bytes, _) in requests {
         match Telemetry::decode_request(signal, bytes) {

@@ -299,6 +299,92 @@ static EXEMPLAR: Schema = Schema::new(
     None,
 );
 
+// Profiles, `v1development` as Go v0.165 speaks it (pdata v1.71,
+// go.opentelemetry.io/proto/slim/otlp v0.4.1); samples are the items.
+static PROFILES_REQUEST: Schema = Schema::new(
+    &[
+        (1, Message(&RESOURCE_PROFILES)),
+        (2, Message(&PROFILES_DICTIONARY)),
+    ],
+    None,
+);
+static RESOURCE_PROFILES: Schema = Schema::new(
+    &[
+        (1, Message(&RESOURCE)),
+        (2, Message(&SCOPE_PROFILES)),
+        (3, Str),
+    ],
+    None,
+);
+static SCOPE_PROFILES: Schema = Schema::new(
+    &[(1, Message(&SCOPE)), (2, Message(&PROFILE)), (3, Str)],
+    None,
+);
+static PROFILE: Schema = Schema::new(
+    &[
+        (1, Message(&VALUE_TYPE)),
+        (2, Message(&SAMPLE)),
+        (3, Fixed64),
+        (4, Varint),
+        (5, Message(&VALUE_TYPE)),
+        (6, Varint),
+        (7, Bytes),
+        (8, Varint),
+        (9, Str),
+        (10, Bytes),
+        (11, RepeatedVarint),
+    ],
+    Some(2),
+);
+static SAMPLE: Schema = Schema::new(
+    &[
+        (1, Varint),
+        (2, RepeatedVarint),
+        (3, Varint),
+        (4, RepeatedVarint),
+        (5, RepeatedFixed64),
+    ],
+    None,
+);
+static VALUE_TYPE: Schema = Schema::new(&[(1, Varint), (2, Varint)], None);
+static PROFILES_DICTIONARY: Schema = Schema::new(
+    &[
+        (1, Message(&MAPPING)),
+        (2, Message(&LOCATION)),
+        (3, Message(&FUNCTION)),
+        (4, Message(&PROFILE_LINK)),
+        (5, Str),
+        (6, Message(&KEY_VALUE_AND_UNIT)),
+        (7, Message(&STACK)),
+    ],
+    None,
+);
+static MAPPING: Schema = Schema::new(
+    &[
+        (1, Varint),
+        (2, Varint),
+        (3, Varint),
+        (4, Varint),
+        (5, RepeatedVarint),
+    ],
+    None,
+);
+static LOCATION: Schema = Schema::new(
+    &[
+        (1, Varint),
+        (2, Varint),
+        (3, Message(&LINE)),
+        (4, RepeatedVarint),
+    ],
+    None,
+);
+static LINE: Schema = Schema::new(&[(1, Varint), (2, Varint), (3, Varint)], None);
+static FUNCTION: Schema = Schema::new(&[(1, Varint), (2, Varint), (3, Varint), (4, Varint)], None);
+static PROFILE_LINK: Schema = Schema::new(&[(1, Bytes), (2, Bytes)], None);
+static KEY_VALUE_AND_UNIT: Schema =
+    Schema::new(&[(1, Varint), (2, Message(&ANY_VALUE)), (3, Varint)], None);
+static STACK: Schema = Schema::new(&[(1, RepeatedVarint)], None);
+
 /// prost's default recursion limit.
 const MAX_DEPTH: u32 = 100;
 
@@ -308,10 +394,39 @@ pub fn scan(signal: Signal, buf: &[u8]) -> Result<usize, WireError> {
         Signal::Traces => &TRACE_REQUEST,
         Signal::Metrics => &METRICS_REQUEST,
         Signal::Logs => &LOGS_REQUEST,
+        Signal::Profiles => &PROFILES_REQUEST,
     };
     let mut items = 0;
     scan_message(buf, schema, 0, &mut items)?;
     Ok(items)
+}
+
+/// How many times a length-delimited `field` occurs at the top level of a
+/// scanned message (e.g. the resource groups of a request).
+pub(crate) fn count_top_level(buf: &[u8], field: u32) -> usize {
+    let mut pos = 0;
+    let mut count = 0;
+    while pos < buf.len() {
+        let Ok(key) = varint(buf, &mut pos) else {
+            break;
+        };
+        let skipped = match key & 7 {
+            0 => varint(buf, &mut pos).map(|_| ()),
+            1 => take(buf, &mut pos, 8).map(|_| ()),
+            5 => take(buf, &mut pos, 4).map(|_| ()),
+            2 => {
+                if key >> 3 == u64::from(field) {
+                    count += 1;
+                }
+                varint(buf, &mut pos).and_then(|len| take(buf, &mut pos, len as usize).map(|_| ()))
+            }
+            other => Err(WireError::WireType(other as u8)),
+        };
+        if skipped.is_err() {
+            break;
+        }
+    }
+    count
 }
 
 #[inline]
@@ -634,5 +749,124 @@ mod tests {
                 "{signal}: {valid} valid, {invalid} invalid"
             );
         }
+    }
+
+    /// A profiles request shaped like a profiler's, with the dictionary.
+    fn profiles_request() -> Vec<u8> {
+        use opentelemetry_proto::tonic::collector::profiles::v1development::ExportProfilesServiceRequest;
+        use opentelemetry_proto::tonic::profiles::v1development as p;
+        use prost::Message;
+        let sample = |stack: i32| p::Sample {
+            stack_index: stack,
+            values: vec![10, 20],
+            timestamps_unix_nano: vec![5],
+            attribute_indices: vec![1],
+            ..Default::default()
+        };
+        ExportProfilesServiceRequest {
+            resource_profiles: vec![p::ResourceProfiles {
+                resource: Some(crate::pdata::resource::Resource {
+                    attributes: attrs(),
+                    ..Default::default()
+                }),
+                scope_profiles: vec![p::ScopeProfiles {
+                    profiles: vec![p::Profile {
+                        sample_type: Some(p::ValueType {
+                            type_strindex: 1,
+                            unit_strindex: 2,
+                        }),
+                        samples: vec![sample(1), sample(2), sample(1)],
+                        profile_id: vec![1; 16],
+                        attribute_indices: vec![1, 2],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            dictionary: Some(p::ProfilesDictionary {
+                string_table: vec!["".into(), "cpu".into(), "ns".into(), "ü".into()],
+                function_table: vec![p::Function {
+                    name_strindex: 3,
+                    ..Default::default()
+                }],
+                location_table: vec![p::Location {
+                    address: 4096,
+                    lines: vec![p::Line {
+                        function_index: 0,
+                        line: 7,
+                        column: 1,
+                    }],
+                    ..Default::default()
+                }],
+                stack_table: vec![p::Stack {
+                    location_indices: vec![0, 0],
+                }],
+                mapping_table: vec![p::Mapping {
+                    memory_start: 1,
+                    memory_limit: 2,
+                    ..Default::default()
+                }],
+                link_table: vec![p::Link {
+                    trace_id: vec![1; 16],
+                    span_id: vec![2; 8],
+                }],
+                attribute_table: vec![p::KeyValueAndUnit {
+                    key_strindex: 1,
+                    value: Some(common::AnyValue {
+                        value: Some(common::any_value::Value::StringValueStrindex(3)),
+                    }),
+                    unit_strindex: 2,
+                }],
+            }),
+        }
+        .encode_to_vec()
+    }
+
+    /// The profiles scan accepts what prost decodes and counts samples, on
+    /// mutated input as above.
+    #[test]
+    fn profiles_scan_agrees_with_prost() {
+        use opentelemetry_proto::tonic::collector::profiles::v1development::ExportProfilesServiceRequest;
+        use prost::Message;
+        let samples = |r: &ExportProfilesServiceRequest| -> usize {
+            r.resource_profiles
+                .iter()
+                .flat_map(|r| &r.scope_profiles)
+                .flat_map(|s| &s.profiles)
+                .map(|p| p.samples.len())
+                .sum()
+        };
+        let original = profiles_request();
+        assert_eq!(scan(Signal::Profiles, &original), Ok(3));
+        let mut rng = fastrand::Rng::with_seed(11);
+        let (mut valid, mut invalid) = (0, 0);
+        for _ in 0..20_000 {
+            let mut bytes = original.clone();
+            let i = rng.usize(0..bytes.len());
+            match rng.u8(0..3) {
+                0 => bytes[i] = rng.u8(..),
+                1 => bytes.truncate(i),
+                _ => bytes.insert(i, rng.u8(..)),
+            }
+            match (
+                ExportProfilesServiceRequest::decode(&bytes[..]),
+                scan(Signal::Profiles, &bytes),
+            ) {
+                (Ok(d), Ok(n)) => {
+                    valid += 1;
+                    assert_eq!(samples(&d), n, "count on {bytes:02x?}");
+                }
+                (Err(_), Err(_)) => invalid += 1,
+                (d, s) => panic!(
+                    "prost {:?} vs scan {s:?} on {bytes:02x?}",
+                    d.map(|d| samples(&d))
+                ),
+            }
+        }
+        assert!(
+            valid > 500 && invalid > 500,
+            "{valid} valid, {invalid} invalid"
+        );
     }
 }

@@ -137,6 +137,8 @@ fn layout(config: &Config, signal: Signal) -> Vec<(String, Columns, &'static str
             .iter()
             .map(|&k| (config.metrics_table(k), metric_columns(k), "TimeUnix"))
             .collect(),
+        // Not a signal this exporter declares (metadata.yaml): no tables.
+        Signal::Profiles => Vec::new(),
     }
 }
 
@@ -177,6 +179,7 @@ impl ClickHouseSender {
                     .iter()
                     .map(|&k| schema::metrics_table(c, k))
                     .collect(),
+                Signal::Profiles => Vec::new(),
             };
             for statement in ddl {
                 self.run("create table", &statement).await?;
@@ -288,6 +291,7 @@ impl Sender for ClickHouseSender {
                     result?;
                 }
             }
+            Telemetry::Profiles(_) => {}
         }
         Ok(())
     }

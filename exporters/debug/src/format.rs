@@ -1,6 +1,7 @@
 //! Text renderings in the Go debug exporter's layout.
 
 use ferrotel_core::hex::encode;
+use ferrotel_core::pdata::go::time_string as timestamp;
 use ferrotel_core::pdata::{Telemetry, common, metrics};
 use std::fmt::Write;
 
@@ -10,6 +11,7 @@ pub(crate) fn summary(t: &Telemetry) -> String {
         Telemetry::Traces(r) => (r.len(), "resource spans", "spans"),
         Telemetry::Metrics(r) => (r.len(), "resource metrics", "data points"),
         Telemetry::Logs(r) => (r.len(), "resource logs", "log records"),
+        Telemetry::Profiles(p) => (p.resource_count(), "resource profiles", "sample records"),
     };
     let mut s = format!("{{\"{group_name}\": {groups}");
     if let Telemetry::Metrics(r) = t {
@@ -59,6 +61,8 @@ pub(crate) fn normal(t: &Telemetry) -> String {
                 let _ = writeln!(out, "{}{{{}}}", m.name, m.unit);
             }
         }
+        // Profiles stay encoded (`pdata::Profiles`): the summary line only.
+        Telemetry::Profiles(_) => {}
     }
     out
 }
@@ -188,6 +192,7 @@ pub(crate) fn detailed(t: &Telemetry) -> String {
                 }
             }
         }
+        Telemetry::Profiles(_) => {}
     }
     out
 }
@@ -431,58 +436,4 @@ fn severity_name(n: i32) -> &'static str {
         "Fatal4",
     ];
     NAMES.get(n as usize).copied().unwrap_or("Unspecified")
-}
-
-/// `2018-12-13 14:51:00 +0000 UTC`, Go's `time.Time.String()` in UTC.
-fn timestamp(nanos: u64) -> String {
-    let secs = nanos / 1_000_000_000;
-    let frac = nanos % 1_000_000_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
-    if frac != 0 {
-        let f = format!("{frac:09}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
-    }
-    s.push_str(" +0000 UTC");
-    s
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_print_like_go() {
-        assert_eq!(
-            timestamp(1_544_712_660_000_000_000),
-            "2018-12-13 14:51:00 +0000 UTC"
-        );
-        assert_eq!(
-            timestamp(1_544_712_660_500_000_000),
-            "2018-12-13 14:51:00.5 +0000 UTC"
-        );
-        assert_eq!(timestamp(0), "1970-01-01 00:00:00 +0000 UTC");
-    }
 }

@@ -140,6 +140,7 @@ impl Consumer for DebugExporter {
                 Signal::Traces => "Traces",
                 Signal::Metrics => "Metrics",
                 Signal::Logs => "Logs",
+                Signal::Profiles => "Profiles",
             };
             if body.is_empty() {
                 tracing::info!(exporter = %self.id, "{kind} {summary}");

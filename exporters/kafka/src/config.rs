@@ -46,7 +46,7 @@ pub struct Config {
     pub metrics: SignalConfig,
     /// Traces.
     pub traces: SignalConfig,
-    /// Profiles (accepted; ferrotel has no profiles signal).
+    /// Profiles (accepted; ferrotel's kafka exporter does not take profiles yet).
     pub profiles: SignalConfig,
     /// One message per trace, keyed by its trace id.
     pub partition_traces_by_id: bool,
@@ -217,6 +217,7 @@ impl Config {
             Signal::Logs => &self.logs,
             Signal::Metrics => &self.metrics,
             Signal::Traces => &self.traces,
+            Signal::Profiles => &self.profiles,
         }
     }
 
@@ -227,6 +228,7 @@ impl Config {
                 Signal::Logs => "otlp_logs",
                 Signal::Metrics => "otlp_metrics",
                 Signal::Traces => "otlp_spans",
+                Signal::Profiles => "otlp_profiles",
             },
             topic => topic,
         }

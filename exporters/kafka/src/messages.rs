@@ -33,6 +33,7 @@ pub(crate) fn build(
             config.partition_logs_by_resource_attributes || config.partition_logs_by_trace_id
         }
         Signal::Metrics => config.partition_metrics_by_resource_attributes,
+        Signal::Profiles => false,
     };
     let mut out = Vec::new();
     let mut too_big = 0;
@@ -182,6 +183,7 @@ fn raw_messages(
 /// The parts of a batch with their keys, per the `partition_*` settings.
 fn partition(telemetry: Telemetry, config: &Config) -> Vec<(Option<Vec<u8>>, Telemetry)> {
     match telemetry {
+        profiles @ Telemetry::Profiles(_) => vec![(None, profiles)],
         Telemetry::Traces(resources) => by_trace_id_spans(resources),
         Telemetry::Logs(resources) if config.partition_logs_by_trace_id => {
             by_trace_id_logs(resources)

@@ -190,12 +190,15 @@ struct GrpcSender {
     compression: Option<CompressionEncoding>,
 }
 
-/// Export method paths of the three OTLP services.
+/// Export method paths of the OTLP services.
 fn method(signal: Signal) -> PathAndQuery {
     PathAndQuery::from_static(match signal {
         Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
         Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Profiles => {
+            "/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export"
+        }
     })
 }
 
@@ -244,6 +247,14 @@ impl Sender for GrpcSender {
                 .await
                 .map_err(|e| ConsumeError::retryable(format!("failed to get credentials: {e}")))?;
             *request.metadata_mut() = MetadataMap::from_headers(headers);
+        }
+        if data.signal() == Signal::Profiles {
+            // The wire version Go's client always states (and its receiver
+            // checks); set over whatever the user's headers said.
+            request.metadata_mut().insert(
+                "otlp-profiles-development-version",
+                tonic::metadata::MetadataValue::from_static("1"),
+            );
         }
         let response = grpc
             .unary(request, method(data.signal()), ExportCodec)

@@ -69,6 +69,8 @@ pub struct Config {
     pub metrics_endpoint: String,
     /// Full URL for logs; overrides `endpoint`.
     pub logs_endpoint: String,
+    /// Full URL for profiles; overrides `endpoint` (`/v1development/profiles`).
+    pub profiles_endpoint: String,
     /// `proto` or `json`.
     pub encoding: Encoding,
     /// `gzip` (default), `zstd`, `zlib`, `deflate` or `none`.
@@ -102,6 +104,7 @@ impl Default for Config {
             traces_endpoint: String::new(),
             metrics_endpoint: String::new(),
             logs_endpoint: String::new(),
+            profiles_endpoint: String::new(),
             encoding: Encoding::Proto,
             compression: Compression::Gzip,
             headers: BTreeMap::new(),
@@ -125,12 +128,17 @@ impl Config {
             Signal::Traces => &self.traces_endpoint,
             Signal::Metrics => &self.metrics_endpoint,
             Signal::Logs => &self.logs_endpoint,
+            Signal::Profiles => &self.profiles_endpoint,
         };
         if !specific.is_empty() {
             return specific.clone();
         }
+        let version = match signal {
+            Signal::Profiles => "v1development",
+            _ => "v1",
+        };
         format!(
-            "{}/v1/{}",
+            "{}/{version}/{}",
             self.endpoint.trim_end_matches('/'),
             signal.as_str()
         )
@@ -144,6 +152,7 @@ impl ComponentConfig for Config {
             &self.traces_endpoint,
             &self.metrics_endpoint,
             &self.logs_endpoint,
+            &self.profiles_endpoint,
         ]
         .iter()
         .all(|e| e.is_empty())
@@ -152,7 +161,7 @@ impl ComponentConfig for Config {
         }
         for signal in Signal::ALL {
             let url = self.url(signal);
-            if url.starts_with("/v1/") {
+            if url.starts_with("/v1/") || url.starts_with("/v1development/") {
                 continue;
             }
             let uri: http::Uri = url
@@ -251,7 +260,7 @@ struct HttpSender {
     tls_used: bool,
     /// Made at start, when the TLS files are read, as Go's exporter does.
     client: OnceLock<Client<ClientConnector, Full<Bytes>>>,
-    urls: [String; 3],
+    urls: [String; Signal::ALL.len()],
     encoding: Encoding,
     compression: Compression,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -306,6 +315,10 @@ impl Sender for HttpSender {
             .ok_or_else(|| ConsumeError::retryable("exporter is not running"))?;
         let url = &self.urls[data.signal() as usize];
         let (body, content_type) = match self.encoding {
+            // Profiles are kept as protobuf (`pdata::Profiles`).
+            _ if data.signal() == Signal::Profiles => {
+                (data.encode_request(), "application/x-protobuf")
+            }
             Encoding::Proto => (data.encode_request(), "application/x-protobuf"),
             Encoding::Json => (
                 Bytes::from(encode_json(data.telemetry())),
@@ -325,6 +338,15 @@ impl Sender for HttpSender {
         }
         for (k, v) in &self.headers {
             req = req.header(k, v);
+        }
+        if data.signal() == Signal::Profiles
+            && let Some(headers) = req.headers_mut()
+        {
+            // Go's exporter states the wire version over any user value.
+            headers.insert(
+                "otlp-profiles-development-version",
+                http::HeaderValue::from_static("1"),
+            );
         }
         if let Some(Some(auth)) = self.auth.get()
             && let Some(headers) = req.headers_mut()

@@ -350,7 +350,10 @@ impl Issuer {
 fn verify_error(e: &jsonwebtoken::errors::Error, token: &str, settings: &ProviderConfig) -> String {
     use jsonwebtoken::errors::ErrorKind;
     match e.kind() {
-        ErrorKind::ExpiredSignature => "oidc: token is expired".into(),
+        ErrorKind::ExpiredSignature => format!(
+            "oidc: token is expired (Token Expiry: {})",
+            ferrotel_core::pdata::go::time_string(expiry_of(token).saturating_mul(1_000_000_000))
+        ),
         ErrorKind::InvalidAudience => format!(
             "oidc: expected audience {:?} got {}",
             settings.audience,
@@ -383,12 +386,7 @@ fn unverified() -> Validation {
 /// A verified token's `aud`, as go-oidc prints it (`%q` of a string
 /// list: `["a" "b"]`).
 fn audience_of(token: &str) -> String {
-    let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
-        token,
-        &DecodingKey::from_secret(&[]),
-        &unverified(),
-    );
-    let audiences: Vec<String> = match claims.ok().and_then(|d| d.claims.get("aud").cloned()) {
+    let audiences: Vec<String> = match unverified_claim(token, "aud") {
         Some(serde_json::Value::String(one)) => vec![format!("{one:?}")],
         Some(serde_json::Value::Array(many)) => many
             .iter()
@@ -397,6 +395,26 @@ fn audience_of(token: &str) -> String {
         _ => Vec::new(),
     };
     format!("[{}]", audiences.join(" "))
+}
+
+/// A token's `exp` in whole seconds, as go-oidc reads it (a fraction is
+/// dropped) for its expiry error.
+fn expiry_of(token: &str) -> u64 {
+    unverified_claim(token, "exp")
+        .and_then(|exp| exp.as_f64())
+        .map_or(0, |exp| exp.max(0.0) as u64)
+}
+
+/// One claim of a token, read without checking the token.
+fn unverified_claim(token: &str, name: &str) -> Option<serde_json::Value> {
+    let mut claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+        token,
+        &DecodingKey::from_secret(&[]),
+        &unverified(),
+    )
+    .ok()?
+    .claims;
+    claims.remove(name)
 }
 
 /// The `iss` of a token, read before it is verified to pick the issuer.

@@ -408,6 +408,7 @@ fn contexts_of(signal: Signal) -> &'static [ContextKind] {
         Signal::Logs => &[Resource, Scope, Log],
         Signal::Traces => &[Resource, Scope, Span, SpanEvent],
         Signal::Metrics => &[Resource, Scope, Metric, DataPoint],
+        Signal::Profiles => &[],
     }
 }
 

@@ -199,6 +199,8 @@ pub(super) fn walk(
                 !prune || !rm.scope_metrics.is_empty()
             });
         }
+        // No OTTL context reaches into profiles (`contexts_of`).
+        Telemetry::Profiles(_) => {}
     }
     match failure {
         Some(e) => Err(e),
@@ -310,6 +312,7 @@ pub(super) fn split(
             Telemetry::Metrics(split_points(rs, &mut take, copy))
         }
         Telemetry::Metrics(rs) => split_signal!(rs, Metrics, scope_metrics, metrics),
+        Telemetry::Profiles(_) => Telemetry::Profiles(Default::default()),
     }
 }
 

@@ -7,6 +7,7 @@
 
 use ferrotel_attraction::{ActionConfig, AttrProc};
 use ferrotel_core::async_trait;
+use ferrotel_core::component::SIGNAL_NOT_SUPPORTED;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
     SharedStage,
@@ -67,6 +68,7 @@ impl ProcessorFactory for AttributesFactory {
             Signal::Traces => ItemKind::Span,
             Signal::Logs => ItemKind::Log,
             Signal::Metrics => ItemKind::Metric,
+            Signal::Profiles => return Err(SIGNAL_NOT_SUPPORTED.into()),
         };
         let compile = |c: &Option<MatchConfig>, which: &str| {
             c.as_ref()
@@ -129,6 +131,8 @@ impl AttributesProcessor {
     fn apply(&self, data: &mut Telemetry, client: &ClientInfo) {
         let filtered = self.include.is_some() || self.exclude.is_some();
         match data {
+            // Never created for profiles (`SIGNAL_NOT_SUPPORTED`).
+            Telemetry::Profiles(_) => {}
             Telemetry::Traces(rs) => {
                 for r in rs {
                     let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
@@ -211,6 +215,7 @@ mod tests {
             Signal::Traces => ItemKind::Span,
             Signal::Logs => ItemKind::Log,
             Signal::Metrics => ItemKind::Metric,
+            Signal::Profiles => return Err(SIGNAL_NOT_SUPPORTED.into()),
         };
         Ok(AttributesProcessor {
             actions: AttrProc::new(&config.actions)?,

@@ -19,6 +19,7 @@
 //! the same signal, as in Go.
 
 use ferrotel_core::async_trait;
+use ferrotel_core::component::SIGNAL_NOT_SUPPORTED;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
     SharedStage,
@@ -196,6 +197,8 @@ impl Legacy {
     fn apply(&self, data: &mut Telemetry) -> usize {
         let before = data.item_count();
         match data {
+            // Never created for profiles (`SIGNAL_NOT_SUPPORTED`).
+            Telemetry::Profiles(_) => {}
             Telemetry::Traces(rs) => {
                 for r in rs.iter_mut() {
                     let resource = r.resource.as_ref().map_or(&[][..], |r| &r.attributes);
@@ -241,6 +244,7 @@ impl Config {
     /// The legacy include/exclude of a signal, if any.
     fn legacy(&self, signal: Signal) -> Result<Option<Legacy>, String> {
         let (kind, key, include, exclude) = match signal {
+            Signal::Profiles => return Err(SIGNAL_NOT_SUPPORTED.into()),
             Signal::Traces => {
                 let spans = self.spans.clone().unwrap_or_default();
                 (ItemKind::Span, "spans", spans.include, spans.exclude)
@@ -318,6 +322,7 @@ impl Config {
                 "log_conditions",
                 &self.log_conditions,
             ),
+            Signal::Profiles => return Err(SIGNAL_NOT_SUPPORTED.into()),
         };
         let mut out = Vec::new();
         for (key, context, conditions) in fixed {
@@ -419,6 +424,7 @@ impl ProcessorFactory for FilterFactory {
                 "otelcol_processor_filter_logs_filtered",
                 "Number of logs dropped by the filter processor",
             ),
+            Signal::Profiles => return Err(SIGNAL_NOT_SUPPORTED.into()),
         };
         Ok(Arc::new(Filter {
             legacy: config.legacy(signal)?,

@@ -86,6 +86,8 @@ impl Consumer for ResourceProcessor {
             Telemetry::Logs(rs) => rs.iter_mut().for_each(|r| apply(&mut r.resource)),
             Telemetry::Traces(rs) => rs.iter_mut().for_each(|r| apply(&mut r.resource)),
             Telemetry::Metrics(rs) => rs.iter_mut().for_each(|r| apply(&mut r.resource)),
+            // Not a signal this processor declares (metadata.yaml).
+            Telemetry::Profiles(_) => {}
         }
         self.next.consume(batch).await
     }

@@ -687,6 +687,8 @@ impl Consumer for Detection {
             Telemetry::Logs(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
             Telemetry::Traces(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
             Telemetry::Metrics(rs) => rs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            // Not a signal this processor declares (metadata.yaml).
+            Telemetry::Profiles(_) => {}
         }
         self.next.consume(batch).await
     }

@@ -18,6 +18,7 @@ mod metric_functions;
 mod function_tests;
 
 use ferrotel_core::async_trait;
+use ferrotel_core::component::SIGNAL_NOT_SUPPORTED;
 use ferrotel_core::component::{
     Component, ComponentConfig, ComponentError, CreateSettings, Metadata, ProcessorFactory,
     SharedStage,
@@ -69,6 +70,7 @@ impl Config {
             Signal::Traces => ("trace_statements", &self.trace_statements),
             Signal::Metrics => ("metric_statements", &self.metric_statements),
             Signal::Logs => ("log_statements", &self.log_statements),
+            Signal::Profiles => return Err(SIGNAL_NOT_SUPPORTED.into()),
         };
         let default_mode = self.error_mode()?;
         groups::parse(value, key, "statements")?

@@ -72,7 +72,7 @@ pub struct Config {
     pub metrics: TopicEncoding,
     /// Traces.
     pub traces: TopicEncoding,
-    /// Profiles (accepted; ferrotel has no profiles signal).
+    /// Profiles (accepted; ferrotel's kafka receiver does not take profiles yet).
     pub profiles: TopicEncoding,
     /// When offsets are marked.
     pub message_marking: MessageMarking,
@@ -239,6 +239,7 @@ impl Config {
             Signal::Logs => &self.logs,
             Signal::Metrics => &self.metrics,
             Signal::Traces => &self.traces,
+            Signal::Profiles => &self.profiles,
         }
     }
 

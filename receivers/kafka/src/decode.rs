@@ -87,6 +87,8 @@ pub(crate) fn add_header_attributes(payload: &mut Payload, found: &[(String, Str
         Telemetry::Logs(r) => r.iter_mut().for_each(|r| set(&mut r.resource)),
         Telemetry::Metrics(r) => r.iter_mut().for_each(|r| set(&mut r.resource)),
         Telemetry::Traces(r) => r.iter_mut().for_each(|r| set(&mut r.resource)),
+        // Not a signal this receiver declares (metadata.yaml).
+        Telemetry::Profiles(_) => {}
     }
 }
 

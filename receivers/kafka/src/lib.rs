@@ -170,6 +170,7 @@ impl Component for KafkaReceiver {
                     Signal::Logs => "otlp_logs",
                     Signal::Metrics => "otlp_metrics",
                     Signal::Traces => "otlp_spans",
+                    Signal::Profiles => "otlp_profiles",
                 }]
             } else {
                 topics

@@ -1,12 +1,12 @@
 //! OTLP over gRPC.
 //!
-//! The three export services are implemented on raw bytes rather than with
+//! The export services (profiles too) are implemented on raw bytes rather than with
 //! the generated prost services: a request is validated and counted by
 //! `pdata::scan` and handed on encoded, so pass-through pipelines never
 //! decode it.
 
 use crate::config::GrpcConfig;
-use crate::{SignalSink, Sinks};
+use crate::{SignalSink, Sinks, check_profiles_version};
 use bytes::{Buf, BufMut, Bytes};
 use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
@@ -66,10 +66,18 @@ impl Handler {
                 .await
                 .map_err(Status::unauthenticated)?;
         }
+        if self.signal == Signal::Profiles {
+            check_profiles_version(request.metadata().as_ref())
+                .map_err(Status::invalid_argument)?;
+        }
         let client = self.client(&request);
         let body = request.into_inner();
         let items = scan(self.signal, &body)
             .map_err(|e| Status::invalid_argument(format!("failed to decode request: {e}")))?;
+        // Go answers a profiles request without samples without passing it on.
+        if self.signal == Signal::Profiles && items == 0 {
+            return Ok(Response::new(Bytes::new()));
+        }
         self.sink
             .push(Payload::encoded(self.signal, body, items), client)
             .await
@@ -114,6 +122,10 @@ impl NamedService for ExportService<1> {
 }
 impl NamedService for ExportService<2> {
     const NAME: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+}
+impl NamedService for ExportService<3> {
+    const NAME: &'static str =
+        "opentelemetry.proto.collector.profiles.v1development.ProfilesService";
 }
 
 struct Unary(Arc<Handler>);
@@ -241,8 +253,15 @@ impl GrpcServer {
                     max_message: limit,
                 }
             }))
-            .add_optional_service(handler(Signal::Logs, &sinks.logs).map(|handler| {
-                ExportService::<2> {
+            .add_optional_service(handler(Signal::Logs, &sinks.logs).map(
+                |handler| ExportService::<2> {
+                    handler,
+                    accept,
+                    max_message: limit,
+                },
+            ))
+            .add_optional_service(handler(Signal::Profiles, &sinks.profiles).map(|handler| {
+                ExportService::<3> {
                     handler,
                     accept,
                     max_message: limit,

@@ -1,7 +1,8 @@
-//! OTLP over HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON.
+//! OTLP over HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON,
+//! and `POST /v1development/profiles` (a fixed path, as in Go) with protobuf.
 
-use crate::Sinks;
 use crate::config::HttpConfig;
+use crate::{Sinks, check_profiles_version};
 use bytes::Bytes;
 use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
@@ -43,7 +44,7 @@ struct Routes {
     sinks: Sinks,
     /// Query parameters the authenticator also reads (`auth::request_params`).
     request_params: Vec<String>,
-    paths: [(String, Signal); 3],
+    paths: [(String, Signal); 4],
     max_body: usize,
     include_metadata: bool,
     response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
@@ -62,6 +63,7 @@ pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, 
             (cfg.traces_url_path.clone(), Signal::Traces),
             (cfg.metrics_url_path.clone(), Signal::Metrics),
             (cfg.logs_url_path.clone(), Signal::Logs),
+            ("/v1development/profiles".into(), Signal::Profiles),
         ],
         max_body: cfg.max_request_body_size.0 as usize,
         include_metadata: cfg.include_metadata,
@@ -162,6 +164,11 @@ impl Routes {
                 );
             }
         };
+        if signal == Signal::Profiles
+            && let Err(message) = check_profiles_version(req.headers())
+        {
+            return error(encoding, 400, 3, message.into(), None);
+        }
         let client = Arc::new(ClientInfo {
             addr: Some(peer),
             metadata: if self.include_metadata {
@@ -250,6 +257,10 @@ impl Routes {
                 );
             }
         };
+        // Go answers a profiles request without samples without passing it on.
+        if signal == Signal::Profiles && data.item_count() == 0 {
+            return success(encoding);
+        }
         match sink.push(data, client).await {
             Ok(()) => success(encoding),
             Err(ConsumeError::Retryable {

@@ -1,7 +1,8 @@
 //! The `otlp` receiver: OTLP over gRPC (tonic) and HTTP (hyper).
 //!
 //! Mirrors the Go collector's `otlpreceiver`: gRPC on `localhost:4317`,
-//! HTTP on `localhost:4318` with `/v1/traces`, `/v1/metrics`, `/v1/logs`,
+//! HTTP on `localhost:4318` with `/v1/traces`, `/v1/metrics`, `/v1/logs`
+//! (and `/v1development/profiles`, protobuf only, with the profiles gate),
 //! protobuf and OTLP/JSON bodies compressed with gzip, zstd, zlib/deflate
 //! or snappy, the same status codes and `google.rpc.Status` error bodies.
 //! A client's request is answered only after every exporter took the data
@@ -86,12 +87,31 @@ impl SignalSink {
     }
 }
 
+/// Checks Go's header for the profiles wire version: absent means 1, the
+/// only version Go v0.165 speaks; the errors are Go's.
+fn check_profiles_version(headers: &::http::HeaderMap) -> Result<(), &'static str> {
+    let mut values = headers
+        .get_all("otlp-profiles-development-version")
+        .iter()
+        .map(|v| v.as_bytes());
+    match (values.next(), values.next()) {
+        (None, _) | (Some(b"1"), None) => Ok(()),
+        (Some(_), Some(_)) => {
+            Err("otlp-profiles-development-version must contain exactly one value")
+        }
+        (Some(_), None) => {
+            Err("invalid or unsupported otlp-profiles-development-version: supported version is 1")
+        }
+    }
+}
+
 /// The sinks for every signal the receiver is used for, on one transport.
 #[derive(Clone, Default)]
 struct Sinks {
     traces: Option<SignalSink>,
     metrics: Option<SignalSink>,
     logs: Option<SignalSink>,
+    profiles: Option<SignalSink>,
     /// The transport's authenticator, checked before a request is read.
     auth: Option<ServerAuth>,
 }
@@ -108,6 +128,7 @@ impl Sinks {
             traces: sink(Signal::Traces),
             metrics: sink(Signal::Metrics),
             logs: sink(Signal::Logs),
+            profiles: sink(Signal::Profiles),
             auth: None,
         }
     }
@@ -117,6 +138,7 @@ impl Sinks {
             Signal::Traces => self.traces.as_ref(),
             Signal::Metrics => self.metrics.as_ref(),
             Signal::Logs => self.logs.as_ref(),
+            Signal::Profiles => self.profiles.as_ref(),
         }
     }
 }

@@ -13,7 +13,7 @@ pub use resolve::{ResolveError, Source, expand, merge, resolve};
 use telemetry::RawTelemetry;
 pub use telemetry::{LogLevel, LogsConfig, MetricsConfig, TelemetryConfig};
 
-use ferrotel_core::component::{ComponentId, Factories, Kind, PipelineId};
+use ferrotel_core::component::{ComponentId, Factories, Kind, PipelineId, SIGNAL_NOT_SUPPORTED};
 use ferrotel_core::config::{DecodeError, decode_component, decode_tree};
 use ferrotel_core::pdata::Signal;
 use serde::Deserialize;
@@ -475,6 +475,19 @@ fn validate(
             &["service"],
         ));
     }
+    if !crate::featuregate::is_enabled(crate::featuregate::PROFILES_SUPPORT)
+        && let Some((pid, _)) = raw_pipelines
+            .iter()
+            .find(|(pid, _)| pid.signal == Signal::Profiles)
+    {
+        return Err(invalid(
+            format!(
+                "service::pipelines: pipeline \"{pid}\": profiling signal support is at alpha level, gated under the \"{}\" feature gate",
+                crate::featuregate::PROFILES_SUPPORT
+            ),
+            &["service", "pipelines", &pid.to_string()],
+        ));
+    }
     for (pid, pipeline) in &raw_pipelines {
         let pid_str = pid.to_string();
         let path = ["service", "pipelines", pid_str.as_str()];
@@ -520,10 +533,17 @@ fn validate(
                     _ => factories.exporters[entry.factory].metadata(),
                 };
                 if metadata.signal_stability(pid.signal).is_none() {
-                    return Err(at(format!(
-                        "failed to create {name:?} {kind} for data type {:?}: telemetry type is not supported",
-                        pid.signal.as_str()
-                    )));
+                    // Go finds this when it builds the graph.
+                    let what = match kind {
+                        Kind::Processor => format!("processor, in pipeline \"{pid}\""),
+                        _ => format!("{kind} for data type {:?}", pid.signal.as_str()),
+                    };
+                    return Err(invalid(
+                        format!(
+                            "failed to build pipelines: failed to create {name:?} {what}: {SIGNAL_NOT_SUPPORTED}"
+                        ),
+                        &path,
+                    ));
                 }
                 links.push(Link::Component(entry.id.clone()));
             }

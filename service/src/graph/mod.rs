@@ -315,8 +315,7 @@ impl Graph {
                     consumers.set(signal, FanOut::of(h));
                 }
             }
-            if consumers.traces.is_none() && consumers.metrics.is_none() && consumers.logs.is_none()
-            {
+            if Signal::ALL.iter().all(|&s| consumers.get(s).is_none()) {
                 continue;
             }
             // Go makes a receiver once per signal and names the first that
