@@ -3,7 +3,8 @@
 # $FERROTEL_CACHE (default ~/.cache/ferrotel), so later runs and CI's fresh
 # clones reuse them:
 #   - the OpenTelemetry Python SDK and py_zipkin (pinned in tests/clients/requirements.txt)
-#   - the OpenTelemetry JS SDK (pinned in tests/clients/package.json)
+#   - Jaeger's Python clients, in a venv of their own (tests/clients/jaeger-requirements.txt)
+#   - the OpenTelemetry JS SDK and jaeger-client (pinned in tests/clients/package.json)
 #   - the Go OpenTelemetry Collector, built with its builder, as the oracle
 #   - the openssl command line, when missing, for the TLS tests
 #   - an Apache Kafka broker's jars (pinned in tests/kafka/pom.xml), with
@@ -32,6 +33,15 @@ if ! stamp_ok "$cache/venv.sha" "$req" || [[ ! -x "$cache/venv/bin/python" ]]; t
   python3 -m venv "$cache/venv"
   "$cache/venv/bin/python" -m pip install --quiet --cache-dir "$cache/pip" -r "$req"
   stamp "$cache/venv.sha" "$req"
+fi
+
+jreq="$root/tests/clients/jaeger-requirements.txt"
+if ! stamp_ok "$cache/jaeger-venv.sha" "$jreq" || [[ ! -x "$cache/jaeger-venv/bin/python" ]]; then
+  echo "installing the Jaeger Python clients into $cache/jaeger-venv" >&2
+  rm -rf "$cache/jaeger-venv"
+  python3 -m venv "$cache/jaeger-venv"
+  "$cache/jaeger-venv/bin/python" -m pip install --quiet --cache-dir "$cache/pip" -r "$jreq"
+  stamp "$cache/jaeger-venv.sha" "$jreq"
 fi
 
 pkg="$root/tests/clients/package.json"

@@ -152,6 +152,55 @@ pub fn as_string(value: Option<&any_value::Value>, out: &mut String) {
     }
 }
 
+/// `pcommon.Map.Put*`: the first entry with the key takes the value in
+/// place; a new key is appended.
+pub fn map_put(attrs: &mut Vec<super::common::KeyValue>, key: &str, value: any_value::Value) {
+    let value = Some(super::common::AnyValue { value: Some(value) });
+    match attrs.iter_mut().find(|kv| kv.key == key) {
+        Some(kv) => kv.value = value,
+        None => attrs.push(super::common::KeyValue {
+            key: key.to_string(),
+            value,
+            ..Default::default()
+        }),
+    }
+}
+
+/// `pcommon.Map.Get`: the value of the first entry with the key.
+pub fn map_get<'a>(
+    attrs: &'a [super::common::KeyValue],
+    key: &str,
+) -> Option<&'a any_value::Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .map(|kv| kv.value.as_ref().and_then(|v| v.value.as_ref()))
+        .map(|v| v.unwrap_or(&EMPTY))
+}
+
+/// An entry without a value reads as Go's empty value (a `Str` of "").
+static EMPTY: any_value::Value = any_value::Value::StringValue(String::new());
+
+/// `pcommon.Map.Remove`: the last entry moves into the removed one's place,
+/// which is how Go's maps reorder.
+pub fn map_remove(attrs: &mut Vec<super::common::KeyValue>, key: &str) -> bool {
+    match attrs.iter().position(|kv| kv.key == key) {
+        Some(i) => {
+            attrs.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// `pcommon.Value.Str()`: the string of a `Str` value, "" for any other.
+pub fn str_of(value: Option<&any_value::Value>) -> &str {
+    match value {
+        Some(any_value::Value::StringValue(s)) => s,
+        _ => "",
+    }
+}
+
 /// `2018-12-13 14:51:00 +0000 UTC`, Go's `time.Time.String()` in UTC.
 pub fn time_string(nanos: u64) -> String {
     let secs = nanos / 1_000_000_000;

@@ -13,6 +13,7 @@ pub fn factories() -> Factories {
         .receiver(ferrotel_receiver_file_log::factory())
         .receiver(ferrotel_receiver_kafka::factory())
         .receiver(ferrotel_receiver_zipkin::factory())
+        .receiver(ferrotel_receiver_jaeger::factory())
         .processor(ferrotel_processor_resourcedetection::factory())
         .processor(ferrotel_processor_attributes::factory())
         .processor(ferrotel_processor_resource::factory())

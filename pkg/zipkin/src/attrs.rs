@@ -1,18 +1,10 @@
 //! pcommon.Map operations on OTLP attribute lists: `Put*` replaces a key in
 //! place, as a pdata map does.
 
-use ferrotel_core::pdata::common::{AnyValue, KeyValue, any_value::Value};
+use ferrotel_core::pdata::common::{KeyValue, any_value::Value};
 
 pub(crate) fn put(attrs: &mut Vec<KeyValue>, key: &str, value: Value) {
-    let value = Some(AnyValue { value: Some(value) });
-    match attrs.iter_mut().find(|kv| kv.key == key) {
-        Some(kv) => kv.value = value,
-        None => attrs.push(KeyValue {
-            key: key.to_string(),
-            value,
-            ..Default::default()
-        }),
-    }
+    ferrotel_core::pdata::go::map_put(attrs, key, value);
 }
 
 pub(crate) fn put_str(attrs: &mut Vec<KeyValue>, key: &str, value: &str) {

@@ -1,0 +1,146 @@
+//! `POST /api/traces`: a Thrift `Batch` in the binary protocol, answered
+//! as Go's receiver answers (202 empty; `http.Error` texts otherwise).
+
+use crate::Sink;
+use crate::config::HttpConfig;
+use ferrotel_core::consumer::ClientInfo;
+use ferrotel_core::http_server::{Body, HttpServer, bind, response};
+use ferrotel_jaeger::{Protocol, thrift_batch, thrift_to_traces};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+struct Routes {
+    sink: Sink,
+    max_body: usize,
+    include_metadata: bool,
+    response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+pub(crate) async fn start(cfg: &HttpConfig, sink: Sink) -> Result<HttpServer, std::io::Error> {
+    let listener = bind(&cfg.endpoint).await?;
+    let routes = Arc::new(Routes {
+        sink,
+        max_body: cfg.max_request_body_size.0 as usize,
+        include_metadata: cfg.include_metadata,
+        response_headers: cfg
+            .response_headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
+            .collect(),
+    });
+    let tls = match &cfg.tls {
+        Some(tls) => Some(
+            tls.build(&[b"h2", b"http/1.1"])
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
+    tracing::info!(endpoint = %cfg.endpoint, tls = tls.is_some(), "Starting HTTP server");
+    Ok(HttpServer::start_with_tls(
+        listener,
+        tls,
+        move |req, peer| {
+            let routes = routes.clone();
+            async move {
+                let mut resp = routes.handle(req, peer).await;
+                for (k, v) in &routes.response_headers {
+                    resp.headers_mut().insert(k.clone(), v.clone());
+                }
+                resp
+            }
+        },
+    ))
+}
+
+/// An empty answer without a `Content-Type`, as Go's.
+fn without_content_type(status: u16) -> Response<Body> {
+    let mut resp = response(status, "", bytes::Bytes::new());
+    resp.headers_mut().remove(http::header::CONTENT_TYPE);
+    resp
+}
+
+/// Go's `http.Error`: the (HTML-escaped) message and a newline.
+fn go_error(status: u16, message: &str) -> Response<Body> {
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;");
+    let mut resp = response(status, "text/plain; charset=utf-8", format!("{escaped}\n"));
+    resp.headers_mut().insert(
+        "x-content-type-options",
+        http::HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+impl Routes {
+    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        if req.uri().path() != "/api/traces" {
+            return response(404, "text/plain; charset=utf-8", "404 page not found\n");
+        }
+        if req.method() != Method::POST {
+            return without_content_type(405);
+        }
+        let content_type = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        // Go's mime.ParseMediaType: the type before any parameters.
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if media.is_empty() {
+            return go_error(400, "Cannot parse content type: mime: no media type");
+        }
+        if media != "application/x-thrift" && media != "application/vnd.apache.thrift.binary" {
+            return go_error(400, &format!("Unsupported content type: {media}"));
+        }
+        let client = Arc::new(ClientInfo {
+            addr: Some(peer),
+            metadata: if self.include_metadata {
+                req.headers()
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        });
+        let body = match Limited::new(req.into_body(), self.max_body).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return go_error(500, &format!("Unable to process request body: {e}")),
+        };
+        let batch = match thrift_batch(&body, Protocol::Binary) {
+            Ok(b) => b,
+            Err(e) => return go_error(400, &format!("Unable to process request body: {e}")),
+        };
+        match self.sink.push(thrift_to_traces(batch), client).await {
+            Ok(()) => without_content_type(202),
+            Err(e) => {
+                // Go writes this one unescaped.
+                let mut resp = response(
+                    500,
+                    "text/plain; charset=utf-8",
+                    format!("Cannot submit Jaeger batch: {e}\n"),
+                );
+                resp.headers_mut().insert(
+                    "x-content-type-options",
+                    http::HeaderValue::from_static("nosniff"),
+                );
+                resp
+            }
+        }
+    }
+}
