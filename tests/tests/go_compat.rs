@@ -547,3 +547,34 @@ service:
     assert_same_outcomes(&cases);
     assert_same_outcomes_with(&["--feature-gates=service.profilesSupport"], &cases);
 }
+
+#[test]
+fn values_of_the_wrong_type_are_named_with_go_s_types() {
+    let with_extension = |name: &str, yaml: &str| {
+        format!(
+            "extensions: {{{name}: {yaml}}}\nreceivers: {{otlp: {{protocols: {{grpc: }}}}}}\nexporters: {{nop: }}\nservice: {{extensions: [{name}], pipelines: {{traces: {{receivers: [otlp], exporters: [nop]}}}}}}\n"
+        )
+    };
+    assert_same_outcomes(&[
+        (
+            "opaque from int",
+            with_extension("bearertokenauth", "{token: 123}"),
+        ),
+        (
+            "opaque from list",
+            with_extension("bearertokenauth", "{token: [a]}"),
+        ),
+        (
+            "string from map",
+            with_extension("zpages", "{endpoint: {a: 1}}"),
+        ),
+        (
+            "bool from string",
+            with_extension("file_storage", "{fsync: yes-please}"),
+        ),
+        (
+            "int from string",
+            with_extension("pprof", "{block_profile_fraction: abc}"),
+        ),
+    ]);
+}

@@ -192,11 +192,47 @@ fn decode_once<T: DeserializeOwned>(raw: super::GoValue<'_>) -> Result<T, Decode
     match result {
         Err(e) => Err(DecodeError::Type {
             path: dotted(&e.path().to_string()),
-            message: e.into_inner().to_string(),
+            message: go_type_error(&e.into_inner().to_string()),
         }),
         Ok(_) if !unknown.is_empty() => Err(DecodeError::InvalidKeys(unknown)),
         Ok(v) => Ok(v),
     }
+}
+
+/// serde's `invalid type: integer `5`, expected a string` in mapstructure's
+/// words: `expected type 'string', got unconvertible type 'int'`. The Go
+/// type is serde's expectation translated, or, for a type that names its Go
+/// type as its expectation ([`super::Opaque`]), that name. Other messages
+/// are kept.
+fn go_type_error(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("invalid type: ") else {
+        return message.to_string();
+    };
+    let Some((got, expected)) = rest.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let got = match got.split([' ', '`']).next().unwrap_or_default() {
+        "integer" => "int",
+        "floating" => "float64",
+        "string" => "string",
+        "boolean" => "bool",
+        "sequence" => "[]interface {}",
+        "map" => "map[string]interface {}",
+        _ => return message.to_string(),
+    };
+    let expected = match expected {
+        "a string" => "string",
+        "a boolean" => "bool",
+        "i8" | "i16" | "i32" | "i64" => "int",
+        "u8" => "uint8",
+        "u16" => "uint16",
+        "u32" => "uint32",
+        "u64" => "uint64",
+        "f32" | "f64" => "float64",
+        go if go.contains('.') && !go.contains(' ') => go,
+        _ => return message.to_string(),
+    };
+    format!("expected type '{expected}', got unconvertible type '{got}'")
 }
 
 /// Splits an ignored key's path into its parent (dotted) and the key.

@@ -9,10 +9,12 @@ mod compression;
 mod decode;
 pub(crate) mod go_value;
 mod level;
+mod opaque;
 mod units;
 
 pub use compression::Compression;
 pub use decode::{DecodeError, Invalid, Validate, decode_component, decode_strict, decode_tree};
 pub use go_value::{GoValue, expanded, from_go_value, without_expansions};
 pub use level::MetricsLevel;
+pub use opaque::Opaque;
 pub use units::{ByteSize, GoDuration, format_go_duration, parse_byte_size, parse_go_duration};

@@ -22,7 +22,7 @@ pub struct Config {
     /// User; `default` when empty.
     pub username: String,
     /// Password.
-    pub password: String,
+    pub password: ferrotel_core::config::Opaque,
     /// Database. Default `default` (or the endpoint's).
     pub database: String,
     /// Engine of a database the exporter creates.
@@ -70,7 +70,7 @@ impl Default for Config {
         Config {
             endpoint: String::new(),
             username: String::new(),
-            password: String::new(),
+            password: ferrotel_core::config::Opaque::default(),
             database: "default".into(),
             database_engine: Engine::default(),
             tls: TlsClientSettings::default(),

@@ -74,7 +74,7 @@ impl ExporterFactory for ClickHouseFactory {
                 client: OnceLock::new(),
                 url_prefix,
                 user: config.username.clone(),
-                password: config.password.clone(),
+                password: config.password.0.clone(),
                 compression: config.compression(),
             },
             database,

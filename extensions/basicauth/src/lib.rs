@@ -19,19 +19,10 @@ use ferrotel_core::config::Invalid;
 use ferrotel_core::consumer::ClientInfo;
 use http::{HeaderMap, HeaderValue};
 use serde::Deserialize;
-use std::fmt;
 use std::sync::{Arc, RwLock};
 
-/// A secret setting: kept out of `Debug` output.
-#[derive(Clone, Default, Deserialize, PartialEq)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
+/// A secret setting (Go's `configopaque.String`).
+pub use ferrotel_core::config::Opaque as Secret;
 
 /// `htpasswd`: where the server's users are.
 #[derive(Debug, Clone, Default, Deserialize)]

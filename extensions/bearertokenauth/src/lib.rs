@@ -17,7 +17,6 @@ use ferrotel_core::config::{GoDuration, Invalid};
 use ferrotel_core::consumer::ClientInfo;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -26,16 +25,8 @@ use tokio::task::JoinHandle;
 /// How often a token file is looked at for changes.
 const FILE_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 
-/// A secret setting: kept out of `Debug` output.
-#[derive(Clone, Default, Deserialize, PartialEq)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
+/// A secret setting (Go's `configopaque.String`).
+pub use ferrotel_core::config::Opaque as Secret;
 
 /// `retry_on_failure` of a token file that is not there yet.
 #[derive(Debug, Clone, Default, Deserialize)]

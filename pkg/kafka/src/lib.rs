@@ -32,7 +32,7 @@ pub struct Sasl {
     /// User.
     pub username: String,
     /// Password.
-    pub password: String,
+    pub password: ferrotel_core::config::Opaque,
     /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
     pub mechanism: String,
     /// Accepted for compatibility.
@@ -109,7 +109,7 @@ impl Validate for Sasl {
         if self.username.is_empty() {
             return Err(Invalid::at("username", "is required"));
         }
-        if self.password.is_empty() {
+        if self.password.0.is_empty() {
             return Err(Invalid::at("password", "is required"));
         }
         Ok(())
@@ -155,7 +155,7 @@ impl Client<'_> {
         if let Some(sasl) = &self.auth.sasl {
             c.set("sasl.mechanisms", &sasl.mechanism)
                 .set("sasl.username", &sasl.username)
-                .set("sasl.password", &sasl.password);
+                .set("sasl.password", &sasl.password.0);
         }
         if let Some(t) = tls {
             for (key, path) in [
@@ -218,7 +218,7 @@ mod tests {
         let sasl = Auth {
             sasl: Some(Sasl {
                 username: "u".into(),
-                password: "p".into(),
+                password: ferrotel_core::config::Opaque("p".into()),
                 mechanism: "SCRAM-SHA-512".into(),
                 ..Sasl::default()
             }),
