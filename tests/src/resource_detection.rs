@@ -4,6 +4,7 @@
 
 use crate::{Collector, post, read_json_file, sample, wait_until};
 use ferrotel_core::pdata::Signal;
+use std::path::Path;
 use std::time::Duration;
 
 /// A config receiving OTLP/HTTP on `otlp`, with `processor` as the body
@@ -31,6 +32,13 @@ service:
 /// Sends a sample and returns the resource attributes the file got, as
 /// sorted `key=value` strings.
 pub fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
+    let out = c.path("out.json");
+    resource_written(otlp, &out, &|| c.log())
+}
+
+/// [`resource_after_sending`] for any collector (the Go one too): the
+/// resource attributes of what `out` got after a sample was sent to `otlp`.
+pub fn resource_written(otlp: u16, out: &Path, log: &dyn Fn() -> String) -> Vec<String> {
     let body = sample(Signal::Logs, 1).encode_request();
     let r = post(
         &format!("127.0.0.1:{otlp}"),
@@ -39,14 +47,13 @@ pub fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
         &body,
     );
     assert_eq!(r.status, 200);
-    let out = c.path("out.json");
     assert!(
-        wait_until(Duration::from_secs(10), || !read_json_file(&out).is_empty()),
+        wait_until(Duration::from_secs(10), || !read_json_file(out).is_empty()),
         "not written; log:\n{}",
-        c.log()
+        log()
     );
     let mut attributes: Vec<String> =
-        read_json_file(&out)[0]["resourceLogs"][0]["resource"]["attributes"]
+        read_json_file(out)[0]["resourceLogs"][0]["resource"]["attributes"]
             .as_array()
             .into_iter()
             .flatten()
@@ -54,7 +61,10 @@ pub fn resource_after_sending(c: &Collector, otlp: u16) -> Vec<String> {
                 format!(
                     "{}={}",
                     kv["key"].as_str().unwrap_or_default(),
-                    kv["value"]["stringValue"].as_str().unwrap_or("?")
+                    kv["value"]["stringValue"]
+                        .as_str()
+                        .or(kv["value"]["intValue"].as_str())
+                        .unwrap_or("?")
                 )
             })
             .collect();

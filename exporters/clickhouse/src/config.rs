@@ -35,7 +35,7 @@ pub struct Config {
     pub logs_table_name: String,
     /// Default `otel_traces`.
     pub traces_table_name: String,
-    /// Accepted; ferrotel has no profiles signal.
+    /// Accepted; ferrotel's clickhouse exporter does not write profiles.
     pub profiles_table_name: String,
     /// Deprecated base name of the metrics tables (`<name>_gauge`, ...).
     pub metrics_table_name: String,

@@ -50,7 +50,7 @@ pub struct Config {
     pub metrics: MetricFilters,
     /// Conditions on logs.
     pub logs: LogFilters,
-    /// Accepted when empty; ferrotel has no profiles signal.
+    /// Accepted when empty: ferrotel's processor does not take profiles yet.
     pub profiles: Option<serde_yaml_ng::Value>,
     /// Conditions on traces, context inferred or given per group.
     pub trace_conditions: serde_yaml_ng::Value,
@@ -371,7 +371,10 @@ impl ComponentConfig for Config {
             ("profile_conditions", !self.profile_conditions.is_null()),
         ] {
             if given {
-                return Err(format!("{key}: ferrotel has no profiles signal").into());
+                return Err(format!(
+                    "{key}: profiles are not supported by ferrotel's filter processor yet"
+                )
+                .into());
             }
         }
         for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {

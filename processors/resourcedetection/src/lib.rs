@@ -6,8 +6,9 @@
 //! - `env`: `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values
 //!   percent-decoded; `OTEL_RESOURCE` as Go's deprecated fallback);
 //! - `system`: `host.name` from `hostname_sources` (default `dns` then
-//!   `os`), `os.type`; `host.id` (the machine id) and `host.arch` when
-//!   enabled under `resource_attributes`;
+//!   `os`), `os.type`; `host.id` (the machine id), `host.arch` and the
+//!   `host.cpu.*` attributes (`cpuinfo.rs`) when enabled under
+//!   `resource_attributes`;
 //! - `k8s_api` (`k8s_api.rs`; `k8snode` is Go's deprecated name for it):
 //!   `k8s.node.name` from the variable named by `node_from_env_var`; the
 //!   attributes that need the API server are not read;
@@ -34,6 +35,7 @@
 //! detectors (other cloud providers, ...) are refused at load.
 
 mod azure;
+mod cpuinfo;
 mod docker;
 mod ec2;
 mod eks;
@@ -199,9 +201,13 @@ impl ComponentConfig for Config {
             }
         }
         for (key, t) in &self.system.resource_attributes {
-            if t.enabled && !SYSTEM_ATTRIBUTES.iter().any(|(k, _)| k == key) {
+            if t.enabled
+                && !SYSTEM_ATTRIBUTES.iter().any(|(k, _)| k == key)
+                && !cpuinfo::ATTRIBUTES.contains(&key.as_str())
+                && key != "os.description"
+            {
                 return Err(format!(
-                    "system::resource_attributes::{key}: not supported by ferrotel yet (host.name, os.type, host.id, host.arch are)"
+                    "system::resource_attributes::{key}: not supported by ferrotel yet (host.name, os.type, host.id, host.arch, host.cpu.*, os.description are)"
                 )
                 .into());
             }
@@ -438,15 +444,73 @@ fn system_detector(c: &SystemConfig) -> Result<Vec<KeyValue>, String> {
         }
     }
     if enabled("host.arch", false) {
+        // Go's GOARCH, then its GOARCHtoHostArch.
         let arch = match std::env::consts::ARCH {
             "x86_64" => "amd64",
             "aarch64" => "arm64",
-            "x86" => "386",
+            "x86" => "x86",
+            "arm" => "arm32",
+            "powerpc64" => "ppc64",
             other => other,
         };
         out.push(string_kv("host.arch", arch.to_string()));
     }
+    if enabled("os.description", false) {
+        out.push(string_kv("os.description", os_description()?));
+    }
+    if cpuinfo::ATTRIBUTES.iter().any(|k| enabled(k, false)) {
+        let text = std::fs::read_to_string("/proc/cpuinfo").map_err(|e| {
+            format!("failed getting host cpuinfo: could not read /proc/cpuinfo: {e}")
+        })?;
+        out.extend(cpuinfo::attributes(&text, |k| enabled(k, false))?);
+    }
     Ok(out)
+}
+
+/// `os.description` as the OpenTelemetry Go SDK writes it on Linux: the
+/// os-release `NAME VERSION` (or `PRETTY_NAME`), then `uname -snrvm` in
+/// brackets (read from `/proc/sys/kernel`, which is what uname reports).
+fn os_description() -> Result<String, String> {
+    let kernel = |name: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{name}"))
+            .map(|s| s.trim().to_string())
+            .map_err(|e| format!("failed getting OS description: {e}"))
+    };
+    let uname = format!(
+        "{} {} {} {} {}",
+        kernel("ostype")?,
+        kernel("hostname")?,
+        kernel("osrelease")?,
+        kernel("version")?,
+        std::env::consts::ARCH
+    );
+    let release = ["/etc/os-release", "/usr/lib/os-release"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|text| os_release_name(&text))
+        .unwrap_or_default();
+    Ok(if release.is_empty() {
+        uname
+    } else {
+        format!("{release} ({uname})")
+    })
+}
+
+/// `NAME VERSION` (VERSION falling back to VERSION_ID), or `PRETTY_NAME`
+/// when either is missing, as the Go SDK's `osRelease` builds it.
+fn os_release_name(text: &str) -> String {
+    let field = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().trim_matches(['"', '\'']).to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let version = field("VERSION").or_else(|| field("VERSION_ID"));
+    match (field("NAME"), version) {
+        (Some(name), Some(version)) => format!("{name} {version}"),
+        _ => field("PRETTY_NAME").unwrap_or_default(),
+    }
 }
 
 /// Runs one detector once.
@@ -697,6 +761,20 @@ impl Consumer for Detection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn os_release_names_read_as_the_go_sdk_reads_them() {
+        let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\n";
+        assert_eq!(os_release_name(debian), "Debian GNU/Linux 12 (bookworm)");
+        assert_eq!(
+            os_release_name("NAME=Alpine\nVERSION_ID=3.20\n"),
+            "Alpine 3.20"
+        );
+        assert_eq!(
+            os_release_name("PRETTY_NAME='Arch Linux'\nNAME=Arch\n"),
+            "Arch Linux"
+        );
+    }
 
     fn get<'a>(attrs: &'a [KeyValue], k: &str) -> Option<&'a str> {
         match attrs

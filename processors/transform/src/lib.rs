@@ -42,7 +42,7 @@ pub struct Config {
     pub metric_statements: serde_yaml_ng::Value,
     /// Statements on log records.
     pub log_statements: serde_yaml_ng::Value,
-    /// Accepted when empty; ferrotel has no profiles signal.
+    /// Accepted when empty: ferrotel's processor does not take profiles yet.
     pub profile_statements: serde_yaml_ng::Value,
     /// `flatten.log`: behind a Go feature gate; not supported.
     pub flatten: Option<Flatten>,
@@ -100,7 +100,7 @@ impl ComponentConfig for Config {
         if !matches!(&self.profile_statements, serde_yaml_ng::Value::Null)
             && !matches!(&self.profile_statements, serde_yaml_ng::Value::Sequence(s) if s.is_empty())
         {
-            return Err("profile_statements: ferrotel has no profiles signal".into());
+            return Err("profile_statements: profiles are not supported by ferrotel's transform processor yet".into());
         }
         for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
             self.programs(signal)?;
