@@ -154,8 +154,7 @@ const EXPECTED: &[(&str, &[&str], Rest)] = &[
     ("operator-multi-cluster-otlp-receiver.yaml", &[], Validates),
     ("operator-networkpolicy.yaml", &["prometheus"], Validates),
     ("operator-opampbridge.yaml", &[], Starts),
-    // Go has the openshift detector
-    ("operator-resourcedetection.yaml", &[], Incompatible("Error: processors::resourcedetection: detectors: \"openshift\" is not supported by ferrotel yet (env, system, k8s_api, k8snode, ec2, eks, gcp, azure, aks, docker are)")),
+    ("operator-resourcedetection.yaml", &[], Starts),
     ("operator-smoke-deletion.yaml", &["nop"], NothingLeft),
     ("operator-targetallocator-features.yaml", &["prometheus"], NothingLeft),
     // Go refuses it too (oracle), in other words: `receivers::otlp::protocols::grpc: tls: TLS configuration must include both certificate and key for server connections`

@@ -17,7 +17,9 @@
 //! - `gcp` (`gcp.rs`): the GCE metadata server (GCE, GKE, Cloud Run,
 //!   Cloud Functions, App Engine) and Bare Metal Solution's variables;
 //! - `azure` and `aks` (`azure.rs`): the Azure instance metadata service;
-//! - `docker` (`docker.rs`): the Docker Engine API.
+//! - `docker` (`docker.rs`): the Docker Engine API;
+//! - `openshift` (`openshift.rs`): the cluster's `Infrastructure` status
+//!   from the Kubernetes API server.
 //!
 //! Off their platform the network detectors find nothing and are not
 //! errors, as in Go, unless `fail_on_missing_metadata`. The services are
@@ -42,6 +44,7 @@ mod eks;
 mod gcp;
 mod http_get;
 mod k8s_api;
+mod openshift;
 
 pub use azure::{AksConfig, AzureConfig};
 pub use docker::DockerConfig;
@@ -101,6 +104,8 @@ pub struct Config {
     pub aks: AksConfig,
     /// `docker` detector settings.
     pub docker: DockerConfig,
+    /// `openshift` detector settings.
+    pub openshift: openshift::OpenshiftConfig,
     /// Network detectors fail when their metadata service does not answer,
     /// instead of detecting nothing. Default false.
     pub fail_on_missing_metadata: bool,
@@ -129,6 +134,7 @@ impl Default for Config {
             azure: AzureConfig::default(),
             aks: AksConfig::default(),
             docker: DockerConfig::default(),
+            openshift: Default::default(),
             fail_on_missing_metadata: false,
             retry: RetrySettings {
                 initial_interval: GoDuration::secs(1),
@@ -176,8 +182,18 @@ const SYSTEM_ATTRIBUTES: [(&str, bool); 4] = [
 ];
 
 /// The detectors ferrotel has, by the names Go gives them.
-const DETECTORS: [&str; 10] = [
-    "env", "system", "k8s_api", "k8snode", "ec2", "eks", "gcp", "azure", "aks", "docker",
+const DETECTORS: [&str; 11] = [
+    "env",
+    "system",
+    "k8s_api",
+    "k8snode",
+    "ec2",
+    "eks",
+    "gcp",
+    "azure",
+    "aks",
+    "docker",
+    "openshift",
 ];
 
 impl ComponentConfig for Config {
@@ -217,7 +233,7 @@ impl ComponentConfig for Config {
         // Unknown attribute keys are refused whatever is listed (Go refuses
         // them when it decodes the section).
         let listed = |name: &str| self.detectors.iter().any(|d| d.trim() == name);
-        let sections: [(&str, &dyn Validate); 7] = [
+        let sections: [(&str, &dyn Validate); 8] = [
             ("k8s_api", &self.k8s_api),
             ("k8snode", &self.k8snode),
             ("eks", &self.eks),
@@ -225,6 +241,7 @@ impl ComponentConfig for Config {
             ("azure", &self.azure),
             ("aks", &self.aks),
             ("docker", &self.docker),
+            ("openshift", &self.openshift),
         ];
         for (name, section) in sections {
             match section.validate_at(name) {
@@ -298,10 +315,7 @@ impl<'a> Attributes<'a> {
 /// Puts `key` into `attrs`, replacing its value when it is there (pcommon's
 /// `PutStr`).
 pub(crate) fn put(attrs: &mut Vec<KeyValue>, key: &str, value: String) {
-    match attrs.iter_mut().find(|kv| kv.key == key) {
-        Some(kv) => *kv = string_kv(key, value),
-        None => attrs.push(string_kv(key, value)),
-    }
+    ferrotel_core::pdata::go::map_put(attrs, key, any_value::Value::StringValue(value));
 }
 
 /// A network detector's answer when its service cannot be reached: nothing,
@@ -541,6 +555,7 @@ async fn detect_once(
         "azure" => azure::detect_vm(&config.azure, fail, budget).await,
         "aks" => azure::detect_aks(&config.aks, fail, budget).await,
         "docker" => docker::detect(&config.docker, fail, budget).await,
+        "openshift" => openshift::detect(&config.openshift, fail).await,
         "k8s_api" => k8s_api::detect(&config.k8s_api, fail),
         "k8snode" => k8s_api::detect(&config.k8snode, fail),
         other => Err(format!(
@@ -828,7 +843,7 @@ mod tests {
         let c: Config = serde_yaml_ng::from_str("detectors: [env, heroku]").unwrap();
         assert_eq!(
             c.validate().unwrap_err().to_string(),
-            "detectors: \"heroku\" is not supported by ferrotel yet (env, system, k8s_api, k8snode, ec2, eks, gcp, azure, aks, docker are)"
+            "detectors: \"heroku\" is not supported by ferrotel yet (env, system, k8s_api, k8snode, ec2, eks, gcp, azure, aks, docker, openshift are)"
         );
         let c: Config = serde_yaml_ng::from_str(
             "detectors: [system]\nsystem: {resource_attributes: {host.ip: {enabled: true}}}",
