@@ -53,6 +53,16 @@ pub async fn bind(endpoint: &str) -> Result<TcpListener, std::io::Error> {
     })
 }
 
+/// A request header's text: "" when it is absent or not text, as Go's
+/// `Header.Get` reads it.
+pub fn header_text(headers: &http::HeaderMap, name: http::header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// An OS error as Go's errno text: lower case, without the number.
 fn go_errno(e: &std::io::Error) -> String {
     let text = e.to_string();

@@ -14,8 +14,8 @@
 
 use ferrotel_e2e::go_collector::GoCollector;
 use ferrotel_e2e::{
-    Collector, cache_dir, error_lines, ferrotel_bin, free_port, http, oracle_bin, read_json_file,
-    validate_with_env, wait_until, workspace_root,
+    Collector, cache_dir, error_lines, ferrotel_bin, free_port, gzip, http, oracle_bin,
+    read_json_file, validate_with_env, wait_until, workspace_root,
 };
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -259,6 +259,24 @@ fn thrift_clients_translate_as_go_s() {
     }
     written += 1;
     assert_same_output(&go, &ours, written, "OpenTelemetry's exporter, HTTP");
+    // Go's HTTP servers take compressed bodies too.
+    let compressed = gzip(&body);
+    for port in [gp.http, op.http] {
+        let r = http(
+            "POST",
+            &format!("127.0.0.1:{port}"),
+            "/api/traces",
+            &[
+                ("Content-Type", &content_type),
+                ("Content-Encoding", "gzip"),
+            ],
+            &compressed,
+        )
+        .unwrap();
+        assert_eq!(r.status, 202);
+    }
+    written += 1;
+    assert_same_output(&go, &ours, written, "the same body, gzip-compressed");
     // The translation did something: Go's rules, spot-checked.
     let all = lines(ours.dir.path());
     let text = serde_json::to_string(&all).unwrap();

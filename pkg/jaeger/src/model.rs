@@ -51,8 +51,8 @@ pub struct Span {
 /// A reference to another span.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpanRef {
-    /// `FOLLOWS_FROM` rather than `CHILD_OF`.
-    pub follows_from: bool,
+    /// `CHILD_OF` (0), `FOLLOWS_FROM` (1), or a number neither names.
+    pub ref_type: i32,
     /// High and low halves of the trace id.
     pub trace_id: (u64, u64),
     /// The span id.
@@ -121,7 +121,8 @@ pub fn agent_datagram(buf: &[u8], protocol: Protocol) -> std::result::Result<Bat
         }
     }
     r.struct_end();
-    batch.ok_or_else(|| "emitBatch without a batch".into())
+    // Go hands a missing batch on as nil, which carries no spans.
+    Ok(batch.unwrap_or_default())
 }
 
 /// Reads a struct field by field; `field` handles the known ids and says
@@ -251,7 +252,7 @@ fn read_span_ref(r: &mut Reader<'_>) -> Result<SpanRef> {
     let mut seen = [false; 5];
     read_struct(r, |r, id, t| {
         match (id, t) {
-            (1, TType::I32) => s.follows_from = r.i32()? == 1,
+            (1, TType::I32) => s.ref_type = r.i32()?,
             (2, TType::I64) => s.trace_id.1 = r.i64()? as u64,
             (3, TType::I64) => s.trace_id.0 = r.i64()? as u64,
             (4, TType::I64) => s.span_id = r.i64()? as u64,

@@ -104,7 +104,7 @@ struct PbKeyValue {
 }
 
 /// The batch of a `PostSpansRequest`; ids of the wrong length are refused
-/// in gogoproto's words.
+/// in jaeger-idl's words.
 pub fn post_spans_batch(request: PostSpansRequest) -> Result<Batch, String> {
     let batch = request.batch.unwrap_or_default();
     Ok(Batch {
@@ -125,19 +125,22 @@ fn process(p: PbProcess) -> Process {
     }
 }
 
+/// jaeger-idl's `TraceIDFromBytes`: 16 bytes, or 8 for the low half.
 fn trace_id(b: &[u8]) -> Result<(u64, u64), String> {
     match b.len() {
         0 => Ok((0, 0)),
-        16.. => Ok((be_u64(&b[..8]), be_u64(&b[8..16]))),
-        _ => Err("buffer is too short".into()),
+        8 => Ok((0, be_u64(b))),
+        16 => Ok((be_u64(&b[..8]), be_u64(&b[8..]))),
+        n => Err(format!("invalid length for TraceID: {n}")),
     }
 }
 
+/// `SpanIDFromBytes`: exactly 8 bytes.
 fn span_id(b: &[u8]) -> Result<u64, String> {
     match b.len() {
         0 => Ok(0),
-        8.. => Ok(be_u64(&b[..8])),
-        _ => Err("buffer is too short".into()),
+        8 => Ok(be_u64(b)),
+        n => Err(format!("invalid length for SpanID: {n}")),
     }
 }
 
@@ -167,7 +170,7 @@ fn span(s: PbSpan) -> Result<Span, String> {
             .into_iter()
             .map(|r| {
                 Ok(SpanRef {
-                    follows_from: r.ref_type == 1,
+                    ref_type: r.ref_type,
                     trace_id: trace_id(&r.trace_id)?,
                     span_id: span_id(&r.span_id)?,
                 })

@@ -227,3 +227,25 @@ fn broken_datagrams_are_errors_not_panics() {
         let _ = agent_datagram(&bytes, Protocol::Compact);
     }
 }
+
+#[test]
+fn protobuf_trace_ids_may_be_the_low_half_only_and_other_lengths_are_refused() {
+    let request = |trace_id: &[u8]| {
+        let mut span = vec![0x0a, trace_id.len() as u8];
+        span.extend_from_slice(trace_id);
+        span.extend_from_slice(&[0x12, 8, 0, 0, 0, 0, 0, 0, 0, 9, 0x1a, 2, b'o', b'p']);
+        let mut batch = vec![0x0a, span.len() as u8];
+        batch.extend(span);
+        let mut out = vec![0x0a, batch.len() as u8];
+        out.extend(batch);
+        out
+    };
+    let batch = crate::post_spans_request(&request(&[0, 0, 0, 0, 0, 0, 0, 7])).unwrap();
+    assert_eq!(batch.spans[0].trace_id, (0, 7));
+    let spans = crate::proto_to_traces(batch);
+    assert_eq!(spans[0].scope_spans[0].spans[0].trace_id[15], 7);
+    assert_eq!(
+        crate::post_spans_request(&request(&[1; 12])).unwrap_err(),
+        "invalid length for TraceID: 12"
+    );
+}

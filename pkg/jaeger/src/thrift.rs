@@ -150,7 +150,8 @@ impl<'a> Reader<'a> {
             }
             Protocol::Compact => {
                 let header = self.byte()?;
-                if header == 0 {
+                // Go's reader takes any header of type 0 as the end.
+                if header & 0x0f == 0 {
                     return Ok(None);
                 }
                 let delta = header >> 4;

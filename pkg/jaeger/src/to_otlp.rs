@@ -13,6 +13,10 @@ use ferrotel_core::pdata::go::{map_get, map_put, map_remove, str_of};
 use ferrotel_core::pdata::resource::Resource;
 use ferrotel_core::pdata::trace::{ResourceSpans, ScopeSpans, Span as OtlpSpan, Status, span};
 
+/// Jaeger's reference types.
+const CHILD_OF: i32 = 0;
+const FOLLOWS_FROM: i32 = 1;
+
 /// Which wire the spans came on: the two translations differ in small ways.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Wire {
@@ -195,8 +199,8 @@ fn parent_of(span: &Span) -> u64 {
             .filter(|r| r.trace_id == span.trace_id)
     };
     same_trace()
-        .find(|r| !r.follows_from)
-        .or_else(|| same_trace().find(|r| r.follows_from))
+        .find(|r| r.ref_type == CHILD_OF)
+        .or_else(|| same_trace().find(|r| r.ref_type == FOLLOWS_FROM))
         .map_or(0, |r| r.span_id)
 }
 
@@ -254,7 +258,7 @@ fn span_to_otlp(span: Span, wire: Wire) -> OtlpSpan {
         .references
         .into_iter()
         // The parent itself is not a link.
-        .filter(|r| r.span_id != parent || r.follows_from)
+        .filter(|r| r.span_id != parent || r.ref_type != CHILD_OF)
         .map(|r| span::Link {
             trace_id: trace_id(r.trace_id),
             span_id: r.span_id.to_be_bytes().to_vec(),
@@ -262,10 +266,10 @@ fn span_to_otlp(span: Span, wire: Wire) -> OtlpSpan {
                 key: "opentracing.ref_type".into(),
                 value: Some(ferrotel_core::pdata::common::AnyValue {
                     value: Some(Value::StringValue(
-                        if r.follows_from {
-                            "follows_from"
-                        } else {
+                        if r.ref_type == CHILD_OF {
                             "child_of"
+                        } else {
+                            "follows_from"
                         }
                         .into(),
                     )),

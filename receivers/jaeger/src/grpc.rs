@@ -58,8 +58,11 @@ impl UnaryService<PostSpansRequest> for Collector {
                     Vec::new()
                 },
             });
-            let batch = post_spans_batch(request.into_inner())
-                .map_err(|e| Status::internal(format!("grpc: error unmarshalling request: {e}")))?;
+            let batch = post_spans_batch(request.into_inner()).map_err(|e| {
+                Status::internal(format!(
+                    "grpc: failed to unmarshal the received message: {e}"
+                ))
+            })?;
             this.sink
                 .push(proto_to_traces(batch), client)
                 .await
@@ -69,13 +72,10 @@ impl UnaryService<PostSpansRequest> for Collector {
     }
 }
 
-/// Go returns the pipeline's error as it is: a status only if it carries one.
+/// Go returns the pipeline's error as it is, which gRPC sends as
+/// `Unknown` (the pipeline's errors carry no status).
 fn to_status(e: ConsumeError) -> Status {
-    match e {
-        ConsumeError::Retryable { message, .. } => Status::unavailable(message),
-        ConsumeError::ResourceExhausted(message) => Status::resource_exhausted(message),
-        ConsumeError::Permanent(message) => Status::unknown(message),
-    }
+    Status::unknown(e.to_string())
 }
 
 impl<B> tower_service::Service<http::Request<B>> for Collector
@@ -113,7 +113,11 @@ impl GrpcServer {
         let collector = Collector {
             sink,
             include_metadata: cfg.include_metadata,
-            max_message: (cfg.max_recv_msg_size_mib * 1024 * 1024) as usize,
+            // 0 is gRPC's default, 4 MiB, as in Go.
+            max_message: match cfg.max_recv_msg_size_mib {
+                0 => 4 << 20,
+                mib => (mib.min(u64::from(u32::MAX)) << 20) as usize,
+            },
         };
         let mut builder = tonic::transport::Server::builder();
         if cfg.max_concurrent_streams > 0 {

@@ -4,7 +4,8 @@
 use crate::Sink;
 use crate::config::HttpConfig;
 use ferrotel_core::consumer::ClientInfo;
-use ferrotel_core::http_server::{Body, HttpServer, bind, response};
+use ferrotel_core::http_server::{Body, HttpServer, bind, header_text, response};
+use ferrotel_decompress::{BodyError, decompress};
 use ferrotel_jaeger::{Protocol, thrift_batch, thrift_to_traces};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -23,7 +24,11 @@ pub(crate) async fn start(cfg: &HttpConfig, sink: Sink) -> Result<HttpServer, st
     let listener = bind(&cfg.endpoint).await?;
     let routes = Arc::new(Routes {
         sink,
-        max_body: cfg.max_request_body_size.0 as usize,
+        // 0 is no limit, as in Go.
+        max_body: match cfg.max_request_body_size.0 {
+            0 => usize::MAX,
+            n => n as usize,
+        },
         include_metadata: cfg.include_metadata,
         response_headers: cfg
             .response_headers
@@ -86,12 +91,7 @@ impl Routes {
         if req.method() != Method::POST {
             return without_content_type(405);
         }
-        let content_type = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = header_text(req.headers(), http::header::CONTENT_TYPE);
         // Go's mime.ParseMediaType: the type before any parameters.
         let media = content_type
             .split(';')
@@ -118,9 +118,31 @@ impl Routes {
                 Vec::new()
             },
         });
-        let body = match Limited::new(req.into_body(), self.max_body).collect().await {
+        let content_encoding =
+            header_text(req.headers(), http::header::CONTENT_ENCODING).to_ascii_lowercase();
+        let raw = match Limited::new(req.into_body(), self.max_body).collect().await {
             Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return go_error(
+                    400,
+                    "Unable to process request body: http: request body too large",
+                );
+            }
             Err(e) => return go_error(500, &format!("Unable to process request body: {e}")),
+        };
+        // Go's confighttp decompresses every server's bodies.
+        let body = match decompress(&content_encoding, raw, self.max_body) {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                return go_error(
+                    400,
+                    "Unable to process request body: http: request body too large",
+                );
+            }
+            Err(BodyError::UnsupportedEncoding(e)) => {
+                return go_error(400, &format!("unsupported Content-Encoding: {e}"));
+            }
+            Err(BodyError::Corrupt(e)) => return go_error(400, &e),
         };
         let batch = match thrift_batch(&body, Protocol::Binary) {
             Ok(b) => b,

@@ -23,9 +23,26 @@ impl UdpServer {
         protocol: Protocol,
         sink: Sink,
     ) -> Result<UdpServer, std::io::Error> {
-        let socket = UdpSocket::bind(&cfg.endpoint).await.map_err(|e| {
+        let listen_error = |e: std::io::Error| {
             std::io::Error::new(e.kind(), format!("listen udp {}: {e}", cfg.endpoint))
-        })?;
+        };
+        // Go resolves the endpoint IPv4 first (`net.ResolveUDPAddr`).
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&cfg.endpoint)
+            .await
+            .map_err(listen_error)?
+            .collect();
+        let addr = addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or_else(|| addrs.first())
+            .copied()
+            .ok_or_else(|| listen_error(std::io::Error::other("no address found")))?;
+        let socket = UdpSocket::bind(addr).await.map_err(listen_error)?;
+        if cfg.socket_buffer_size > 0 {
+            socket2::SockRef::from(&socket)
+                .set_recv_buffer_size(cfg.socket_buffer_size)
+                .map_err(listen_error)?;
+        }
         tracing::info!(endpoint = %cfg.endpoint, "Starting UDP server");
         let (stop, stopped) = watch::channel(false);
         let (queue, datagrams) = mpsc::channel::<Vec<u8>>(cfg.queue_size.max(1));

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use ferrotel_core::ack::{AckToken, Acks, Guarantee};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
-use ferrotel_core::http_server::{Body, HttpServer, bind, response};
+use ferrotel_core::http_server::{Body, HttpServer, bind, header_text, response};
 use ferrotel_core::pdata::{Payload, Telemetry};
 use ferrotel_core::telemetry::ReceiverMetrics;
 use ferrotel_decompress::{BodyError, decompress};
@@ -78,14 +78,6 @@ fn go_error(status: u16, message: &str) -> Response<Body> {
     resp
 }
 
-fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> String {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Unix nanoseconds now, the time Go stamps on v1 spans without one.
 fn now_nanos() -> u64 {
     std::time::SystemTime::now()
@@ -96,10 +88,13 @@ fn now_nanos() -> u64 {
 impl Routes {
     async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let v1 = req.uri().path().contains("api/v1/spans");
-        let content_type = header(&req, http::header::CONTENT_TYPE);
+        let content_type = header_text(req.headers(), http::header::CONTENT_TYPE);
         let proto = content_type == "application/x-protobuf";
         let thrift = content_type == "application/x-thrift";
-        let debug = header(&req, http::header::HeaderName::from_static("x-b3-flags")) == "1";
+        let debug = header_text(
+            req.headers(),
+            http::header::HeaderName::from_static("x-b3-flags"),
+        ) == "1";
         let client = Arc::new(ClientInfo {
             addr: Some(peer),
             metadata: if self.include_metadata {
@@ -113,7 +108,7 @@ impl Routes {
                 Vec::new()
             },
         });
-        let encoding = header(&req, http::header::CONTENT_ENCODING);
+        let encoding = header_text(req.headers(), http::header::CONTENT_ENCODING);
         let supported = matches!(
             encoding.as_str(),
             "" | "identity" | "gzip" | "zstd" | "zlib" | "deflate" | "snappy" | "x-snappy-framed"
