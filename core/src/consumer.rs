@@ -24,6 +24,26 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// The client of an HTTP request or gRPC call: its address and, with
+    /// `include_metadata`, its text headers. gRPC's binary (`-bin`)
+    /// metadata is left out.
+    pub fn from_headers(
+        addr: Option<SocketAddr>,
+        headers: &http::HeaderMap,
+        include_metadata: bool,
+    ) -> ClientInfo {
+        let metadata = if include_metadata {
+            headers
+                .iter()
+                .filter(|(k, _)| !k.as_str().ends_with("-bin"))
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        ClientInfo { addr, metadata }
+    }
+
     /// All values of a metadata key (keys are compared case-insensitively).
     pub fn get<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.metadata

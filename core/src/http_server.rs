@@ -19,6 +19,51 @@ use tokio::task::JoinHandle;
 /// A response body held in memory.
 pub type Body = Full<Bytes>;
 
+/// Starts a receiver's server as Go's `confighttp.ServerConfig` does: binds
+/// `endpoint`, speaks TLS (h2 and http/1.1) when `tls` is set, and adds the
+/// configured `response_headers` to every answer.
+pub async fn serve<F, Fut>(
+    endpoint: &str,
+    tls: Option<&crate::tls::TlsServerSettings>,
+    response_headers: &std::collections::BTreeMap<String, String>,
+    handler: F,
+) -> Result<HttpServer, std::io::Error>
+where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let listener = bind(endpoint).await?;
+    let tls = match tls {
+        Some(tls) => Some(
+            tls.build(&[b"h2", b"http/1.1"])
+                .map_err(std::io::Error::other)?,
+        ),
+        None => None,
+    };
+    let headers: Arc<Vec<(http::HeaderName, http::HeaderValue)>> = Arc::new(
+        response_headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
+            .collect(),
+    );
+    tracing::info!(endpoint = %endpoint, tls = tls.is_some(), "Starting HTTP server");
+    let handler = Arc::new(handler);
+    Ok(HttpServer::start_with_tls(
+        listener,
+        tls,
+        move |req, peer| {
+            let (handler, headers) = (handler.clone(), headers.clone());
+            async move {
+                let mut resp = handler(req, peer).await;
+                for (k, v) in headers.iter() {
+                    resp.headers_mut().insert(k.clone(), v.clone());
+                }
+                resp
+            }
+        },
+    ))
+}
+
 /// Binds a TCP listener on `host:port` (`localhost:4318`, `0.0.0.0:8888`,
 /// `[::1]:13133`); the error reads as Go's `net.Listen` writes it, with the
 /// resolved address: `listen tcp 127.0.0.1:4318: bind: address already in

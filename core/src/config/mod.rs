@@ -17,4 +17,17 @@ pub use decode::{DecodeError, Invalid, Validate, decode_component, decode_strict
 pub use go_value::{GoValue, expanded, from_go_value, without_expansions};
 pub use level::MetricsLevel;
 pub use opaque::Opaque;
+/// For a protocol section (`protocols::grpc`): a key with no value enables
+/// it with its defaults, as Go's `configoptional` does; an absent key
+/// leaves it off (with `#[serde(default)]` on the holder).
+pub fn present_means_enabled<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(Some(
+        <Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default(),
+    ))
+}
+
 pub use units::{ByteSize, GoDuration, format_go_duration, parse_byte_size, parse_go_duration};

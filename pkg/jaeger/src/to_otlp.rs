@@ -30,7 +30,7 @@ pub fn thrift_to_traces(batch: Batch) -> Vec<ResourceSpans> {
         return Vec::new();
     }
     let mut rs = ResourceSpans {
-        resource: Some(resource(batch.process.as_ref(), Wire::Thrift)),
+        resource: Some(resource(batch.process, Wire::Thrift)),
         ..Default::default()
     };
     if !batch.spans.is_empty() {
@@ -70,7 +70,7 @@ pub fn proto_to_traces(batch: Batch) -> Vec<ResourceSpans> {
         .filter(|(p, spans)| p.is_some() || !spans.is_empty())
         .map(|(process, spans)| {
             let mut rs = ResourceSpans {
-                resource: Some(resource(process.as_ref(), Wire::Proto)),
+                resource: Some(resource(process, Wire::Proto)),
                 ..Default::default()
             };
             for mut span in spans {
@@ -122,7 +122,7 @@ fn take_scope(tags: &mut Vec<Tag>) -> (String, String) {
     }
 }
 
-fn resource(process: Option<&Process>, wire: Wire) -> Resource {
+fn resource(process: Option<Process>, wire: Wire) -> Resource {
     let mut out = Resource::default();
     let Some(p) = process else {
         return out;
@@ -135,13 +135,9 @@ fn resource(process: Option<&Process>, wire: Wire) -> Resource {
     }
     let attrs = &mut out.attributes;
     if !p.service_name.is_empty() {
-        map_put(
-            attrs,
-            "service.name",
-            Value::StringValue(p.service_name.clone()),
-        );
+        map_put(attrs, "service.name", Value::StringValue(p.service_name));
     }
-    put_tags(p.tags.as_deref().unwrap_or_default(), attrs);
+    put_tags(p.tags.unwrap_or_default(), attrs);
     if let Some(host) = map_get(attrs, "hostname").cloned()
         && map_get(attrs, "host.name").is_none()
     {
@@ -163,18 +159,18 @@ fn resource(process: Option<&Process>, wire: Wire) -> Resource {
 
 /// Tags as attributes; both HTTP status keys become
 /// `http.response.status_code` only (the default gates).
-fn put_tags(tags: &[Tag], attrs: &mut Vec<KeyValue>) {
+fn put_tags(tags: Vec<Tag>, attrs: &mut Vec<KeyValue>) {
     for tag in tags {
         let key = match tag.key.as_str() {
             "http.status_code" | "http.response.status_code" => "http.response.status_code",
             key => key,
         };
-        let value = match &tag.value {
-            TagValue::Str(s) => Value::StringValue(s.clone()),
-            TagValue::Bool(b) => Value::BoolValue(*b),
-            TagValue::Long(l) => Value::IntValue(*l),
-            TagValue::Double(d) => Value::DoubleValue(*d),
-            TagValue::Binary(b) => Value::BytesValue(b.clone()),
+        let value = match tag.value {
+            TagValue::Str(s) => Value::StringValue(s),
+            TagValue::Bool(b) => Value::BoolValue(b),
+            TagValue::Long(l) => Value::IntValue(l),
+            TagValue::Double(d) => Value::DoubleValue(d),
+            TagValue::Binary(b) => Value::BytesValue(b),
             TagValue::Unknown(t) => Value::StringValue(format!("<Unknown Jaeger TagType {t}>")),
         };
         map_put(attrs, key, value);
@@ -219,7 +215,7 @@ fn span_to_otlp(span: Span, wire: Wire) -> OtlpSpan {
         out.parent_span_id = parent.to_be_bytes().to_vec();
     }
     let attrs = &mut out.attributes;
-    put_tags(&span.tags, attrs);
+    put_tags(span.tags, attrs);
     if let Some(kind) = map_get(attrs, "span.kind") {
         out.kind = match str_of(Some(kind)) {
             "client" => span::SpanKind::Client,
@@ -246,7 +242,7 @@ fn span_to_otlp(span: Span, wire: Wire) -> OtlpSpan {
                 time_unix_nano: log.unix_nano,
                 ..Default::default()
             };
-            put_tags(&log.fields, &mut event.attributes);
+            put_tags(log.fields, &mut event.attributes);
             if let Some(name) = map_get(&event.attributes, "event") {
                 event.name = str_of(Some(name)).to_string();
                 map_remove(&mut event.attributes, "event");

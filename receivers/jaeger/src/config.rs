@@ -24,10 +24,10 @@ pub struct Config {
 #[serde(default)]
 pub struct Protocols {
     /// `jaeger.api_v2.CollectorService` over gRPC.
-    #[serde(deserialize_with = "present_means_enabled")]
+    #[serde(deserialize_with = "ferrotel_core::config::present_means_enabled")]
     pub grpc: Option<GrpcConfig>,
     /// Thrift (binary protocol) bodies on `POST /api/traces`.
-    #[serde(deserialize_with = "present_means_enabled")]
+    #[serde(deserialize_with = "ferrotel_core::config::present_means_enabled")]
     pub thrift_http: Option<HttpConfig>,
     /// Agent datagrams in the Thrift binary protocol.
     #[serde(deserialize_with = "udp_binary")]
@@ -159,12 +159,6 @@ impl Default for UdpConfig {
             socket_buffer_size: 0,
         }
     }
-}
-
-fn present_means_enabled<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
 }
 
 fn udp_binary<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UdpConfig>, D::Error> {

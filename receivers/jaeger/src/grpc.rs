@@ -41,23 +41,11 @@ impl UnaryService<PostSpansRequest> for Collector {
     fn call(&mut self, request: Request<PostSpansRequest>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move {
-            let client = Arc::new(ClientInfo {
-                addr: request.remote_addr(),
-                metadata: if this.include_metadata {
-                    request
-                        .metadata()
-                        .iter()
-                        .filter_map(|kv| match kv {
-                            tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
-                                Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
-                            }
-                            tonic::metadata::KeyAndValueRef::Binary(..) => None,
-                        })
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-            });
+            let client = Arc::new(ClientInfo::from_headers(
+                request.remote_addr(),
+                request.metadata().as_ref(),
+                this.include_metadata,
+            ));
             let batch = post_spans_batch(request.into_inner()).map_err(|e| {
                 Status::internal(format!(
                     "grpc: failed to unmarshal the received message: {e}"

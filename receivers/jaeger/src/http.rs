@@ -4,7 +4,7 @@
 use crate::Sink;
 use crate::config::HttpConfig;
 use ferrotel_core::consumer::ClientInfo;
-use ferrotel_core::http_server::{Body, HttpServer, bind, header_text, response};
+use ferrotel_core::http_server::{Body, HttpServer, header_text, response, serve};
 use ferrotel_decompress::{BodyError, decompress};
 use ferrotel_jaeger::{Protocol, thrift_batch, thrift_to_traces};
 use http_body_util::{BodyExt, Limited};
@@ -17,11 +17,9 @@ struct Routes {
     sink: Sink,
     max_body: usize,
     include_metadata: bool,
-    response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 pub(crate) async fn start(cfg: &HttpConfig, sink: Sink) -> Result<HttpServer, std::io::Error> {
-    let listener = bind(&cfg.endpoint).await?;
     let routes = Arc::new(Routes {
         sink,
         // 0 is no limit, as in Go.
@@ -30,34 +28,17 @@ pub(crate) async fn start(cfg: &HttpConfig, sink: Sink) -> Result<HttpServer, st
             n => n as usize,
         },
         include_metadata: cfg.include_metadata,
-        response_headers: cfg
-            .response_headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
-            .collect(),
     });
-    let tls = match &cfg.tls {
-        Some(tls) => Some(
-            tls.build(&[b"h2", b"http/1.1"])
-                .map_err(std::io::Error::other)?,
-        ),
-        None => None,
-    };
-    tracing::info!(endpoint = %cfg.endpoint, tls = tls.is_some(), "Starting HTTP server");
-    Ok(HttpServer::start_with_tls(
-        listener,
-        tls,
+    serve(
+        &cfg.endpoint,
+        cfg.tls.as_ref(),
+        &cfg.response_headers,
         move |req, peer| {
             let routes = routes.clone();
-            async move {
-                let mut resp = routes.handle(req, peer).await;
-                for (k, v) in &routes.response_headers {
-                    resp.headers_mut().insert(k.clone(), v.clone());
-                }
-                resp
-            }
+            async move { routes.handle(req, peer).await }
         },
-    ))
+    )
+    .await
 }
 
 /// An empty answer without a `Content-Type`, as Go's.
@@ -105,19 +86,11 @@ impl Routes {
         if media != "application/x-thrift" && media != "application/vnd.apache.thrift.binary" {
             return go_error(400, &format!("Unsupported content type: {media}"));
         }
-        let client = Arc::new(ClientInfo {
-            addr: Some(peer),
-            metadata: if self.include_metadata {
-                req.headers()
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        });
+        let client = Arc::new(ClientInfo::from_headers(
+            Some(peer),
+            req.headers(),
+            self.include_metadata,
+        ));
         let content_encoding =
             header_text(req.headers(), http::header::CONTENT_ENCODING).to_ascii_lowercase();
         let raw = match Limited::new(req.into_body(), self.max_body).collect().await {

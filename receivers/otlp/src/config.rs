@@ -5,7 +5,7 @@ use ferrotel_core::component::ComponentConfig;
 use ferrotel_core::config::ByteSize;
 use ferrotel_core::config::Invalid;
 use ferrotel_core::tls::TlsServerSettings;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// `receivers::otlp`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -21,17 +21,11 @@ pub struct Config {
 #[serde(default)]
 pub struct Protocols {
     /// OTLP over gRPC.
-    #[serde(deserialize_with = "present_means_enabled")]
+    #[serde(deserialize_with = "ferrotel_core::config::present_means_enabled")]
     pub grpc: Option<GrpcConfig>,
     /// OTLP over HTTP.
-    #[serde(deserialize_with = "present_means_enabled")]
+    #[serde(deserialize_with = "ferrotel_core::config::present_means_enabled")]
     pub http: Option<HttpConfig>,
-}
-
-fn present_means_enabled<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
 }
 
 /// `protocols::grpc`.

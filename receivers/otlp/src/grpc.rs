@@ -40,23 +40,11 @@ struct Handler {
 
 impl Handler {
     fn client<T>(&self, request: &Request<T>) -> Arc<ClientInfo> {
-        Arc::new(ClientInfo {
-            addr: request.remote_addr(),
-            metadata: if self.include_metadata {
-                request
-                    .metadata()
-                    .iter()
-                    .filter_map(|kv| match kv {
-                        tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
-                            Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
-                        }
-                        tonic::metadata::KeyAndValueRef::Binary(..) => None,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        })
+        Arc::new(ClientInfo::from_headers(
+            request.remote_addr(),
+            request.metadata().as_ref(),
+            self.include_metadata,
+        ))
     }
 
     async fn export(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {

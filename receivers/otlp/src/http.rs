@@ -6,7 +6,7 @@ use crate::{Sinks, check_profiles_version};
 use bytes::Bytes;
 use ferrotel_core::auth::ServerAuth;
 use ferrotel_core::consumer::{ClientInfo, ConsumeError};
-use ferrotel_core::http_server::{Body, HttpServer, bind, response};
+use ferrotel_core::http_server::{Body, HttpServer, response, serve};
 use ferrotel_core::pdata::{Payload, Signal, decode_json, scan};
 use ferrotel_decompress::{BodyError, decompress};
 use http_body_util::{BodyExt, Limited};
@@ -47,11 +47,9 @@ struct Routes {
     paths: [(String, Signal); 4],
     max_body: usize,
     include_metadata: bool,
-    response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, std::io::Error> {
-    let listener = bind(&cfg.endpoint).await?;
     let routes = Arc::new(Routes {
         sinks,
         request_params: cfg
@@ -67,34 +65,17 @@ pub(crate) async fn start(cfg: &HttpConfig, sinks: Sinks) -> Result<HttpServer, 
         ],
         max_body: cfg.max_request_body_size.0 as usize,
         include_metadata: cfg.include_metadata,
-        response_headers: cfg
-            .response_headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
-            .collect(),
     });
-    let tls = match &cfg.tls {
-        Some(tls) => Some(
-            tls.build(&[b"h2", b"http/1.1"])
-                .map_err(std::io::Error::other)?,
-        ),
-        None => None,
-    };
-    tracing::info!(endpoint = %cfg.endpoint, tls = tls.is_some(), "Starting HTTP server");
-    Ok(HttpServer::start_with_tls(
-        listener,
-        tls,
+    serve(
+        &cfg.endpoint,
+        cfg.tls.as_ref(),
+        &cfg.response_headers,
         move |req, peer| {
             let routes = routes.clone();
-            async move {
-                let mut resp = routes.handle(req, peer).await;
-                for (k, v) in &routes.response_headers {
-                    resp.headers_mut().insert(k.clone(), v.clone());
-                }
-                resp
-            }
+            async move { routes.handle(req, peer).await }
         },
-    ))
+    )
+    .await
 }
 
 impl Routes {
@@ -169,19 +150,11 @@ impl Routes {
         {
             return error(encoding, 400, 3, message.into(), None);
         }
-        let client = Arc::new(ClientInfo {
-            addr: Some(peer),
-            metadata: if self.include_metadata {
-                req.headers()
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        });
+        let client = Arc::new(ClientInfo::from_headers(
+            Some(peer),
+            req.headers(),
+            self.include_metadata,
+        ));
         let content_encoding = header(&req, http::header::CONTENT_ENCODING);
         // The wire body may not exceed the limit either; compressed data
         // larger than its own expansion limit is not worth reading.

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use ferrotel_core::ack::{AckToken, Acks, Guarantee};
 use ferrotel_core::consumer::{Batch, ClientInfo, ConsumeError, SharedConsumer};
-use ferrotel_core::http_server::{Body, HttpServer, bind, header_text, response};
+use ferrotel_core::http_server::{Body, HttpServer, header_text, response, serve};
 use ferrotel_core::pdata::{Payload, Telemetry};
 use ferrotel_core::telemetry::ReceiverMetrics;
 use ferrotel_decompress::{BodyError, decompress};
@@ -29,43 +29,24 @@ struct Routes {
     sink: Arc<Sink>,
     max_body: usize,
     include_metadata: bool,
-    response_headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 pub(crate) async fn start(cfg: &Config, sink: Arc<Sink>) -> Result<HttpServer, std::io::Error> {
-    let listener = bind(&cfg.endpoint).await?;
     let routes = Arc::new(Routes {
         sink,
         max_body: cfg.max_request_body_size.0 as usize,
         include_metadata: cfg.include_metadata,
-        response_headers: cfg
-            .response_headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
-            .collect(),
     });
-    let tls = match &cfg.tls {
-        Some(tls) => Some(
-            tls.build(&[b"h2", b"http/1.1"])
-                .map_err(std::io::Error::other)?,
-        ),
-        None => None,
-    };
-    tracing::info!(endpoint = %cfg.endpoint, tls = tls.is_some(), "Starting HTTP server");
-    Ok(HttpServer::start_with_tls(
-        listener,
-        tls,
+    serve(
+        &cfg.endpoint,
+        cfg.tls.as_ref(),
+        &cfg.response_headers,
         move |req, peer| {
             let routes = routes.clone();
-            async move {
-                let mut resp = routes.handle(req, peer).await;
-                for (k, v) in &routes.response_headers {
-                    resp.headers_mut().insert(k.clone(), v.clone());
-                }
-                resp
-            }
+            async move { routes.handle(req, peer).await }
         },
-    ))
+    )
+    .await
 }
 
 /// `http.Error`: the message and a newline, as plain text.
@@ -95,19 +76,11 @@ impl Routes {
             req.headers(),
             http::header::HeaderName::from_static("x-b3-flags"),
         ) == "1";
-        let client = Arc::new(ClientInfo {
-            addr: Some(peer),
-            metadata: if self.include_metadata {
-                req.headers()
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-        });
+        let client = Arc::new(ClientInfo::from_headers(
+            Some(peer),
+            req.headers(),
+            self.include_metadata,
+        ));
         let encoding = header_text(req.headers(), http::header::CONTENT_ENCODING);
         let supported = matches!(
             encoding.as_str(),
